@@ -1,0 +1,211 @@
+import { userMessageFor } from './user-messages';
+
+/**
+ * The five classes of `docs/error_mapping.md`: they decide what the pipeline
+ * does with an operation after a failed attempt.
+ */
+export type ErrorClass = 'transient' | 'permanent' | 'ambiguous' | 'auth' | 'rateLimited';
+
+/** The concrete kind of failure; one error class below per kind. */
+export type SyncErrorKind =
+  | 'network'
+  | 'timeout'
+  | 'server'
+  | 'rateLimited'
+  | 'auth'
+  | 'permanent'
+  | 'conflict'
+  | 'malformedResponse'
+  | 'validation'
+  | 'storage';
+
+/**
+ * The serialisable summary of an error, as stored in `PendingOp.lastError`
+ * and in dead-letter records. Never holds a payload, token or server text.
+ */
+export interface ErrorInfo {
+  readonly kind: SyncErrorKind;
+  readonly status?: number;
+  readonly code?: string;
+  readonly retryAfterMs?: number;
+}
+
+interface SyncErrorInit {
+  readonly status?: number;
+  readonly code?: string;
+  readonly retryAfterMs?: number;
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class of every error the engine reports. Messages are fixed per kind
+ * (see `user-messages.ts`) so no payload, token or server text can leak
+ * through them; structured data lives in fields.
+ */
+export abstract class SyncError extends Error {
+  abstract readonly kind: SyncErrorKind;
+  abstract readonly errorClass: ErrorClass;
+  /** Whether retrying the same request may succeed. */
+  abstract readonly retryable: boolean;
+  /** Whether the attempt counts against the op's transient-error budget. */
+  abstract readonly consumesAttempt: boolean;
+  readonly status?: number;
+  readonly code?: string;
+  readonly retryAfterMs?: number;
+
+  protected constructor(message: string, init: SyncErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = new.target.name;
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+
+  /** The message to show a person; one table for every kind. */
+  get userMessage(): string {
+    return userMessageFor(this.kind);
+  }
+
+  /** Serialisable summary for storage, logs and `results$`. */
+  toInfo(): ErrorInfo {
+    const info: { -readonly [K in keyof ErrorInfo]: ErrorInfo[K] } = { kind: this.kind };
+    if (this.status !== undefined) info.status = this.status;
+    if (this.code !== undefined) info.code = this.code;
+    if (this.retryAfterMs !== undefined) info.retryAfterMs = this.retryAfterMs;
+    return info;
+  }
+}
+
+/** The request never got an HTTP answer (DNS, reset, refused, offline). */
+export class NetworkError extends SyncError {
+  readonly kind = 'network';
+  readonly errorClass = 'transient';
+  readonly retryable = true;
+  readonly consumesAttempt = false;
+  constructor(init: SyncErrorInit = {}) {
+    super('network request failed', init);
+  }
+}
+
+/** The request exceeded `requestTimeoutMs` and was aborted (also 408). */
+export class TimeoutError extends SyncError {
+  readonly kind = 'timeout';
+  readonly errorClass = 'transient';
+  readonly retryable = true;
+  readonly consumesAttempt = false;
+  constructor(init: SyncErrorInit = {}) {
+    super('request timed out', init);
+  }
+}
+
+/** 5xx, 425, or 409 `idempotency_key_in_use`: retry with backoff, budgeted. */
+export class ServerError extends SyncError {
+  readonly kind = 'server';
+  readonly errorClass = 'transient';
+  readonly retryable = true;
+  readonly consumesAttempt: boolean;
+  constructor(init: SyncErrorInit & { consumesAttempt?: boolean } = {}) {
+    super(`server error${init.status ? ` ${init.status}` : ''}`, init);
+    this.consumesAttempt = init.consumesAttempt ?? true;
+  }
+}
+
+/** 429 (and 503 with Retry-After): wait, never fails an op on its own. */
+export class RateLimitError extends SyncError {
+  readonly kind = 'rateLimited';
+  readonly errorClass = 'rateLimited';
+  readonly retryable = true;
+  readonly consumesAttempt = false;
+  constructor(init: SyncErrorInit = {}) {
+    super('rate limited by server', init);
+  }
+}
+
+/** 401: refresh the token once, then the engine waits for new credentials. */
+export class AuthError extends SyncError {
+  readonly kind = 'auth';
+  readonly errorClass = 'auth';
+  readonly retryable = true;
+  readonly consumesAttempt = false;
+  constructor(init: SyncErrorInit = {}) {
+    super('authentication required', init);
+  }
+}
+
+/** 400, 403, 404, 410, 413, 422, other 4xx: the op goes to `failed_ops`. */
+export class PermanentError extends SyncError {
+  readonly kind = 'permanent';
+  readonly errorClass = 'permanent';
+  readonly retryable = false;
+  readonly consumesAttempt = true;
+  constructor(init: SyncErrorInit = {}) {
+    super(`request rejected${init.status ? ` with ${init.status}` : ''}`, init);
+  }
+}
+
+/** 409 domain conflict: handed to `reconcile`, default fail. */
+export class ConflictError extends SyncError {
+  readonly kind = 'conflict';
+  readonly errorClass = 'ambiguous';
+  readonly retryable = false;
+  readonly consumesAttempt = true;
+  /** Server-provided conflict details (the `error.details` of the envelope). */
+  readonly details?: unknown;
+  constructor(init: SyncErrorInit & { details?: unknown } = {}) {
+    super('conflict with server state', init);
+    this.details = init.details;
+  }
+}
+
+/**
+ * A 2xx whose body is not a valid envelope or fails the route's response
+ * codec. The server may have applied the op; resending with the same
+ * idempotency key replays the same answer, so it is permanent.
+ */
+export class MalformedResponseError extends SyncError {
+  readonly kind = 'malformedResponse';
+  readonly errorClass = 'permanent';
+  readonly retryable = false;
+  readonly consumesAttempt = true;
+  constructor(init: SyncErrorInit = {}) {
+    super('malformed server response', init);
+  }
+}
+
+export type ValidationReason = 'unknownType' | 'invalidPayload' | 'notSerializable' | 'invalidOptions';
+
+/**
+ * Bad input caught before anything is persisted or sent. `detail` names the
+ * failing path ("payload.title: expected string") but never a value.
+ */
+export class ValidationError extends SyncError {
+  readonly kind = 'validation';
+  readonly errorClass = 'permanent';
+  readonly retryable = false;
+  readonly consumesAttempt = false;
+  readonly reason: ValidationReason;
+  readonly detail?: string;
+  constructor(reason: ValidationReason, detail?: string, init: SyncErrorInit = {}) {
+    super(`invalid operation (${reason})${detail ? `: ${detail}` : ''}`, init);
+    this.reason = reason;
+    this.detail = detail;
+    (this as { code?: string }).code = reason;
+  }
+}
+
+export type StorageReason = 'quota' | 'unavailable' | 'wrongKey' | 'corrupt' | 'closed';
+
+/** Storage failed; nothing partial was written. */
+export class StorageError extends SyncError {
+  readonly kind = 'storage';
+  readonly errorClass = 'transient';
+  readonly retryable: boolean;
+  readonly consumesAttempt = false;
+  readonly reason: StorageReason;
+  constructor(reason: StorageReason, init: SyncErrorInit = {}) {
+    super(`storage error (${reason})`, init);
+    this.reason = reason;
+    this.retryable = reason === 'unavailable' || reason === 'quota';
+    (this as { code?: string }).code = reason;
+  }
+}

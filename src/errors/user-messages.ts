@@ -1,0 +1,24 @@
+import type { SyncErrorKind } from './sync-error';
+
+/**
+ * The one table of messages shown to people, per error kind
+ * (`docs/error_mapping.md`, column "user sees"). Fixed text only: never
+ * interpolate payloads, server messages or tokens.
+ */
+export const USER_MESSAGES: Readonly<Record<SyncErrorKind, string>> = {
+  network: 'You appear to be offline. Your change is saved and will sync when the connection returns.',
+  timeout: 'The server is slow to respond. Your change is saved and will be retried.',
+  server: 'The server had a problem. Your change is saved and will be retried.',
+  rateLimited: 'The server asked us to slow down. Your change will sync shortly.',
+  auth: 'Please sign in again to sync your changes.',
+  permanent: 'The server rejected this change. It was not saved.',
+  conflict: 'This change conflicts with a newer version on the server.',
+  malformedResponse: 'The server sent an unreadable reply. Please check this change.',
+  validation: 'This change is invalid and was not saved.',
+  storage: 'Your device could not store this change.',
+};
+
+/** The user-facing message for an error kind. */
+export function userMessageFor(kind: SyncErrorKind): string {
+  return USER_MESSAGES[kind];
+}

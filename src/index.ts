@@ -1,0 +1,31 @@
+/**
+ * sync-engine public API. Everything exported here is supported; anything
+ * not exported is internal.
+ */
+export {
+  SyncError,
+  NetworkError,
+  TimeoutError,
+  ServerError,
+  RateLimitError,
+  AuthError,
+  PermanentError,
+  ConflictError,
+  MalformedResponseError,
+  ValidationError,
+  StorageError,
+} from './errors/sync-error';
+export type { ErrorClass, SyncErrorKind, ErrorInfo, ValidationReason, StorageReason } from './errors/sync-error';
+export { USER_MESSAGES, userMessageFor } from './errors/user-messages';
+export { PendingOpCodec, decodePendingOp, PENDING_OP_SCHEMA_VERSION } from './op/pending-op';
+export type { PendingOp, OpId, IdempotencyKey, TraceId } from './op/pending-op';
+export { createOpId, createIdempotencyKey, createTraceId, isUuidV4 } from './op/ids';
+export type {
+  OpStore,
+  FailedOps,
+  FailedRecord,
+  FailureInfo,
+  FailureReason,
+  StoreChange,
+  StoreCounts,
+} from './store/op-store';

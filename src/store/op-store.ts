@@ -1,0 +1,85 @@
+import type { Observable } from 'rxjs';
+import type { ErrorInfo } from '../errors/sync-error';
+import type { OpId, PendingOp } from '../op/pending-op';
+
+/** Why an op left the queue for the dead-letter queue. */
+export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'malformedResponse' | 'corrupt';
+
+/** What `fail()` records with the op. */
+export interface FailureInfo {
+  readonly reason: FailureReason;
+  readonly error: ErrorInfo;
+  /** Failure time, epoch ms. */
+  readonly failedAt: number;
+}
+
+/**
+ * A dead-letter record. `op` is absent only for a quarantined record that
+ * could not be decoded; then `raw` keeps its stored bytes (still encrypted
+ * when they could not be decrypted) so nothing is ever dropped.
+ */
+export interface FailedRecord {
+  /** The storage key the record had in `pending_ops`. */
+  readonly id: string;
+  readonly reason: FailureReason;
+  readonly error: ErrorInfo | null;
+  readonly attempts: number;
+  readonly failedAt: number;
+  readonly op?: PendingOp;
+  readonly raw?: string;
+  /** Why decoding failed, for `corrupt` records (field paths only). */
+  readonly detail?: string;
+}
+
+/** A change to the pending queue or the dead-letter queue. */
+export type StoreChange =
+  | { readonly type: 'appended'; readonly op: PendingOp }
+  | { readonly type: 'updated'; readonly op: PendingOp }
+  | { readonly type: 'completed'; readonly op: PendingOp }
+  | { readonly type: 'failed'; readonly record: FailedRecord }
+  | { readonly type: 'retried'; readonly op: PendingOp }
+  | { readonly type: 'discarded'; readonly id: string };
+
+export interface StoreCounts {
+  readonly pending: number;
+  readonly failed: number;
+}
+
+/** The dead-letter queue. Records leave it only by `retry` or `discard`. */
+export interface FailedOps {
+  list(): Promise<readonly FailedRecord[]>;
+  /** Back to the tail of pending: fresh attempt budget, same idempotency key. */
+  retry(id: string): Promise<PendingOp>;
+  discard(id: string): Promise<void>;
+}
+
+/**
+ * The durable operation store. Every method resolves only after its writes
+ * are durable and rejects with a `StorageError`, never a partial write.
+ */
+export interface OpStore {
+  /** Persist an op at the tail of the queue (key = `op.id`, a UUIDv7). */
+  append(op: PendingOp): Promise<void>;
+  /**
+   * Up to `n` pending ops in FIFO order, strictly after `afterId` when given
+   * (for paging through a large queue with bounded memory). Corrupt records
+   * met are quarantined to the dead-letter queue and skipped.
+   */
+  peek(n: number, afterId?: OpId): Promise<readonly PendingOp[]>;
+  /** Replace a pending op (attempts, nextAttemptAt, lastError): one write. */
+  update(op: PendingOp): Promise<void>;
+  /** Record the idempotency key in the ledger, then remove from pending. */
+  complete(op: PendingOp, completedAt: number): Promise<void>;
+  /** Write to the dead-letter queue, then remove from pending. */
+  fail(op: PendingOp, failure: FailureInfo): Promise<void>;
+  /** Whether the ledger holds this key (the server already accepted it). */
+  isCompleted(idempotencyKey: string): Promise<boolean>;
+  counts(): Promise<StoreCounts>;
+  readonly failed: FailedOps;
+  /** Every change, emitted after it is durable. Hot; never errors. */
+  readonly changes$: Observable<StoreChange>;
+  /** Small metadata records (lock record, counters). */
+  readMeta<T>(key: string): Promise<T | undefined>;
+  writeMeta<T>(key: string, value: T): Promise<void>;
+  close(): Promise<void>;
+}
