@@ -1,0 +1,109 @@
+import type { Observable } from 'rxjs';
+import type { ErrorInfo } from '../errors/sync-error';
+import type { OpId, PendingOp } from '../op/pending-op';
+import type { FailedOps, FailedRecord, FailureReason, StoreChange } from '../store/op-store';
+
+/** What the app hands to `engine.enqueue`. */
+export interface EnqueueInput {
+  readonly type: string;
+  readonly payload: unknown;
+  /** Correlates the op with an optimistic layer; generated when absent. */
+  readonly txToken?: string;
+}
+
+/** Why processing is not running right now (empty when it may run). */
+export type GateReason = 'offline' | 'lockNotHeld' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
+
+/** The engine's state, for UIs. Emitted on every change (distinct). */
+export interface EngineStatus {
+  readonly online: boolean;
+  readonly lockHeld: boolean;
+  /** True while the drain is allowed to run (the gate is open). */
+  readonly processing: boolean;
+  readonly authRequired: boolean;
+  readonly pending: number;
+  readonly failed: number;
+  /** Why the gate is closed; empty while processing. */
+  readonly blockedBy: readonly GateReason[];
+  /** The op being sent, if any. */
+  readonly inFlight?: OpId;
+  /** When the head op will be tried again (epoch ms), while backing off. */
+  readonly nextAttemptAt?: number;
+  readonly lastError?: ErrorInfo;
+}
+
+/** The final outcome of one operation, for commit or rollback. */
+export interface OpResult {
+  readonly opId: OpId;
+  readonly txToken: string;
+  readonly type: string;
+  readonly outcome: 'committed' | 'failed' | 'conflict';
+  /** The decoded `data` of the server's answer, for `committed`. */
+  readonly data?: unknown;
+  readonly error?: ErrorInfo;
+  /** Fixed user-facing text for `failed` and `conflict`. */
+  readonly message?: string;
+  /** For `failed`: why it went to the dead-letter queue. */
+  readonly reason?: FailureReason;
+  /** For `conflict`: what reconciliation decided. */
+  readonly resolution?: 'retry' | 'drop' | 'fail';
+}
+
+/**
+ * Lifecycle events of the pipeline. Metrics, tracing and logging are
+ * subscribers of this one stream; it never carries payloads or tokens.
+ */
+export type EngineEvent =
+  | { readonly type: 'enqueued'; readonly at: number; readonly op: PendingOp }
+  | { readonly type: 'attemptStarted'; readonly at: number; readonly op: PendingOp; readonly attempt: number }
+  | {
+      readonly type: 'attemptSucceeded';
+      readonly at: number;
+      readonly op: PendingOp;
+      readonly attempt: number;
+      readonly status: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly type: 'attemptFailed';
+      readonly at: number;
+      readonly op: PendingOp;
+      readonly attempt: number;
+      readonly error: ErrorInfo;
+      readonly durationMs: number;
+    }
+  | {
+      readonly type: 'backoff';
+      readonly at: number;
+      readonly op: PendingOp;
+      readonly delayMs: number;
+      /** True when the wait came from a server `Retry-After`. */
+      readonly retryAfter: boolean;
+    }
+  | { readonly type: 'completed'; readonly at: number; readonly op: PendingOp; readonly fromLedger: boolean }
+  | { readonly type: 'failed'; readonly at: number; readonly record: FailedRecord }
+  | { readonly type: 'conflict'; readonly at: number; readonly op: PendingOp; readonly resolution: 'retry' | 'drop' | 'fail' }
+  | { readonly type: 'lockAcquired'; readonly at: number; readonly fencingToken: number; readonly takeover: boolean }
+  | { readonly type: 'lockLost'; readonly at: number }
+  | { readonly type: 'lockReleased'; readonly at: number }
+  | { readonly type: 'authRequired'; readonly at: number }
+  | { readonly type: 'tokenRefreshed'; readonly at: number }
+  | { readonly type: 'gate'; readonly at: number; readonly open: boolean; readonly blockedBy: readonly GateReason[] };
+
+/** The engine as apps, the optimistic store and the Angular service see it. */
+export interface SyncEngine {
+  /** Validate, persist and resolve with the stored op (rejects typed). */
+  enqueue(input: EnqueueInput): Promise<PendingOp>;
+  /** Start processing (acquires the lock; idempotent). */
+  start(): void;
+  /** Stop processing: abort the in-flight request, release the lock. */
+  stop(): Promise<void>;
+  readonly status$: Observable<EngineStatus>;
+  readonly results$: Observable<OpResult>;
+  readonly events$: Observable<EngineEvent>;
+  readonly failedOps: FailedOps;
+  /** Durable changes to the queues (from the store's change feed). */
+  readonly changes$: Observable<StoreChange>;
+  /** The pending queue in FIFO order, paged (bounded memory). */
+  pendingOps(pageSize?: number): AsyncIterable<PendingOp>;
+}
