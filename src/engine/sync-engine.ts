@@ -104,6 +104,10 @@ export interface SyncEngine {
   readonly failedOps: FailedOps;
   /** Durable changes to the queues (from the store's change feed). */
   readonly changes$: Observable<StoreChange>;
-  /** The pending queue in FIFO order, paged (bounded memory). */
-  pendingOps(pageSize?: number): AsyncIterable<PendingOp>;
+  /**
+   * The pending queue in FIFO order: emits each op, reading the store page
+   * by page (bounded memory), then completes. Cold: each subscription reads
+   * the queue afresh.
+   */
+  pendingOps(pageSize?: number): Observable<PendingOp>;
 }
