@@ -38,7 +38,7 @@ export type StoreChange =
   | { readonly type: 'completed'; readonly op: PendingOp }
   | { readonly type: 'failed'; readonly record: FailedRecord }
   | { readonly type: 'retried'; readonly op: PendingOp }
-  | { readonly type: 'discarded'; readonly id: string };
+  | { readonly type: 'discarded'; readonly record: FailedRecord };
 
 export interface StoreCounts {
   readonly pending: number;
