@@ -1,0 +1,273 @@
+import * as fc from 'fast-check';
+import { BehaviorSubject, Observable } from 'rxjs';
+import { marbles } from 'rxjs-marbles/jest';
+import { StorageError } from '../../src/errors/sync-error';
+import { userMessageFor } from '../../src/errors/user-messages';
+import { createOptimisticStore, type Rollback } from '../../src/optimistic/create-optimistic-store';
+import { FakeEngine } from './fake-engine';
+
+interface Todo {
+  readonly title: string;
+  readonly done: boolean;
+  readonly serverId?: number;
+}
+type Todos = Readonly<Record<string, Todo>>;
+
+const todoOptions = {
+  initial: {} as Todos,
+  apply: {
+    'todo.create': (s: Todos, p: { id: string; title: string }): Todos => ({ ...s, [p.id]: { title: p.title, done: false } }),
+    'todo.rename': (s: Todos, p: { id: string; title: string }): Todos =>
+      s[p.id] ? { ...s, [p.id]: { ...s[p.id], title: p.title } } : s,
+    'todo.toggle': (s: Todos, p: { id: string }): Todos => (s[p.id] ? { ...s, [p.id]: { ...s[p.id], done: !s[p.id].done } } : s),
+  },
+  commit: {
+    'todo.create': (s: Todos, p: { id: string; title: string }, data: unknown): Todos => ({
+      ...s,
+      [p.id]: { title: p.title, done: false, serverId: (data as { serverId: number }).serverId },
+    }),
+  },
+};
+
+function collect<T>(o$: Observable<T>): T[] {
+  const out: T[] = [];
+  o$.subscribe((v) => out.push(v));
+  return out;
+}
+
+describe('createOptimisticStore', () => {
+  it(
+    'shows a mutation in the same tick and folds the server answer on commit',
+    marbles((m) => {
+      const engine = new FakeEngine();
+      const todos = createOptimisticStore(engine, todoOptions);
+      m.scheduler.schedule(() => void todos.mutate('todo.create', { id: 'a', title: 'Milk' }), 10);
+      m.scheduler.schedule(() => engine.commit(engine.queue[0].id, { serverId: 7 }), 30);
+      m.expect(todos.state$).toBeObservable('e 9ms o 19ms c', {
+        e: {},
+        o: { a: { title: 'Milk', done: false } },
+        c: { a: { title: 'Milk', done: false, serverId: 7 } },
+      });
+      m.expect(todos.confirmed$).toBeObservable('e 29ms c', {
+        e: {},
+        c: { a: { title: 'Milk', done: false, serverId: 7 } },
+      });
+    }),
+  );
+
+  it(
+    'rolls back a refused op with the fixed user message and leaves confirmed state alone',
+    marbles((m) => {
+      const engine = new FakeEngine();
+      const todos = createOptimisticStore(engine, todoOptions);
+      m.scheduler.schedule(() => void todos.mutate('todo.create', { id: 'a', title: 'Milk' }), 10);
+      m.scheduler.schedule(() => engine.fail(engine.queue[0].id), 20);
+      m.expect(todos.state$).toBeObservable('e 9ms o 9ms e', { e: {}, o: { a: { title: 'Milk', done: false } } });
+      m.expect(todos.confirmed$).toBeObservable('e', { e: {} });
+      m.expect(todos.rollbacks$.pipe()).toBeObservable('20ms r', {
+        r: expect.objectContaining({
+          reason: 'failed',
+          message: userMessageFor('permanent'),
+          error: { kind: 'permanent', status: 400 },
+        }) as unknown as Rollback,
+      });
+    }),
+  );
+
+  it('keeps FIFO order of several ops on one entity and rebases the survivors after a failure in the middle', () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    todos.mutate('todo.create', { id: 'a', title: 'v1' });
+    todos.mutate('todo.rename', { id: 'a', title: 'v2' });
+    todos.mutate('todo.rename', { id: 'a', title: 'v3-refused' });
+    todos.mutate('todo.toggle', { id: 'a' });
+    expect(states.at(-1)).toEqual({ a: { title: 'v3-refused', done: true } });
+
+    engine.fail(engine.queue[2].id);
+    expect(states.at(-1)).toEqual({ a: { title: 'v2', done: true } });
+
+    engine.commit(engine.queue[0].id, { serverId: 1 });
+    engine.commit(engine.queue[0].id);
+    engine.commit(engine.queue[0].id);
+    expect(engine.queue).toHaveLength(0);
+    expect(states.at(-1)).toEqual({ a: { title: 'v2', done: true, serverId: 1 } });
+  });
+
+  it('applies each conflict resolution: retry rewrites the layer, drop and fail roll back', () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    const rollbacks = collect(todos.rollbacks$);
+    todos.mutate('todo.create', { id: 'a', title: 'mine' });
+    todos.mutate('todo.create', { id: 'b', title: 'dropped' });
+    todos.mutate('todo.create', { id: 'c', title: 'failed' });
+
+    engine.conflict(engine.queue[0].id, 'retry', { id: 'a', title: 'merged' });
+    expect(states.at(-1)).toEqual({
+      a: { title: 'merged', done: false },
+      b: { title: 'dropped', done: false },
+      c: { title: 'failed', done: false },
+    });
+    expect(rollbacks).toHaveLength(0);
+
+    engine.conflict(engine.queue[1].id, 'drop');
+    engine.conflict(engine.queue[1].id, 'fail');
+    expect(states.at(-1)).toEqual({ a: { title: 'merged', done: false } });
+    expect(rollbacks.map((r) => [r.reason, r.message])).toEqual([
+      ['conflict', userMessageFor('conflict')],
+      ['conflict', userMessageFor('conflict')],
+    ]);
+  });
+
+  it('rebuilds the same view after a restart from the durable queue', () => {
+    const engine = new FakeEngine();
+    const before = createOptimisticStore(engine, todoOptions);
+    const states = collect(before.state$);
+    before.mutate('todo.create', { id: 'a', title: 'one' });
+    before.mutate('todo.toggle', { id: 'a' });
+    before.mutate('todo.create', { id: 'b', title: 'two' });
+    before.dispose();
+
+    const restarted = new FakeEngine(engine.queue); // same store, new process
+    const after = collect(createOptimisticStore(restarted, todoOptions).state$);
+    expect(after).toEqual([states.at(-1)]);
+  });
+
+  it('re-applies a layer retried from the failed queue and emits a rollback on discard', async () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    const rollbacks = collect(todos.rollbacks$);
+    const { txToken } = todos.mutate('todo.create', { id: 'a', title: 'x' });
+    todos.mutate('todo.create', { id: 'b', title: 'y' });
+    engine.fail(engine.queue[0].id);
+    engine.fail(engine.queue[0].id);
+    expect(states.at(-1)).toEqual({});
+
+    await engine.failedOps.retry(engine.dead[0].id);
+    expect(states.at(-1)).toEqual({ a: { title: 'x', done: false } });
+
+    const discarded = engine.dead[0];
+    await engine.failedOps.discard(discarded.id);
+    expect(rollbacks.map((r) => r.reason)).toEqual(['failed', 'failed', 'discarded']);
+    expect(rollbacks[2]).toMatchObject({ txToken: discarded.op?.txToken, opId: discarded.id });
+    expect(rollbacks[0].txToken).toBe(txToken);
+  });
+
+  it('removes the layer and says why when the durable write fails', async () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    const rollbacks = collect(todos.rollbacks$);
+    engine.rejectWith = new StorageError('quota');
+    const { txToken, persisted } = todos.mutate('todo.create', { id: 'a', title: 'x' });
+    expect(states.at(-1)).toEqual({ a: { title: 'x', done: false } });
+    await expect(persisted).rejects.toBeInstanceOf(StorageError);
+    expect(states.at(-1)).toEqual({});
+    expect(rollbacks).toEqual([
+      { txToken, reason: 'persistFailed', message: userMessageFor('storage'), error: { kind: 'storage', code: 'quota' } },
+    ]);
+  });
+
+  it('costs no re-read for appends, attempt updates or commits the server agrees with', () => {
+    const engine = new FakeEngine();
+    const reads = jest.spyOn(engine, 'pendingOps');
+    const todos = createOptimisticStore(engine, { initial: [] as string[], apply: { push: (s: string[], p: string) => [...s, p] } });
+    const states = collect(todos.state$);
+    expect(reads).toHaveBeenCalledTimes(1); // the initial load
+    todos.mutate('push', 'a');
+    todos.mutate('push', 'b');
+    engine.bumpAttempts(engine.queue[0].id);
+    engine.commit(engine.queue[0].id, { ignored: true });
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(states).toEqual([[], ['a'], ['a', 'b']]);
+
+    engine.fail(engine.queue[0].id); // a rollback rebases
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(states.at(-1)).toEqual(['a']);
+  });
+
+  it('passes ops of types it has no apply for through untouched', () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    todos.mutate('audit.log', { anything: 1 });
+    todos.mutate('todo.create', { id: 'a', title: 'x' });
+    engine.commit(engine.queue[0].id);
+    expect(states.at(-1)).toEqual({ a: { title: 'x', done: false } });
+  });
+
+  it('rebases on every new confirmed state from the app cache', () => {
+    const engine = new FakeEngine();
+    const cache$ = new BehaviorSubject<Todos>({ z: { title: 'server', done: true } });
+    const todos = createOptimisticStore(engine, { ...todoOptions, initial: cache$ });
+    const states = collect(todos.state$);
+    todos.mutate('todo.rename', { id: 'z', title: 'local' });
+    expect(states.at(-1)).toEqual({ z: { title: 'local', done: true } });
+    cache$.next({ z: { title: 'server2', done: false } });
+    expect(states.at(-1)).toEqual({ z: { title: 'local', done: false } });
+  });
+
+  it('reports pending statuses from the engine', () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const pending = collect(todos.pending$);
+    todos.mutate('todo.create', { id: 'a', title: 'x' });
+    todos.mutate('todo.create', { id: 'b', title: 'y' });
+    const [a, b] = engine.queue;
+    expect(pending.at(-1)?.map((e) => e.status)).toEqual(['queued', 'queued']);
+    engine.setStatus({ inFlight: a.id });
+    expect(pending.at(-1)?.map((e) => [e.opId, e.status])).toEqual([
+      [a.id, 'sending'],
+      [b.id, 'queued'],
+    ]);
+    engine.setStatus({ inFlight: undefined, nextAttemptAt: 5000 });
+    expect(pending.at(-1)?.[0]).toMatchObject({ status: 'retrying', nextAttemptAt: 5000 });
+    engine.setStatus({ authRequired: true });
+    expect(pending.at(-1)?.[0].status).toBe('authRequired');
+  });
+
+  it('ends, for any ops and outcomes, at the confirmed state folded with only the committed ops', () => {
+    type Outcome = 'commit' | 'fail' | 'drop' | 'conflictFail' | 'retry';
+    const command = fc.oneof(
+      fc.record({ kind: fc.constant('mutate' as const), value: fc.integer({ min: 0, max: 99 }) }),
+      fc.record({
+        kind: fc.constant('resolve' as const),
+        outcome: fc.constantFrom<Outcome>('commit', 'fail', 'drop', 'conflictFail', 'retry'),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 40 }), fc.boolean(), (commands, resultsFirst) => {
+        const engine = new FakeEngine();
+        engine.resultsFirst = resultsFirst;
+        const store = createOptimisticStore(engine, {
+          initial: [] as number[],
+          apply: { push: (s: number[], p: number) => [...s, p] },
+        });
+        const states = collect(store.state$);
+        const committed: number[] = [];
+        const resolveHead = (outcome: Outcome): void => {
+          const head = engine.queue[0];
+          if (!head) return;
+          if (outcome === 'commit') {
+            committed.push(head.payload as number);
+            engine.commit(head.id);
+          } else if (outcome === 'fail') engine.fail(head.id);
+          else if (outcome === 'drop') engine.conflict(head.id, 'drop');
+          else if (outcome === 'conflictFail') engine.conflict(head.id, 'fail');
+          else engine.conflict(head.id, 'retry', (head.payload as number) + 1000);
+        };
+        for (const c of commands) {
+          if (c.kind === 'mutate') store.mutate('push', c.value);
+          else resolveHead(c.outcome);
+          // At every step the view is confirmed ⊕ the queue, in order.
+          expect(states.at(-1)).toEqual([...committed, ...engine.queue.map((o) => o.payload as number)]);
+        }
+        while (engine.queue.length > 0) resolveHead('commit');
+        expect(states.at(-1)).toEqual(committed);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
