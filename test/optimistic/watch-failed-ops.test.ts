@@ -11,6 +11,7 @@ describe('watchFailedOps', () => {
     const failed$ = watchFailedOps(engine);
     const seen: number[] = [];
     failed$.subscribe((list) => seen.push(list.length));
+    await firstValueFrom(failed$); // the initial (empty) list
 
     engine.fail(engine.queue[0].id);
     engine.fail(engine.queue[0].id);
