@@ -29,3 +29,25 @@ export type {
   StoreChange,
   StoreCounts,
 } from './store/op-store';
+export type {
+  SyncEngine,
+  EngineStatus,
+  EngineEvent,
+  EnqueueInput,
+  GateReason,
+  OpResult,
+} from './engine/sync-engine';
+export { createOptimisticStore } from './optimistic/create-optimistic-store';
+export type {
+  OptimisticStore,
+  OptimisticStoreOptions,
+  ApplyFn,
+  CommitFn,
+  PendingEntry,
+  PendingStatus,
+  Rollback,
+  RollbackReason,
+  Mutation,
+} from './optimistic/create-optimistic-store';
+export { watchFailedOps, failedRecordMessage, CORRUPT_RECORD_MESSAGE } from './optimistic/watch-failed-ops';
+export type { FailedOpView } from './optimistic/watch-failed-ops';
