@@ -1,0 +1,47 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+
+/**
+ * The core (src/ and streams/) must bundle for browsers: no Node built-ins,
+ * no native modules, no direct timers/clock/randomness. Node-only code lives
+ * in the entry points src/node/ and src/testing/.
+ */
+const root = join(__dirname, '..', '..');
+const NODE_ONLY = ['src/node/', 'src/testing/'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const coreFiles = ['src', 'streams']
+  .flatMap((d) => sources(join(root, d)))
+  .map((p) => relative(root, p).split('\\').join('/'))
+  .filter((p) => !NODE_ONLY.some((prefix) => p.startsWith(prefix)));
+
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const importRe = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]([^'"]+)['"]/g;
+
+describe('browser-first core', () => {
+  it('has core files to check', () => {
+    expect(coreFiles.length).toBeGreaterThan(5);
+  });
+
+  it.each(coreFiles)('%s imports no Node built-in or native module', (file) => {
+    const text = readFileSync(join(root, file), 'utf8');
+    const specifiers = [...text.matchAll(importRe)].map((m) => m[1]);
+    const bad = specifiers.filter((s) => builtins.has(s) || s === 'better-sqlite3' || NODE_ONLY.some((p) => s.includes(p.replace('src/', ''))));
+    expect(bad).toEqual([]);
+  });
+
+  it.each(coreFiles)('%s takes time and randomness by injection', (file) => {
+    const code = readFileSync(join(root, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    expect(code).not.toMatch(/\bDate\.now\(|\bMath\.random\(|(?<![.\w])setTimeout\(|\bsetInterval\(|\bretryWhen\b/);
+  });
+});
