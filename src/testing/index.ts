@@ -18,3 +18,5 @@ export type { Fault, FaultKind, FaultRule, RandomFaultOptions, RequestInfo, Retr
 export { mulberry32 } from './prng';
 export { signJwt, verifyJwt, issueJwt } from './jwt';
 export type { JwtClaims, JwtRejection } from './jwt';
+export { verifyDelivery, percentile } from './verify-delivery';
+export type { DeliveryReport, EnqueuedOpRef, FailedOpRef } from './verify-delivery';

@@ -98,6 +98,12 @@ export interface ReferenceBackend {
   effectsByKey(): ReadonlyMap<string, number>;
   /** Every applied effect in commit order. */
   applied(): readonly AppliedEffect[];
+  /**
+   * Call `listener` synchronously after each effect is committed and before
+   * its answer is written — e.g. to SIGKILL a client exactly between the
+   * server's commit and the client's ledger write. Returns an unsubscribe.
+   */
+  onEffect(listener: (effect: AppliedEffect) => void): () => void;
   /** The applied effects of one entity, in commit order. */
   entityLog(resource: ResourceName, id: string): readonly AppliedEffect[];
   /** Current state of one entity (undefined when absent or deleted). */
@@ -223,6 +229,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   let sweepCountdown = 1000;
   let closed = false;
   const timers = new Set<NodeJS.Timeout>();
+  const effectListeners = new Set<(effect: AppliedEffect) => void>();
   const sockets = new Set<Socket>();
 
   const sleep = (ms: number) =>
@@ -249,6 +256,13 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     if (list) list.push(e);
     else byEntity.set(ek, [e]);
     counters.applied += 1;
+    for (const l of [...effectListeners]) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure must not change what the server answers.
+      }
+    }
   };
 
   // --- domain --------------------------------------------------------------
@@ -606,6 +620,12 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     effects: (k) => effects.get(k) ?? 0,
     effectsByKey: () => new Map(effects),
     applied: () => log.slice(),
+    onEffect: (listener) => {
+      effectListeners.add(listener);
+      return () => {
+        effectListeners.delete(listener);
+      };
+    },
     entityLog: (resource, id) => (byEntity.get(`${resource}/${id}`) ?? []).slice(),
     entity,
     counters: () => ({

@@ -123,6 +123,15 @@ describe('reference backend', () => {
       expect(backend.applied().map((e) => e.seq)).toEqual([1, 2, 3]);
     });
 
+    test('onEffect runs after the commit and before the answer is written', async () => {
+      const seen: string[] = [];
+      const off = backend.onEffect((e) => seen.push(`${e.action}:${e.id}:${backend.effects(e.idempotencyKey)}`));
+      await call(backend, 'POST', '/todos', { id: 't1', title: 'a' });
+      off();
+      await call(backend, 'DELETE', '/todos/t1');
+      expect(seen).toEqual(['create:t1:1']);
+    });
+
     test('contacts validate email; bad requests are 400 with a code and no effect', async () => {
       expect((await call(backend, 'POST', '/contacts', { id: 'c1', name: 'Ada', email: 'ada@example.org' })).status).toBe(201);
       const badEmail = await call(backend, 'POST', '/contacts', { id: 'c2', name: 'Bob', email: 'nope' });
