@@ -1,0 +1,169 @@
+import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { AuthError, SyncError } from '../errors/sync-error';
+import { noopLogger, redactingLogger, type Logger } from '../observability/logger';
+import { jwtExpiresAt } from './jwt-exp';
+
+/** Where tokens come from: the app's auth layer. */
+export interface TokenSource {
+  /** The current access token (from secure storage), or null when signed out. */
+  getToken(): Promise<string | null> | string | null;
+  /**
+   * Obtain a new access token (e.g. the refresh-token grant) and store it
+   * where `getToken` reads. Reject when the user must sign in again.
+   */
+  refreshToken(): Promise<string>;
+}
+
+/** Options of `createTokenManager`; every field optional. */
+export interface TokenManagerOptions {
+  /** Clock, epoch ms. Default `scheduler.now()`. */
+  readonly now?: () => number;
+  /** Refresh this long before `exp`. Default 30 000 ms. */
+  readonly skewMs?: number;
+  /** Schedules the proactive refresh. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /**
+   * Also refresh in the background at `exp − skew` (not only when a send
+   * asks for the token). The timer is re-armed only while tokens are being
+   * asked for, so an idle app stops refreshing. Default true.
+   */
+  readonly refreshAhead?: boolean;
+  /** Logs refreshes and refresh failures (redacted). Default: no output. */
+  readonly logger?: Logger;
+}
+
+/** Defaults of `TokenManagerOptions`. */
+export const TOKEN_MANAGER_DEFAULTS = { skewMs: 30_000, refreshAhead: true } as const;
+
+/** Single-flight access-token provider for the API client. */
+export interface TokenManager {
+  /**
+   * A token valid for at least `skewMs` when its `exp` is known: refreshes
+   * first when it is closer to expiry. Null when signed out. Concurrent
+   * callers share one refresh.
+   */
+  getToken(): Promise<string | null>;
+  /**
+   * Refresh now, for the 401 path. Pass the token the server refused: if
+   * another caller already replaced it, the newer token is returned without
+   * a second refresh. Coalesces with any refresh in flight. Rejects with an
+   * `AuthError` (cause attached) when the refresh fails.
+   */
+  forceRefresh(rejected?: string | null): Promise<string>;
+  /** Emits after every successful refresh (the engine's `tokenRefreshed`). */
+  readonly refreshed$: Observable<void>;
+  /** Cancel the background refresh timer. */
+  dispose(): void;
+}
+
+const toAuthError = (e: unknown): SyncError =>
+  e instanceof SyncError ? e : new AuthError({ code: 'refresh_failed', cause: e });
+
+/**
+ * Wrap the app's token source with proactive, single-flight refresh: the
+ * JWT's `exp` is decoded (not verified) and the token refreshed at
+ * `exp − skewMs`, before sends would start failing with 401; never more than
+ * one refresh in flight.
+ *
+ * If `refreshToken` does not store the new token where `getToken` reads it,
+ * the manager keeps using the refreshed token for as long as the source
+ * still returns the token it replaced.
+ *
+ * @example
+ * const tokens = createTokenManager({ getToken: () => auth.accessToken, refreshToken: () => auth.refresh() });
+ * const headers = { Authorization: `Bearer ${await tokens.getToken()}` };
+ */
+export function createTokenManager(source: TokenSource, options: TokenManagerOptions = {}): TokenManager {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = options.now ?? (() => scheduler.now());
+  const skewMs = options.skewMs ?? TOKEN_MANAGER_DEFAULTS.skewMs;
+  const refreshAhead = options.refreshAhead ?? TOKEN_MANAGER_DEFAULTS.refreshAhead;
+  const log = redactingLogger(options.logger ?? noopLogger);
+  const refreshed$ = new Subject<void>();
+
+  let inflight: Promise<string> | null = null;
+  let replaced: string | null = null; // the token the last refresh replaced
+  let fresh: string | null = null; // the token the last refresh produced
+  let timer: Subscription | null = null;
+  let usedSinceArmed = false;
+  let disposed = false;
+
+  const needsRefresh = (token: string): boolean => {
+    const exp = jwtExpiresAt(token);
+    return exp !== undefined && now() >= exp - skewMs;
+  };
+
+  const current = async (): Promise<string | null> => {
+    const token = await source.getToken();
+    if (token !== null && token === replaced && fresh !== null) return fresh;
+    return token;
+  };
+
+  const arm = (token: string): void => {
+    timer?.unsubscribe();
+    timer = null;
+    usedSinceArmed = false;
+    if (!refreshAhead || disposed) return;
+    const exp = jwtExpiresAt(token);
+    if (exp === undefined) return;
+    const delay = Math.max(0, exp - skewMs - now());
+    timer = scheduler.schedule(() => {
+      timer = null;
+      // Only keep refreshing for an app that is still using tokens.
+      if (!usedSinceArmed || inflight !== null) return;
+      void refresh(token, true).catch(() => undefined);
+    }, delay);
+  };
+
+  const refresh = (old: string | null, proactive: boolean): Promise<string> => {
+    if (inflight !== null) return inflight;
+    const run = (async () => {
+      try {
+        const token = await source.refreshToken();
+        if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
+        replaced = old;
+        fresh = token;
+        log.info('sync.auth.refreshed', { proactive, expiresAt: jwtExpiresAt(token) });
+        refreshed$.next();
+        arm(token);
+        return token;
+      } catch (e) {
+        const err = toAuthError(e);
+        log.warn('sync.auth.refresh_failed', { proactive, error: err });
+        throw err;
+      } finally {
+        inflight = null;
+      }
+    })();
+    inflight = run;
+    return run;
+  };
+
+  return {
+    getToken: async () => {
+      usedSinceArmed = true;
+      if (inflight !== null) return inflight;
+      const token = await current();
+      if (token === null) return null;
+      if (needsRefresh(token)) return refresh(token, true);
+      if (timer === null) arm(token);
+      usedSinceArmed = true;
+      return token;
+    },
+    forceRefresh: async (rejected) => {
+      usedSinceArmed = true;
+      if (inflight !== null) return inflight;
+      const token = await current();
+      // Someone refreshed since that request was sent: use their token.
+      if (rejected != null && token !== null && token !== rejected && !needsRefresh(token)) return token;
+      return refresh(token, false);
+    },
+    refreshed$: refreshed$.asObservable(),
+    dispose: () => {
+      disposed = true;
+      timer?.unsubscribe();
+      timer = null;
+      refreshed$.complete();
+    },
+  };
+}
