@@ -1,0 +1,123 @@
+import * as E from 'fp-ts/Either';
+
+/**
+ * The stored form of an encrypted record:
+ * `e1.<base64 IV (12 bytes)>.<base64 AES-GCM ciphertext + 16-byte tag>`.
+ * The `e1` prefix is the format version; a record with any other prefix was
+ * written by a different (newer) version and is reported, never guessed at.
+ */
+export const RECORD_FORMAT_VERSION = 'e1' as const;
+
+/** Why a stored record could not be opened (no plaintext in it, ever). */
+export type DecryptFailure =
+  | { readonly kind: 'format'; readonly detail: string }
+  | { readonly kind: 'auth'; readonly detail: string };
+
+const IV_BYTES = 12;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function subtle(): SubtleCrypto {
+  const s = globalThis.crypto?.subtle;
+  if (!s) throw new Error('Web Crypto (globalThis.crypto.subtle) is not available');
+  return s;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  // Chunked so a large record does not blow the argument limit of fromCharCode.
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    const s = atob(b64);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Generate a fresh AES-GCM 256 key. Non-extractable by default, so script
+ * can use it but never read its bytes.
+ *
+ * @example
+ * const key = await generateStoreKey();
+ * const store = await createOpStore({ name: 'app', encryptionKey: key });
+ */
+export async function generateStoreKey(extractable = false): Promise<CryptoKey> {
+  return subtle().generateKey({ name: 'AES-GCM', length: 256 }, extractable, ['encrypt', 'decrypt']);
+}
+
+/**
+ * Seals and opens records with AES-GCM 256: a fresh random 96-bit IV per
+ * write and the record's slot (`table` + storage key) as additional
+ * authenticated data, so a ciphertext moved to another key or table fails
+ * authentication instead of decrypting as the wrong record.
+ *
+ * @example
+ * const cipher = new RecordCipher(key);
+ * const stored = await cipher.seal('pending_ops', op.id, JSON.stringify(op));
+ * const opened = await cipher.open('pending_ops', op.id, stored); // Either
+ */
+export class RecordCipher {
+  readonly #key: CryptoKey;
+
+  constructor(key: CryptoKey) {
+    this.#key = key;
+  }
+
+  /** Encrypt `plaintext` for the slot `table`/`key`. */
+  async seal(table: string, key: string, plaintext: string): Promise<string> {
+    const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
+    const ct = await subtle().encrypt(
+      { name: 'AES-GCM', iv, additionalData: encoder.encode(aad(table, key)) },
+      this.#key,
+      encoder.encode(plaintext),
+    );
+    return `${RECORD_FORMAT_VERSION}.${toBase64(iv)}.${toBase64(new Uint8Array(ct))}`;
+  }
+
+  /**
+   * Decrypt a stored record of the slot `table`/`key`. Never throws: a value
+   * that is not our format, or fails authentication (wrong key, tampering,
+   * moved from another slot), is a `Left` naming only the kind of failure.
+   */
+  async open(table: string, key: string, stored: unknown): Promise<E.Either<DecryptFailure, string>> {
+    if (typeof stored !== 'string') {
+      return E.left({ kind: 'format', detail: `format: expected string record, got ${stored === null ? 'null' : typeof stored}` });
+    }
+    const parts = stored.split('.');
+    if (parts[0] !== RECORD_FORMAT_VERSION) {
+      const v = /^e\d+$/.test(parts[0] ?? '') ? parts[0] : 'unknown';
+      return E.left({ kind: 'format', detail: `format: unsupported record format version (${v})` });
+    }
+    if (parts.length !== 3) return E.left({ kind: 'format', detail: 'format: truncated record' });
+    const iv = fromBase64(parts[1] ?? '');
+    const ct = fromBase64(parts[2] ?? '');
+    if (!iv || iv.length !== IV_BYTES || !ct || ct.length < 16) {
+      return E.left({ kind: 'format', detail: 'format: truncated record' });
+    }
+    try {
+      const pt = await subtle().decrypt(
+        { name: 'AES-GCM', iv, additionalData: encoder.encode(aad(table, key)) },
+        this.#key,
+        ct,
+      );
+      return E.right(decoder.decode(pt));
+    } catch {
+      return E.left({ kind: 'auth', detail: 'decrypt: authentication failed (wrong key or tampered record)' });
+    }
+  }
+}
+
+// Length-prefixed so ("ab","c") and ("a","bc") can never share an AAD.
+function aad(table: string, key: string): string {
+  return `${table.length}:${table}:${key}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Optional extras a localforage custom driver may carry next to the standard
+ * methods. localforage copies every own property of the driver object onto
+ * the instance, so the store finds them on the instance and calls them with
+ * the instance as `this`, like any driver method.
+ */
+export interface RangeDriverExtras {
+  /**
+   * Up to `limit` entries with key strictly greater than `afterKey` (or from
+   * the start when null), in ascending key order. Lets `peek(n, afterId)` read
+   * `WHERE key > ? ORDER BY key LIMIT n` instead of walking the queue.
+   */
+  readRange?(afterKey: string | null, limit: number): Promise<ReadonlyArray<readonly [string, unknown]>>;
+  /** Release the instance's handle (file, connection). */
+  closeInstance?(): Promise<void>;
+}
+
+/** A localforage instance whose driver may carry `RangeDriverExtras`. */
+export type RangeCapableForage = LocalForage & RangeDriverExtras;
+
+/** Compare storage keys by UTF-16 code units, as IndexedDB and SQLite (ASCII keys) do. */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

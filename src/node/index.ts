@@ -1,0 +1,66 @@
+/**
+ * sync-engine for Node and Electron: the SQLite driver and a store opened on
+ * it. This entry point may use Node built-ins; the core never does.
+ */
+import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { createOpStore, type LocalForageOpStore } from '../store/create-op-store';
+import type { OpStoreOptions } from '../store/op-store-options';
+import { defineSqliteDriver, type SqliteSynchronous } from './sqlite-driver';
+
+export { defineSqliteDriver, SQLITE_DRIVER } from './sqlite-driver';
+export type { SqliteSynchronous, SqliteDriverConfig } from './sqlite-driver';
+
+/** Options of `createSqliteOpStore`. */
+export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'driver' | 'driverOptions'> {
+  /**
+   * Where to keep the key when `encryptionKey` is not given: a file made
+   * once (mode 0600) with 32 random bytes. Default: `<path>.key`. The key is
+   * then only as safe as that file; pass your own `CryptoKey` (e.g. from the
+   * OS keychain) to do better.
+   */
+  readonly keyFile?: string;
+  /** SQLite `synchronous`. Default `'FULL'` (a resolved write survives power loss). */
+  readonly synchronous?: SqliteSynchronous;
+}
+
+/**
+ * Open the operation store on a SQLite file (WAL mode).
+ *
+ * @example
+ * const store = await createSqliteOpStore('./data/queue.sqlite');
+ */
+export async function createSqliteOpStore(path: string, options: SqliteOpStoreOptions = {}): Promise<LocalForageOpStore> {
+  const driver = await defineSqliteDriver();
+  const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(options.keyFile ?? `${path}.key`));
+  return createOpStore({
+    ...options,
+    name: path,
+    driver,
+    encryptionKey,
+    driverOptions: { sqliteSynchronous: options.synchronous ?? 'FULL' },
+  });
+}
+
+/**
+ * Read the raw AES-256 key kept in `file`, creating it (exclusively, mode
+ * 0600, fsynced) on first use. Concurrent first opens agree: only one
+ * process creates the file, the others read it. Imported non-extractable.
+ */
+export async function loadOrCreateKeyFile(file: string): Promise<CryptoKey> {
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    const fresh = globalThis.crypto.getRandomValues(new Uint8Array(32));
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      writeSync(fd, Buffer.from(fresh).toString('base64'));
+    } finally {
+      closeSync(fd);
+    }
+    raw = fresh;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    raw = new Uint8Array(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+    if (raw.length !== 32) throw new Error('key file does not hold a 256-bit key');
+  }
+  return globalThis.crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+}

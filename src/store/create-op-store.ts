@@ -1,0 +1,550 @@
+import localforage from 'localforage';
+import { Subject, type Observable } from 'rxjs';
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import * as t from 'io-ts';
+import type { FailedOps, FailedRecord, FailureInfo, OpStore, StoreChange, StoreCounts } from './op-store';
+import { OP_STORE_DEFAULTS, STORE_SCHEMA_VERSION, STORE_TABLES, type OpStoreOptions } from './op-store-options';
+import {
+  LedgerEntryCodec,
+  RetryIntentCodec,
+  decodeFailedRecord,
+  parseJson,
+  type LedgerEntry,
+  type RetryIntent,
+} from './stored-records';
+import { decodePendingOp, type OpId, type PendingOp } from '../op/pending-op';
+import { createOpId } from '../op/ids';
+import { StorageError, ValidationError } from '../errors/sync-error';
+import { RecordCipher } from '../crypto/record-cipher';
+import { loadOrCreateDeviceKey } from '../crypto/device-key';
+import { readRange } from '../drivers/read-range';
+import { toStorageError } from '../drivers/storage-errors';
+import type { RangeCapableForage } from '../drivers/range-driver';
+
+// Meta keys: the store's own records live under `sys:`, the app's (lock
+// record, counters) under `app:`, so `writeMeta` can never clobber the canary.
+const CANARY_KEY = 'sys:canary';
+const SCHEMA_KEY = 'sys:schema';
+const RETRY_PREFIX = 'sys:retry:';
+const appMetaKey = (key: string): string => `app:${key}`;
+const CANARY_TEXT = 'sync-engine canary v1';
+
+/** Pending records decrypted per read when paging with `peek`. */
+const PEEK_PAGE = 100;
+
+/**
+ * The store implementation returned by `createOpStore`: the `OpStore`
+ * contract plus maintenance extras.
+ */
+export interface LocalForageOpStore extends OpStore {
+  /** Remove ledger entries older than `ledgerTtlMs`; resolves with how many. */
+  pruneLedger(): Promise<number>;
+}
+
+interface Tables {
+  readonly pending: RangeCapableForage;
+  readonly failed: RangeCapableForage;
+  readonly ledger: RangeCapableForage;
+  readonly meta: RangeCapableForage;
+}
+
+type Opened<A> = E.Either<string, A>;
+
+/**
+ * Open (and repair) the durable, encrypted operation store on localforage.
+ *
+ * Tables (one localforage store each, in one database `name`):
+ * `pending_ops` (key = op id, a UUIDv7, so key order is enqueue order),
+ * `failed_ops` (key = the op's pending key), `idempotency_ledger`
+ * (key = idempotency key) and `meta`. Every value is AES-GCM sealed with the
+ * record's table and key as AAD.
+ *
+ * Opening checks the key against an encrypted canary (wrong key → rejects
+ * with `StorageError('wrongKey')` and touches nothing), then finishes any
+ * `complete`/`fail`/`retry` cut short by a crash and prunes the ledger.
+ *
+ * @example
+ * const driver = await defineMemoryDriver();
+ * const store = await createOpStore({ name: 'app', driver, encryptionKey: await generateStoreKey() });
+ * await store.append(op);
+ * const [head] = await store.peek(1);
+ */
+export async function createOpStore(options: OpStoreOptions): Promise<LocalForageOpStore> {
+  const drivers = options.driver === undefined ? [localforage.INDEXEDDB] : [options.driver].flat();
+  let key = options.encryptionKey;
+  if (!key) {
+    if (typeof globalThis.indexedDB === 'undefined') {
+      throw new ValidationError('invalidOptions', 'encryptionKey is required where IndexedDB is unavailable');
+    }
+    try {
+      key = await loadOrCreateDeviceKey(options.name);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+  const tables = await openTables(options.name, drivers, options.driverOptions ?? {});
+  const store = new Store(tables, new RecordCipher(key), {
+    now: options.now ?? OP_STORE_DEFAULTS.now,
+    ledgerTtlMs: options.ledgerTtlMs ?? OP_STORE_DEFAULTS.ledgerTtlMs,
+    ledgerPruneIntervalMs: options.ledgerPruneIntervalMs ?? OP_STORE_DEFAULTS.ledgerPruneIntervalMs,
+  });
+  try {
+    await store.open();
+  } catch (err) {
+    await store.close();
+    throw toStorageError(err);
+  }
+  return store;
+}
+
+async function openTables(name: string, driver: string[], extra: Readonly<Record<string, unknown>>): Promise<Tables> {
+  const make = async (storeName: string): Promise<RangeCapableForage> => {
+    const f = localforage.createInstance({ ...extra, name, storeName, driver }) as RangeCapableForage;
+    // Opened one after another: with IndexedDB each new store is a version
+    // upgrade of the same database, which must not race another upgrade.
+    await f.ready();
+    return f;
+  };
+  try {
+    const pending = await make(STORE_TABLES.pending);
+    const failed = await make(STORE_TABLES.failed);
+    const ledger = await make(STORE_TABLES.ledger);
+    const meta = await make(STORE_TABLES.meta);
+    // Touch every table once so connections swapped by those upgrades are
+    // re-established before the first real read.
+    await Promise.all([pending.length(), failed.length(), ledger.length(), meta.length()]);
+    return { pending, failed, ledger, meta };
+  } catch (err) {
+    throw toStorageError(err);
+  }
+}
+
+interface Clock {
+  readonly now: () => number;
+  readonly ledgerTtlMs: number;
+  readonly ledgerPruneIntervalMs: number;
+}
+
+class Store implements LocalForageOpStore {
+  readonly #t: Tables;
+  readonly #cipher: RecordCipher;
+  readonly #clock: Clock;
+  readonly #changes = new Subject<StoreChange>();
+  readonly changes$: Observable<StoreChange> = this.#changes.asObservable();
+  readonly failed: FailedOps;
+  #closed = false;
+  #lastPruneAt = Number.NEGATIVE_INFINITY;
+  #pruning: Promise<unknown> | null = null;
+
+  constructor(tables: Tables, cipher: RecordCipher, clock: Clock) {
+    this.#t = tables;
+    this.#cipher = cipher;
+    this.#clock = clock;
+    this.failed = {
+      list: () => this.#guard(() => this.#listFailed()),
+      retry: (id) => this.#guard(() => this.#retry(id)),
+      discard: (id) => this.#guard(() => this.#discard(id)),
+    };
+  }
+
+  // ---- open & repair ------------------------------------------------------
+
+  /** Check the key, then repair what a crash may have left half done. */
+  async open(): Promise<void> {
+    await this.#checkKey();
+    await this.#repairRetries();
+    await this.#repairFailedStillPending();
+    await this.#repairLedger();
+  }
+
+  async #checkKey(): Promise<void> {
+    const { meta, pending, failed } = this.#t;
+    const canary = await meta.getItem<unknown>(CANARY_KEY);
+    if (canary !== null) {
+      const opened = await this.#cipher.open(STORE_TABLES.meta, CANARY_KEY, canary);
+      if (E.isLeft(opened)) {
+        throw new StorageError(opened.left.kind === 'auth' ? 'wrongKey' : 'corrupt');
+      }
+      if (opened.right !== CANARY_TEXT) throw new StorageError('wrongKey');
+      const schema = await this.#readSealed(STORE_TABLES.meta, SCHEMA_KEY, t.type({ version: t.number }));
+      if (schema !== undefined && schema.version > STORE_SCHEMA_VERSION) {
+        // Written by a newer build: refuse rather than misread the layout.
+        throw new StorageError('corrupt', { code: 'newerSchema' });
+      }
+      return;
+    }
+    // No canary yet. If records exist anyway (meta lost or from a build
+    // without one), one of them must open with this key before we vouch for it.
+    for (const [table, forage] of [
+      [STORE_TABLES.pending, pending],
+      [STORE_TABLES.failed, failed],
+    ] as const) {
+      const [first] = await readRange(forage, null, 1);
+      if (first) {
+        const opened = await this.#cipher.open(table, first[0], first[1]);
+        if (E.isLeft(opened) && opened.left.kind === 'auth') throw new StorageError('wrongKey');
+      }
+    }
+    await this.#writeSealed(STORE_TABLES.meta, SCHEMA_KEY, JSON.stringify({ version: STORE_SCHEMA_VERSION }));
+    await meta.setItem(CANARY_KEY, await this.#cipher.seal(STORE_TABLES.meta, CANARY_KEY, CANARY_TEXT));
+  }
+
+  /** A retry cut short: new op appended → drop the failed copy; else just forget the intent. */
+  async #repairRetries(): Promise<void> {
+    const { meta, pending, failed } = this.#t;
+    const intents = (await meta.keys()).filter((k) => k.startsWith(RETRY_PREFIX));
+    for (const intentKey of intents) {
+      const failedId = intentKey.slice(RETRY_PREFIX.length);
+      const intent = await this.#readSealed(STORE_TABLES.meta, intentKey, RetryIntentCodec);
+      if (intent !== undefined && (await pending.getItem(intent.newId)) !== null) {
+        await failed.removeItem(failedId);
+      }
+      await meta.removeItem(intentKey);
+    }
+  }
+
+  /** `fail` or a quarantine cut short: the dead-letter copy wins. */
+  async #repairFailedStillPending(): Promise<void> {
+    const { pending, failed } = this.#t;
+    for (const id of await failed.keys()) {
+      if ((await pending.getItem(id)) !== null) await pending.removeItem(id);
+    }
+  }
+
+  /** `complete` cut short: the op is in the ledger, so it leaves pending unsent. Also prunes. */
+  async #repairLedger(): Promise<void> {
+    const { pending } = this.#t;
+    const { expired, opIds } = await this.#scanLedger();
+    for (const opId of opIds) {
+      if ((await pending.getItem(opId)) !== null) await pending.removeItem(opId);
+    }
+    await this.#removeExpired(expired);
+  }
+
+  async #scanLedger(): Promise<{ expired: string[]; opIds: string[] }> {
+    const raw: Array<[string, unknown]> = [];
+    // iterate's callback is synchronous; decrypt after the walk.
+    await this.#t.ledger.iterate<unknown, void>((value, key) => {
+      raw.push([key, value]);
+    });
+    const cutoff = this.#clock.now() - this.#clock.ledgerTtlMs;
+    const expired: string[] = [];
+    const opIds: string[] = [];
+    for (const [key, value] of raw) {
+      const entry = await this.#openSealed(STORE_TABLES.ledger, key, value, LedgerEntryCodec);
+      // An entry that cannot be read is kept: dropping it could allow a resend.
+      if (E.isLeft(entry)) continue;
+      if (entry.right.completedAt < cutoff) expired.push(key);
+      else opIds.push(entry.right.opId);
+    }
+    return { expired, opIds };
+  }
+
+  async #removeExpired(expired: readonly string[]): Promise<number> {
+    for (const key of expired) await this.#t.ledger.removeItem(key);
+    this.#lastPruneAt = this.#clock.now();
+    return expired.length;
+  }
+
+  // ---- queue ----------------------------------------------------------------
+
+  append(op: PendingOp): Promise<void> {
+    return this.#guard(async () => {
+      const json = serializeOp(op);
+      await this.#writeSealed(STORE_TABLES.pending, op.id, json);
+      this.#emit({ type: 'appended', op });
+    });
+  }
+
+  peek(n: number, afterId?: OpId): Promise<readonly PendingOp[]> {
+    return this.#guard(async () => {
+      const out: PendingOp[] = [];
+      let cursor: string | null = afterId ?? null;
+      while (out.length < n) {
+        const page = await readRange(this.#t.pending, cursor, Math.min(PEEK_PAGE, n - out.length));
+        if (page.length === 0) break;
+        const opened = await Promise.all(page.map(([key, value]) => this.#openOp(key, value)));
+        for (let i = 0; i < page.length; i++) {
+          const [key, value] = page[i] as readonly [string, unknown];
+          const r = opened[i] as Opened<PendingOp>;
+          if (E.isRight(r)) out.push(r.right);
+          else await this.#quarantine(key, value, r.left);
+        }
+        cursor = (page[page.length - 1] as readonly [string, unknown])[0];
+      }
+      return out;
+    });
+  }
+
+  update(op: PendingOp): Promise<void> {
+    return this.#guard(async () => {
+      const json = serializeOp(op);
+      // Never resurrect an op that completed, failed or was quarantined meanwhile.
+      if ((await this.#t.pending.getItem(op.id)) === null) return;
+      await this.#writeSealed(STORE_TABLES.pending, op.id, json);
+      this.#emit({ type: 'updated', op });
+    });
+  }
+
+  complete(op: PendingOp, completedAt: number): Promise<void> {
+    return this.#guard(async () => {
+      const entry: LedgerEntry = { opId: op.id, completedAt };
+      // Crash window: after the ledger write the op is done in effect;
+      // open() removes it from pending, and isCompleted() already says so.
+      await this.#writeSealed(STORE_TABLES.ledger, op.idempotencyKey, JSON.stringify(entry));
+      await this.#t.pending.removeItem(op.id);
+      this.#emit({ type: 'completed', op });
+      this.#maybePrune();
+    });
+  }
+
+  fail(op: PendingOp, failure: FailureInfo): Promise<void> {
+    return this.#guard(async () => {
+      const record: FailedRecord = {
+        id: op.id,
+        reason: failure.reason,
+        error: failure.error,
+        attempts: op.attempts,
+        failedAt: failure.failedAt,
+        op,
+      };
+      // Crash window: the dead-letter copy is written first; open() removes
+      // the pending copy if the second write never happened.
+      await this.#writeSealed(STORE_TABLES.failed, op.id, JSON.stringify(record));
+      await this.#t.pending.removeItem(op.id);
+      this.#emit({ type: 'failed', record });
+    });
+  }
+
+  isCompleted(idempotencyKey: string): Promise<boolean> {
+    // Presence is the answer; the value (op id, time) is only for repair and pruning.
+    return this.#guard(async () => (await this.#t.ledger.getItem(idempotencyKey)) !== null);
+  }
+
+  counts(): Promise<StoreCounts> {
+    return this.#guard(async () => {
+      const [pending, failed] = await Promise.all([this.#t.pending.length(), this.#t.failed.length()]);
+      return { pending, failed };
+    });
+  }
+
+  readMeta<T>(key: string): Promise<T | undefined> {
+    return this.#guard(async () => {
+      const v = await this.#readSealed(STORE_TABLES.meta, appMetaKey(key), t.type({ value: t.unknown }));
+      return v === undefined ? undefined : (v.value as T);
+    });
+  }
+
+  writeMeta<T>(key: string, value: T): Promise<void> {
+    return this.#guard(async () => {
+      let json: string;
+      try {
+        json = JSON.stringify({ value });
+      } catch {
+        throw new ValidationError('notSerializable', 'meta value');
+      }
+      await this.#writeSealed(STORE_TABLES.meta, appMetaKey(key), json);
+    });
+  }
+
+  pruneLedger(): Promise<number> {
+    return this.#guard(async () => {
+      const { expired } = await this.#scanLedger();
+      return this.#removeExpired(expired);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pruning;
+    this.#changes.complete();
+    for (const f of Object.values(this.#t) as RangeCapableForage[]) {
+      if (typeof f.closeInstance === 'function') await f.closeInstance().catch(() => undefined);
+    }
+  }
+
+  // ---- dead-letter queue ------------------------------------------------------
+
+  async #listFailed(): Promise<readonly FailedRecord[]> {
+    const raw: Array<[string, unknown]> = [];
+    await this.#t.failed.iterate<unknown, void>((value, key) => {
+      raw.push([key, value]);
+    });
+    return Promise.all(raw.map(([key, value]) => this.#failedOrCorrupt(key, value)));
+  }
+
+  async #retry(id: string): Promise<PendingOp> {
+    const stored = await this.#t.failed.getItem<unknown>(id);
+    if (stored === null) throw new ValidationError('invalidOptions', 'no dead-letter record with this id');
+    const record = await this.#openFailed(id, stored);
+    if (E.isLeft(record) || record.right.op === undefined) throw new StorageError('corrupt');
+    const op: PendingOp = {
+      ...record.right.op,
+      // A new UUIDv7 sorts after every id already queued: back to the tail.
+      id: createOpId(),
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+    };
+    const intentKey = `${RETRY_PREFIX}${id}`;
+    const intent: RetryIntent = { newId: op.id };
+    // Crash windows: intent → append → remove failed → forget intent. open()
+    // removes the failed copy iff the new pending op exists, so the op is in
+    // exactly one queue, with the same idempotency key, whatever the cut.
+    await this.#writeSealed(STORE_TABLES.meta, intentKey, JSON.stringify(intent));
+    await this.#writeSealed(STORE_TABLES.pending, op.id, serializeOp(op));
+    await this.#t.failed.removeItem(id);
+    await this.#t.meta.removeItem(intentKey);
+    this.#emit({ type: 'retried', op });
+    return op;
+  }
+
+  async #discard(id: string): Promise<void> {
+    const stored = await this.#t.failed.getItem<unknown>(id);
+    if (stored === null) return;
+    const record = await this.#failedOrCorrupt(id, stored);
+    await this.#t.failed.removeItem(id);
+    this.#emit({ type: 'discarded', record });
+  }
+
+  /** A dead-letter record as stored, or, if unreadable, a `corrupt` record holding its bytes. */
+  async #failedOrCorrupt(key: string, value: unknown): Promise<FailedRecord> {
+    const r = await this.#openFailed(key, value);
+    if (E.isRight(r)) return r.right;
+    // Even an unreadable dead-letter record is listed, never hidden.
+    return {
+      id: key,
+      reason: 'corrupt',
+      error: null,
+      attempts: 0,
+      failedAt: 0,
+      raw: typeof value === 'string' ? value : safeStringify(value),
+      detail: r.left,
+    };
+  }
+
+  // ---- records --------------------------------------------------------------
+
+  async #openOp(key: string, value: unknown): Promise<Opened<PendingOp>> {
+    const json = await this.#cipher.open(STORE_TABLES.pending, key, value);
+    if (E.isLeft(json)) return E.left(json.left.detail);
+    return pipe(
+      parseJson(json.right),
+      E.chain(decodePendingOp),
+      E.chain((op) => (op.id === key ? E.right(op) : E.left('id: does not match its storage key'))),
+    );
+  }
+
+  async #openFailed(key: string, value: unknown): Promise<Opened<FailedRecord>> {
+    const json = await this.#cipher.open(STORE_TABLES.failed, key, value);
+    if (E.isLeft(json)) return E.left(json.left.detail);
+    return pipe(parseJson(json.right), E.chain(decodeFailedRecord));
+  }
+
+  async #openSealed<A>(table: string, key: string, value: unknown, codec: t.Decoder<unknown, A>): Promise<Opened<A>> {
+    const json = await this.#cipher.open(table, key, value);
+    if (E.isLeft(json)) return E.left(json.left.detail);
+    return pipe(
+      parseJson(json.right),
+      E.chain((u) => pipe(codec.decode(u), E.mapLeft(() => 'record: unexpected shape'))),
+    );
+  }
+
+  async #readSealed<A>(table: string, key: string, codec: t.Decoder<unknown, A>): Promise<A | undefined> {
+    const forage = this.#forageOf(table);
+    const value = await forage.getItem<unknown>(key);
+    if (value === null) return undefined;
+    const r = await this.#openSealed(table, key, value, codec);
+    if (E.isLeft(r)) throw new StorageError('corrupt');
+    return r.right;
+  }
+
+  async #writeSealed(table: string, key: string, json: string): Promise<void> {
+    const sealed = await this.#cipher.seal(table, key, json);
+    await this.#forageOf(table).setItem(key, sealed);
+  }
+
+  /**
+   * Move an unreadable pending record to the dead-letter queue, bytes and
+   * all (still encrypted when it could not be decrypted), then drop it from
+   * pending; same crash window and repair as `fail`.
+   */
+  async #quarantine(key: string, value: unknown, detail: string): Promise<void> {
+    const opened = await this.#cipher.open(STORE_TABLES.pending, key, value);
+    const raw = E.isRight(opened) ? opened.right : typeof value === 'string' ? value : safeStringify(value);
+    const record: FailedRecord = {
+      id: key,
+      reason: 'corrupt',
+      error: { kind: 'storage', code: 'corrupt' },
+      attempts: 0,
+      failedAt: this.#clock.now(),
+      raw,
+      detail,
+    };
+    await this.#writeSealed(STORE_TABLES.failed, key, JSON.stringify(record));
+    await this.#t.pending.removeItem(key);
+    this.#emit({ type: 'failed', record });
+  }
+
+  #forageOf(table: string): RangeCapableForage {
+    switch (table) {
+      case STORE_TABLES.pending:
+        return this.#t.pending;
+      case STORE_TABLES.failed:
+        return this.#t.failed;
+      case STORE_TABLES.ledger:
+        return this.#t.ledger;
+      default:
+        return this.#t.meta;
+    }
+  }
+
+  // ---- plumbing -------------------------------------------------------------
+
+  #maybePrune(): void {
+    const now = this.#clock.now();
+    if (this.#pruning || now - this.#lastPruneAt < this.#clock.ledgerPruneIntervalMs) return;
+    this.#lastPruneAt = now;
+    // Runs after the completing write; close() waits for it. A failed prune
+    // is retried at the next interval, never surfaced to the completing caller.
+    this.#pruning = this.pruneLedger()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#pruning = null;
+      });
+  }
+
+  #emit(change: StoreChange): void {
+    if (!this.#closed) this.#changes.next(change);
+  }
+
+  async #guard<A>(fn: () => Promise<A>): Promise<A> {
+    if (this.#closed) throw new StorageError('closed');
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ValidationError) throw err;
+      throw toStorageError(err);
+    }
+  }
+}
+
+function serializeOp(op: PendingOp): string {
+  const checked = decodePendingOp(op);
+  if (E.isLeft(checked)) throw new ValidationError('invalidPayload', checked.left);
+  try {
+    return JSON.stringify(op);
+  } catch {
+    throw new ValidationError('notSerializable', 'payload');
+  }
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,46 @@
+import { asyncScheduler } from 'rxjs';
+
+/** Options of `createOpStore`. */
+export interface OpStoreOptions {
+  /** Database name (for the SQLite driver: the database file path). */
+  readonly name: string;
+  /**
+   * localforage driver name(s), tried in order; a custom driver must be
+   * defined first (`defineMemoryDriver()`, `defineSqliteDriver()`).
+   * Default: `[localforage.INDEXEDDB]`.
+   */
+  readonly driver?: string | readonly string[];
+  /**
+   * AES-GCM 256 key for every record. Default: in browsers, a
+   * non-extractable key made once and kept in IndexedDB
+   * (`loadOrCreateDeviceKey(name)`); elsewhere it is required.
+   */
+  readonly encryptionKey?: CryptoKey;
+  /** Clock, epoch ms (ledger pruning, quarantine times). Default: `asyncScheduler.now()`. */
+  readonly now?: () => number;
+  /** How long a completed idempotency key stays in the ledger, ms. Default: 24 h. */
+  readonly ledgerTtlMs?: number;
+  /** Minimum time between two ledger prunes done by `complete()`, ms. Default: 1 h. */
+  readonly ledgerPruneIntervalMs?: number;
+  /** Extra localforage config handed to the driver (e.g. `{ sqliteSynchronous: 'NORMAL' }`). */
+  readonly driverOptions?: Readonly<Record<string, unknown>>;
+}
+
+/** Defaults of `OpStoreOptions`. */
+export const OP_STORE_DEFAULTS: Readonly<Required<Pick<OpStoreOptions, 'now' | 'ledgerTtlMs' | 'ledgerPruneIntervalMs'>>> =
+  Object.freeze({
+    now: () => asyncScheduler.now(),
+    ledgerTtlMs: 24 * 60 * 60 * 1000,
+    ledgerPruneIntervalMs: 60 * 60 * 1000,
+  });
+
+/** The localforage store name of each table. */
+export const STORE_TABLES = Object.freeze({
+  pending: 'pending_ops',
+  failed: 'failed_ops',
+  ledger: 'idempotency_ledger',
+  meta: 'meta',
+} as const);
+
+/** Layout version of the store (tables, record shapes, meta keys). */
+export const STORE_SCHEMA_VERSION = 1 as const;
