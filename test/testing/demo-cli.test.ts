@@ -1,0 +1,54 @@
+import { parseArgs, DEMO_DEFAULTS, HELP } from '../../demo/main';
+import { renderLine } from '../../demo/progress';
+import { buildWorkload } from '../../demo/workload';
+
+describe('demo CLI', () => {
+  test('defaults, flags in both forms, and --help', () => {
+    expect(parseArgs([])).toEqual(DEMO_DEFAULTS);
+    expect(parseArgs(['--ops', '500', '--seed=7', '--offline-ms', '10000', '--no-crash', '--json'])).toEqual({
+      ...DEMO_DEFAULTS,
+      ops: 500,
+      seed: 7,
+      offlineMs: 10_000,
+      crash: false,
+      json: true,
+    });
+    expect(parseArgs(['--help'])).toBe('help');
+    expect(HELP).toMatch(/--ops N/);
+    expect(HELP).toMatch(/under a minute/);
+  });
+
+  test('bad flags are refused', () => {
+    expect(() => parseArgs(['--ops', 'many'])).toThrow(/--ops/);
+    expect(() => parseArgs(['--ops', '3'])).toThrow(/≥ 10/);
+    expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown option/);
+  });
+
+  test('the progress line shows bar, phase and counters', () => {
+    const line = renderLine({ phase: 'offline', total: 100, enqueued: 100, applied: 40, pending: 50, failed: 10, retries: 3, elapsedMs: 1234 }, 10);
+    expect(line).toBe('█████░░░░░  50%  offline             pending    50  sent    40  retries    3  failed  10    1.2 s');
+  });
+});
+
+describe('demo workload', () => {
+  test('deterministic per seed, per-entity create first and nothing after a delete', () => {
+    const a = buildWorkload({ ops: 2000, seed: 3 });
+    expect(buildWorkload({ ops: 2000, seed: 3 })).toEqual(a);
+    expect(a).toHaveLength(2000);
+    const seen = new Map<string, string[]>();
+    for (const w of a) {
+      const list = seen.get(w.entityId) ?? [];
+      list.push(w.type.split('.')[1] as string);
+      seen.set(w.entityId, list);
+    }
+    for (const actions of seen.values()) {
+      expect(actions[0]).toBe('create');
+      expect(actions.slice(0, -1)).not.toContain('delete');
+    }
+    const kinds = new Set(a.map((w) => w.expect));
+    expect(kinds).toEqual(new Set(['apply', 'badRequest', 'conflict']));
+    expect(new Set(a.map((w) => w.type))).toEqual(
+      new Set(['todo.create', 'todo.update', 'todo.delete', 'contact.create', 'contact.update', 'contact.delete']),
+    );
+  });
+});
