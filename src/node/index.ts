@@ -21,6 +21,8 @@ export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'dri
   readonly keyFile?: string;
   /** SQLite `synchronous`. Default `'FULL'` (a resolved write survives power loss). */
   readonly synchronous?: SqliteSynchronous;
+  /** Extra pragmas run once when the file is opened, e.g. `['cache_size = -8000']`. */
+  readonly pragmas?: readonly string[];
 }
 
 /**
@@ -30,14 +32,15 @@ export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'dri
  * const store = await createSqliteOpStore('./data/queue.sqlite');
  */
 export async function createSqliteOpStore(path: string, options: SqliteOpStoreOptions = {}): Promise<LocalForageOpStore> {
+  const { keyFile, synchronous, pragmas, ...storeOptions } = options;
   const driver = await defineSqliteDriver();
-  const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(options.keyFile ?? `${path}.key`));
+  const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(keyFile ?? `${path}.key`));
   return createOpStore({
-    ...options,
+    ...storeOptions,
     name: path,
     driver,
     encryptionKey,
-    driverOptions: { sqliteSynchronous: options.synchronous ?? 'FULL' },
+    driverOptions: { sqliteSynchronous: synchronous ?? 'FULL', sqlitePragmas: pragmas ?? [] },
   });
 }
 

@@ -12,6 +12,8 @@ export type SqliteSynchronous = 'FULL' | 'NORMAL';
 export interface SqliteDriverConfig {
   /** Default `'FULL'`: every commit is fsynced, so a resolved write survives a reboot. */
   readonly sqliteSynchronous?: SqliteSynchronous;
+  /** Extra pragmas run once when the file is opened, e.g. `['cache_size = -8000']`. */
+  readonly sqlitePragmas?: readonly string[];
 }
 
 interface Connection {
@@ -44,7 +46,7 @@ type Self = LocalForage & { _dbInfo: SqliteDbInfo };
 // One connection per database file, shared by the store's four tables.
 const connections = new Map<string, Connection>();
 
-function connect(path: string, synchronous: SqliteSynchronous): Connection {
+function connect(path: string, synchronous: SqliteSynchronous, pragmas: readonly string[]): Connection {
   let conn = connections.get(path);
   if (!conn) {
     const db = new Database(path);
@@ -52,6 +54,7 @@ function connect(path: string, synchronous: SqliteSynchronous): Connection {
     db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     // Several processes may share the file; wait for a writer rather than fail.
     db.pragma('busy_timeout = 5000');
+    for (const p of pragmas) db.pragma(p);
     conn = { db, refs: 0 };
     connections.set(path, conn);
   }
@@ -106,7 +109,7 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
   _initStorage(this: Self, options: LocalForageOptions & SqliteDriverConfig) {
     return run(() => {
       const path = options.name ?? 'localforage.sqlite';
-      const conn = connect(path, options.sqliteSynchronous ?? 'FULL');
+      const conn = connect(path, options.sqliteSynchronous ?? 'FULL', options.sqlitePragmas ?? []);
       this._dbInfo = { path, conn, stmts: prepare(conn.db, options.storeName ?? 'keyvaluepairs'), closed: false };
     }) as unknown as void;
   },

@@ -1,0 +1,4 @@
+import { describeOpStoreConformance } from '../store/support/conformance';
+import { sqliteHarness } from '../store/support/harness';
+
+describeOpStoreConformance(sqliteHarness());

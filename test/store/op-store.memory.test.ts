@@ -1,0 +1,4 @@
+import { describeOpStoreConformance } from './support/conformance';
+import { memoryHarness } from './support/harness';
+
+describeOpStoreConformance(memoryHarness);
