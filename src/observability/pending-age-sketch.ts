@@ -40,6 +40,11 @@ export class PendingAgeSketch {
     return this.#size;
   }
 
+  /** Time ranges in use (never more than the capacity). */
+  get rangeCount(): number {
+    return this.#ranges.length;
+  }
+
   /** Track one pending op by its enqueue time. */
   add(createdAt: number): void {
     if (!Number.isFinite(createdAt)) return;
@@ -76,8 +81,10 @@ export class PendingAgeSketch {
    */
   ageQuantile(q: number, now: number): number {
     if (this.#size === 0) return 0;
-    // The q-quantile of ages is the (1 − q)-quantile of enqueue times.
-    const rank = Math.max(1, Math.ceil((1 - Math.min(1, Math.max(0, q))) * this.#size));
+    // Nearest rank among ages ascending is ceil(q·n); ages ascend as enqueue
+    // times descend, so counted from the oldest op it is n − ceil(q·n) + 1.
+    const fromYoungest = Math.max(1, Math.ceil(Math.min(1, Math.max(0, q)) * this.#size));
+    const rank = this.#size - fromYoungest + 1;
     let seen = 0;
     for (const r of this.#ranges) {
       if (seen + r.count >= rank) {

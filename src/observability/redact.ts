@@ -33,9 +33,9 @@ const USER_DATA_KEY = /^(payload|body|details|raw)$/i;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 // Three base64url segments, the first starting like a JSON object header.
 const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+/gi;
+const AUTH_SCHEME = /\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]+/gi;
 const KEY_VALUE =
-  /\b([A-Za-z0-9_-]*(?:token|secret|passw(?:or)?d|pwd|api[-_]?key|session|cookie|jwt|authorization|credential|signature)[A-Za-z0-9_-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,"']+)/gi;
+  /\b([A-Za-z0-9_-]*(?:token|secret|passw(?:or)?d|pwd|api[-_]?key|session|cookie|jwt|authorization|credential|signature)[A-Za-z0-9_-]*)(\s*[=:]\s*)((?:(?:Bearer|Basic|Digest)\s+)?(?:"[^"]*"|'[^']*'|[^\s&;,"']+))/gi;
 
 /** True when a field of this name must never be logged or exported. */
 export function isSensitiveKey(key: string): boolean {
@@ -54,8 +54,8 @@ export function redactString(s: string): string {
   const cut = s.length > MAX_STRING_LENGTH ? `${s.slice(0, MAX_STRING_LENGTH)}…` : s;
   return cut
     .replace(JWT, '[jwt]')
-    .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(KEY_VALUE, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`)
+    .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(EMAIL, '[email]');
 }
 
