@@ -217,6 +217,25 @@ describe('reference backend', () => {
       expect(backend.counters().inUse).toBe(1);
     });
 
+    test('concurrent sends of one key apply once: the rest replay, or get 409 while the first is held', async () => {
+      const key = randomUUID();
+      const body = { id: 't1', title: 'a' };
+      const burst = await Promise.all(Array.from({ length: 20 }, () => call(backend, 'POST', '/todos', body, { key })));
+      expect(burst.map((r) => r.status)).toEqual(Array(20).fill(201));
+      expect(backend.effects(key)).toBe(1);
+      expect(backend.counters().replays).toBe(19);
+
+      const key2 = randomUUID();
+      backend.faults.script([{ kind: 'hang', ms: 200, commit: true }]);
+      const body2 = { id: 't2', title: 'b' };
+      const first = call(backend, 'POST', '/todos', body2, { key: key2 });
+      await new Promise((r) => setTimeout(r, 50));
+      const others = await Promise.all(Array.from({ length: 5 }, () => call(backend, 'POST', '/todos', body2, { key: key2 })));
+      expect(others.map((r) => r.json.error.code)).toEqual(Array(5).fill('idempotency_key_in_use'));
+      expect((await first).status).toBe(201);
+      expect(backend.effects(key2)).toBe(1);
+    });
+
     test('entries expire after 24 h of the injected clock', async () => {
       useFakeClock = true;
       await call(backend, 'POST', '/todos', { id: 't1', title: 'a' });
@@ -385,6 +404,21 @@ describe('reference backend', () => {
       // fetch's TypeError comes from another realm under jest: compare by name.
       expect(await pending).toMatchObject({ name: 'TypeError' });
     });
+  });
+
+  test('binds to ::1 when asked (skipped where IPv6 loopback is missing)', async () => {
+    let v6: ReferenceBackend | undefined;
+    try {
+      v6 = await startReferenceBackend({ host: '::1' });
+    } catch {
+      return;
+    }
+    try {
+      expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect((await call(v6, 'GET', '/todos')).status).toBe(200);
+    } finally {
+      await v6.close();
+    }
   });
 
   test('mulberry32 is deterministic per seed and in [0, 1)', () => {
