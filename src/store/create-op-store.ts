@@ -214,35 +214,42 @@ class Store implements LocalForageOpStore {
 
   /** `complete` cut short: the op is in the ledger, so it leaves pending unsent. Also prunes. */
   async #repairLedger(): Promise<void> {
-    const { pending } = this.#t;
-    const { expired, opIds } = await this.#scanLedger();
-    for (const opId of opIds) {
-      if ((await pending.getItem(opId)) !== null) await pending.removeItem(opId);
-    }
+    const { live, expired } = await this.#scanLedger();
+    for (const entry of live) await this.#dropCompletedFromPending(entry.opId);
     await this.#removeExpired(expired);
   }
 
-  async #scanLedger(): Promise<{ expired: string[]; opIds: string[] }> {
+  async #dropCompletedFromPending(opId: string): Promise<void> {
+    if ((await this.#t.pending.getItem(opId)) !== null) await this.#t.pending.removeItem(opId);
+  }
+
+  async #scanLedger(): Promise<{ live: LedgerEntry[]; expired: Array<[string, LedgerEntry]> }> {
     const raw: Array<[string, unknown]> = [];
     // iterate's callback is synchronous; decrypt after the walk.
     await this.#t.ledger.iterate<unknown, void>((value, key) => {
       raw.push([key, value]);
     });
     const cutoff = this.#clock.now() - this.#clock.ledgerTtlMs;
-    const expired: string[] = [];
-    const opIds: string[] = [];
+    const live: LedgerEntry[] = [];
+    const expired: Array<[string, LedgerEntry]> = [];
     for (const [key, value] of raw) {
       const entry = await this.#openSealed(STORE_TABLES.ledger, key, value, LedgerEntryCodec);
       // An entry that cannot be read is kept: dropping it could allow a resend.
       if (E.isLeft(entry)) continue;
-      if (entry.right.completedAt < cutoff) expired.push(key);
-      else opIds.push(entry.right.opId);
+      if (entry.right.completedAt < cutoff) expired.push([key, entry.right]);
+      else live.push(entry.right);
     }
-    return { expired, opIds };
+    return { live, expired };
   }
 
-  async #removeExpired(expired: readonly string[]): Promise<number> {
-    for (const key of expired) await this.#t.ledger.removeItem(key);
+  async #removeExpired(expired: ReadonlyArray<readonly [string, LedgerEntry]>): Promise<number> {
+    for (const [key, entry] of expired) {
+      // A completed op must be out of pending before its ledger entry goes:
+      // past the TTL the server may have forgotten the key too, so a resend
+      // would be a duplicate.
+      await this.#dropCompletedFromPending(entry.opId);
+      await this.#t.ledger.removeItem(key);
+    }
     this.#lastPruneAt = this.#clock.now();
     return expired.length;
   }
