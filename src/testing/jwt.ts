@@ -8,6 +8,8 @@ export interface JwtClaims {
   /** Expiry, seconds since the epoch (fractional, RFC 7519 NumericDate). */
   readonly exp: number;
   readonly jti: string;
+  /** Token generation of the issuing backend; `expireTokens()` moves it on. */
+  readonly gen?: number;
 }
 
 /** Why a token was refused; becomes the `error.code` of the 401. */
@@ -24,8 +26,9 @@ export function signJwt(claims: JwtClaims, secret: Buffer | string): string {
 }
 
 /** A fresh token for `sub`, valid `ttlMs` from `nowMs`. */
-export function issueJwt(sub: string, ttlMs: number, nowMs: number, secret: Buffer | string): string {
-  return signJwt({ sub, iat: nowMs / 1000, exp: (nowMs + ttlMs) / 1000, jti: randomUUID() }, secret);
+export function issueJwt(sub: string, ttlMs: number, nowMs: number, secret: Buffer | string, gen?: number): string {
+  const claims: JwtClaims = { sub, iat: nowMs / 1000, exp: (nowMs + ttlMs) / 1000, jti: randomUUID() };
+  return signJwt(gen === undefined ? claims : { ...claims, gen }, secret);
 }
 
 /**

@@ -212,8 +212,8 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   let effects = new Map<string, number>();
   let log: AppliedEffect[] = [];
   let byEntity = new Map<string, AppliedEffect[]>();
-  /** Tokens issued before this server time are refused (`expireTokens`). */
-  let notBeforeMs = -Infinity;
+  /** Tokens of an older generation are refused (`expireTokens`). */
+  let tokenGen = 0;
   let counters = {
     requests: 0,
     sends: 0,
@@ -244,7 +244,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
 
   const issueToken = (ttlMs = tokenTtlMs, subject = 'demo-user'): string => {
     counters.tokensIssued += 1;
-    return issueJwt(subject, ttlMs, now(), secret);
+    return issueJwt(subject, ttlMs, now(), secret, tokenGen);
   };
 
   const recordEffect = (key: string, resource: ResourceName, id: string, action: AppliedEffect['action'], traceId?: string) => {
@@ -401,7 +401,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
       counters.unauthorized += 1;
       return error(401, v.reason, 'invalid or expired token', undefined, www);
     }
-    if (v.claims.iat * 1000 < notBeforeMs) {
+    if ((v.claims.gen ?? -1) < tokenGen) {
       counters.unauthorized += 1;
       return error(401, 'token_expired', 'invalid or expired token', undefined, www);
     }
@@ -492,7 +492,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     }
     if (fault?.kind === 'badRequest') return send(res, error(400, 'bad_request', 'injected bad request'));
     if (fault?.kind === 'expireToken') {
-      notBeforeMs = now() + 1;
+      tokenGen += 1;
       counters.unauthorized += 1;
       return send(res, error(401, 'token_expired', 'invalid or expired token', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
     }
@@ -615,7 +615,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     refreshCredential,
     issueToken,
     expireTokens: () => {
-      notBeforeMs = now() + 1;
+      tokenGen += 1;
     },
     effects: (k) => effects.get(k) ?? 0,
     effectsByKey: () => new Map(effects),
