@@ -7,6 +7,7 @@ import {
   trace,
   type Attributes,
   type Context,
+  type HrTime,
   type Span,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -41,6 +42,13 @@ export const ATTR = {
   takeover: 'sync.lock.takeover',
   fence: 'sync.lock.fence',
 } as const;
+
+// Epoch ms as HrTime: a plain number below the SDK's time origin would be read
+// as a performance.now() offset (which virtual-time tests always are).
+const hr = (epochMs: number): HrTime => {
+  const seconds = Math.floor(epochMs / 1000);
+  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
+};
 
 const TRACER_NAME = 'sync-engine';
 const TRACER_VERSION = '0.1.0';
@@ -103,10 +111,11 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
   const open = new Map<string, OpSpans>();
   const tracer = () => (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME, TRACER_VERSION);
 
-  const endOp = (id: string, at: number | undefined, attributes: Attributes, error: boolean): void => {
+  const endOp = (id: string, atMs: number | undefined, attributes: Attributes, error: boolean): void => {
     const spans = open.get(id);
     if (spans === undefined) return;
     open.delete(id);
+    const at = atMs === undefined ? undefined : hr(atMs);
     if (spans.attempt !== undefined) spans.attempt.span.end(at);
     spans.span.setAttributes(attributes);
     if (error) spans.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -124,7 +133,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
       SPAN_OP,
       {
         kind: SpanKind.INTERNAL,
-        startTime: resumed ? op.createdAt : at,
+        startTime: hr(resumed ? op.createdAt : at),
         attributes: {
           [ATTR.opType]: op.type,
           [ATTR.opId]: op.id,
@@ -146,7 +155,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
     spans.attempt = undefined;
     attempt.span.setAttributes(attributes);
     if (error) attempt.span.setStatus({ code: SpanStatusCode.ERROR });
-    attempt.span.end(at);
+    attempt.span.end(hr(at));
   };
 
   const onEvent = (e: EngineEvent): void => {
@@ -161,7 +170,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
           SPAN_SEND,
           {
             kind: SpanKind.CLIENT,
-            startTime: e.at,
+            startTime: hr(e.at),
             attributes: { [ATTR.opType]: e.op.type, [ATTR.attempt]: e.attempt },
           },
           spans.context,
@@ -176,7 +185,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
         endAttempt(e.op.id, e.at, { [ATTR.outcome]: 'failure', ...errorAttributes(e.error) }, true);
         break;
       case 'backoff':
-        open.get(e.op.id)?.span.addEvent(EVENT_BACKOFF, { [ATTR.delayMs]: e.delayMs, [ATTR.retryAfter]: e.retryAfter }, e.at);
+        open.get(e.op.id)?.span.addEvent(EVENT_BACKOFF, { [ATTR.delayMs]: e.delayMs, [ATTR.retryAfter]: e.retryAfter }, hr(e.at));
         break;
       case 'completed':
         endOp(e.op.id, e.at, { [ATTR.outcome]: 'committed', [ATTR.fromLedger]: e.fromLedger }, false);
@@ -190,17 +199,17 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
         );
         break;
       case 'conflict':
-        open.get(e.op.id)?.span.addEvent(EVENT_CONFLICT, { [ATTR.resolution]: e.resolution }, e.at);
+        open.get(e.op.id)?.span.addEvent(EVENT_CONFLICT, { [ATTR.resolution]: e.resolution }, hr(e.at));
         if (e.resolution === 'drop') endOp(e.op.id, e.at, { [ATTR.outcome]: 'dropped' }, false);
         break;
       case 'lockAcquired': {
         const attributes = { [ATTR.takeover]: e.takeover, [ATTR.fence]: e.fencingToken };
-        const span = tracer().startSpan(SPAN_LOCK, { startTime: e.at, attributes }, ROOT_CONTEXT);
+        const span = tracer().startSpan(SPAN_LOCK, { startTime: hr(e.at), attributes }, ROOT_CONTEXT);
         if (e.takeover) {
-          span.addEvent(EVENT_TAKEOVER, { [ATTR.fence]: e.fencingToken }, e.at);
-          for (const spans of open.values()) spans.span.addEvent(EVENT_TAKEOVER, { [ATTR.fence]: e.fencingToken }, e.at);
+          span.addEvent(EVENT_TAKEOVER, { [ATTR.fence]: e.fencingToken }, hr(e.at));
+          for (const spans of open.values()) spans.span.addEvent(EVENT_TAKEOVER, { [ATTR.fence]: e.fencingToken }, hr(e.at));
         }
-        span.end(e.at);
+        span.end(hr(e.at));
         break;
       }
       case 'lockLost':
