@@ -1,0 +1,82 @@
+import localforage from 'localforage';
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { defineSqliteDriver } from '../../src/node/sqlite-driver';
+import { createSqliteOpStore, loadOrCreateKeyFile } from '../../src/node';
+import type { RangeCapableForage } from '../../src/drivers/range-driver';
+import { StorageError } from '../../src/errors/sync-error';
+import { makeOp, makeOps } from '../store/support/ops';
+
+describe('SQLite driver and Node entry', () => {
+  let dir: string;
+  let driver: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sync-engine-sqlite-'));
+    driver = await defineSqliteDriver();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const dbOf = (f: LocalForage): Database.Database => (f as unknown as { _dbInfo: { conn: { db: Database.Database } } })._dbInfo.conn.db;
+
+  it('runs in WAL mode with synchronous=FULL and serves ranges from the primary key index', async () => {
+    const f = localforage.createInstance({ name: join(dir, 'a.sqlite'), storeName: 'kv', driver }) as RangeCapableForage;
+    await f.setItem('b', { x: 1 });
+    const db = dbOf(f);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT key, value FROM "lf_kv" WHERE key > ? ORDER BY key LIMIT ?').all('a', 5) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/SEARCH lf_kv USING PRIMARY KEY \(key>\?\)/);
+    expect(plan.map((p) => p.detail).join(' ')).not.toMatch(/TEMP B-TREE/);
+    expect(await f.getItem('b')).toEqual({ x: 1 });
+    await f.closeInstance!();
+  });
+
+  it('maps SQLITE_FULL to StorageError(quota) and leaves the queue as it was', async () => {
+    const path = join(dir, 'full.sqlite');
+    const store = await createSqliteOpStore(path, { pragmas: ['max_page_count = 12'] });
+    const kept: string[] = [];
+    let err: unknown;
+    for (let i = 0; i < 200 && !err; i++) {
+      const op = makeOp({ payload: { blob: 'z'.repeat(2000), i } });
+      err = await store.append(op).then(
+        () => void kept.push(op.id),
+        (e: unknown) => e,
+      );
+    }
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).toMatchObject({ reason: 'quota' });
+    expect(kept.length).toBeGreaterThan(0);
+    expect((err as StorageError).message).not.toContain('zzz');
+    expect(await store.counts()).toEqual({ pending: kept.length, failed: 0 });
+    expect((await store.peek(500)).map((o) => o.id)).toEqual(kept);
+    await store.close();
+  });
+
+  it('creates the key file once (0600), reuses it, and agrees under concurrent first use', async () => {
+    const file = join(dir, 'k.key');
+    const keys = await Promise.all([1, 2, 3].map(() => loadOrCreateKeyFile(file)));
+    if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).toBe(0o600);
+    const iv = new Uint8Array(12);
+    const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, keys[0]!, new TextEncoder().encode('x'));
+    for (const k of keys) {
+      expect(k.extractable).toBe(false);
+      await expect(crypto.subtle.decrypt({ name: 'AES-GCM', iv }, k, ct)).resolves.toBeDefined();
+    }
+  });
+
+  it('opens a store on a file with its own key file and reopens it', async () => {
+    const path = join(dir, 'q.sqlite');
+    const ops = makeOps(3);
+    const store = await createSqliteOpStore(path);
+    for (const op of ops) await store.append(op);
+    await store.close();
+    expect(existsSync(`${path}.key`)).toBe(true);
+    const again = await createSqliteOpStore(path);
+    expect(await again.peek(5)).toEqual(ops);
+    await again.close();
+    // A different key file is a wrong key, not an empty queue.
+    await expect(createSqliteOpStore(path, { keyFile: join(dir, 'other.key') })).rejects.toMatchObject({ reason: 'wrongKey' });
+  });
+});
