@@ -11,11 +11,16 @@
  * - inside every string: e-mail addresses become `[email]`, JWT-looking
  *   strings `[jwt]`, `Bearer …`/`Basic …` credentials `Bearer [REDACTED]`, and
  *   `token=…`-style pairs (query strings, cookies) `token=[REDACTED]`;
- * - errors become `{ name, message, kind?, status?, code?, cause? }` with the
- *   message redacted and the cause redacted recursively; stacks are dropped;
+ * - errors become `{ name, message, kind?, status?, code?, cause? }`, the
+ *   cause redacted recursively and stacks dropped. The message is kept
+ *   (string-redacted) only for the engine's own `SyncError`s, whose messages
+ *   are fixed text; any other error's message may quote a payload or a server
+ *   answer, so it is replaced by `[REDACTED]` (name and code stay);
  * - cycles, depth beyond {@link REDACT_MAX_DEPTH}, functions and symbols are
  *   replaced by markers, so redaction itself never throws.
  */
+
+import { SyncError } from '../errors/sync-error';
 
 /** Replacement for a redacted field. */
 export const REDACTED = '[REDACTED]';
@@ -93,7 +98,7 @@ function redactInner(value: unknown, depth: number, seen: WeakSet<object>): unkn
       const e = obj as Error & ErrorLike;
       const out: Record<string, unknown> = {
         name: typeof e.name === 'string' ? redactString(e.name) : 'Error',
-        message: redactString(String(e.message)),
+        message: obj instanceof SyncError ? redactString(String(e.message)) : REDACTED,
       };
       if (typeof e.kind === 'string') out['kind'] = e.kind;
       if (typeof e.status === 'number') out['status'] = e.status;

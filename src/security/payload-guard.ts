@@ -24,10 +24,12 @@ export const PAYLOAD_LIMITS: Readonly<Required<PayloadLimits>> = {
 /** Keys refused anywhere in a payload: they pollute prototypes on merge. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-const SAFE_KEY = /^[A-Za-z0-9_$-]{1,40}$/;
+// Word-like keys (letters, `_`, `$`, `-`, a short numeric suffix): schema
+// field names. Anything else (an e-mail, an id, a token used as a key) could
+// itself be user data or a secret.
+const SAFE_KEY = /^[A-Za-z_$][A-Za-z_$-]{0,31}[0-9]{0,3}$/;
 
-// A path names where the problem is, never a value; a key that does not look
-// like an identifier could itself be user data (an e-mail used as a key).
+// A path names where the problem is, never a value.
 const segment = (key: string): string => (SAFE_KEY.test(key) ? `.${key}` : '.<key>');
 
 const invalid = (path: string, what: string): ValidationError => new ValidationError('invalidPayload', `${path}: ${what}`);

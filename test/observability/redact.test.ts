@@ -71,7 +71,7 @@ describe('redact', () => {
     expect(input).toEqual({ token: 't', user: 'a@b.io' });
   });
 
-  it('redacts errors: message, cause chain, structured fields; drops the stack', () => {
+  it('redacts errors: fixed SyncError message kept, foreign messages dropped, cause chain, no stack', () => {
     const root = new Error(`db says bob@example.com used ${JWT}`);
     const err = new AuthError({ status: 401, code: 'token_expired', cause: root });
     const out = redact(err) as Record<string, unknown>;
@@ -81,9 +81,14 @@ describe('redact', () => {
       kind: 'auth',
       status: 401,
       code: 'token_expired',
-      cause: { name: 'Error', message: 'db says [email] used [jwt]' },
+      cause: { name: 'Error', message: REDACTED },
     });
     expect(JSON.stringify(out)).not.toContain('stack');
+  });
+
+  it('keeps a foreign error\'s name and code (e.g. ECONNRESET, AbortError), not its message', () => {
+    const e = Object.assign(new TypeError('fetch failed for https://x?u=a@b.io'), { code: 'ECONNRESET' });
+    expect(redact(e)).toEqual({ name: 'TypeError', message: REDACTED, code: 'ECONNRESET' });
   });
 
   it('redacts a ValidationError detail and a PermanentError cause object', () => {
