@@ -1,0 +1,217 @@
+import { VirtualTimeScheduler } from 'rxjs';
+import { createTokenManager, type TokenSource } from '../../src/auth/token-manager';
+import { AuthError, NetworkError } from '../../src/errors/sync-error';
+import { fakeJwt } from '../observability/fixtures';
+
+const tokenExpiringAt = (expMs: number, n = 0): string => fakeJwt({ sub: 'u', exp: expMs / 1000, n });
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+/** A token source whose refresh is controlled by the test; it persists refreshed tokens. */
+function source(initial: string | null) {
+  let stored = initial;
+  const pending: Array<ReturnType<typeof deferred<string>>> = [];
+  const src: TokenSource & { refreshes: number; stored: () => string | null } = {
+    refreshes: 0,
+    stored: () => stored,
+    getToken: () => stored,
+    refreshToken: () => {
+      src.refreshes += 1;
+      const d = deferred<string>();
+      pending.push(d);
+      return d.promise.then((t) => {
+        stored = t;
+        return t;
+      });
+    },
+  };
+  const answer = async (token: string) => {
+    pending.shift()!.resolve(token);
+    await flush();
+  };
+  const fail = async (e: unknown) => {
+    pending.shift()!.reject(e);
+    await flush();
+  };
+  return { src, answer, fail };
+}
+
+describe('createTokenManager', () => {
+  it('returns the stored token while it is valid for more than the skew', async () => {
+    const t0 = tokenExpiringAt(100_000);
+    const { src } = source(t0);
+    const tm = createTokenManager(src, { now: () => 69_999, skewMs: 30_000, refreshAhead: false });
+    await expect(tm.getToken()).resolves.toBe(t0);
+    expect(src.refreshes).toBe(0);
+  });
+
+  it('refreshes proactively at exp − skew, and concurrent callers share one refresh', async () => {
+    const t0 = tokenExpiringAt(100_000);
+    const t1 = tokenExpiringAt(200_000, 1);
+    const { src, answer } = source(t0);
+    const tm = createTokenManager(src, { now: () => 70_000, skewMs: 30_000, refreshAhead: false });
+    const callers = [tm.getToken(), tm.getToken(), tm.getToken(), tm.forceRefresh(t0)];
+    await flush();
+    expect(src.refreshes).toBe(1);
+    await answer(t1);
+    await expect(Promise.all(callers)).resolves.toEqual([t1, t1, t1, t1]);
+    await expect(tm.getToken()).resolves.toBe(t1);
+    expect(src.refreshes).toBe(1);
+  });
+
+  it('null when signed out, without refreshing', async () => {
+    const { src } = source(null);
+    const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+    await expect(tm.getToken()).resolves.toBeNull();
+    expect(src.refreshes).toBe(0);
+  });
+
+  it('an opaque token is never refreshed proactively (only on 401)', async () => {
+    const { src, answer } = source('opaque');
+    const tm = createTokenManager(src, { now: () => 1e15, refreshAhead: false });
+    await expect(tm.getToken()).resolves.toBe('opaque');
+    expect(src.refreshes).toBe(0);
+    const forced = tm.forceRefresh('opaque');
+    await flush();
+    await answer('opaque-2');
+    await expect(forced).resolves.toBe('opaque-2');
+  });
+
+  describe('forceRefresh (the 401 path)', () => {
+    it('refreshes a token that is valid by its exp but refused by the server', async () => {
+      const t0 = tokenExpiringAt(1_000_000);
+      const t1 = tokenExpiringAt(2_000_000, 1);
+      const { src, answer } = source(t0);
+      const refreshed: number[] = [];
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      tm.refreshed$.subscribe(() => refreshed.push(1));
+      const p = tm.forceRefresh(t0);
+      await flush();
+      await answer(t1);
+      await expect(p).resolves.toBe(t1);
+      expect(refreshed).toEqual([1]);
+    });
+
+    it('two 401s for the same token: one refresh; a late 401 for an old token: no refresh at all', async () => {
+      const t0 = tokenExpiringAt(1_000_000);
+      const t1 = tokenExpiringAt(2_000_000, 1);
+      const { src, answer } = source(t0);
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const a = tm.forceRefresh(t0);
+      const b = tm.forceRefresh(t0);
+      await flush();
+      await answer(t1);
+      await expect(Promise.all([a, b])).resolves.toEqual([t1, t1]);
+      await expect(tm.forceRefresh(t0)).resolves.toBe(t1); // someone already refreshed
+      expect(src.refreshes).toBe(1);
+    });
+
+    it('a failed refresh rejects every waiter with AuthError (cause kept) and the next call tries again', async () => {
+      const t0 = tokenExpiringAt(1_000_000);
+      const { src, fail, answer } = source(t0);
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const a = tm.forceRefresh(t0).catch((e: unknown) => e);
+      const b = tm.forceRefresh(t0).catch((e: unknown) => e);
+      await flush();
+      const cause = new Error('invalid_grant');
+      await fail(cause);
+      await expect(a).resolves.toBeInstanceOf(AuthError);
+      const err = await b;
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as AuthError).cause).toBe(cause);
+      expect((err as AuthError).code).toBe('refresh_failed');
+
+      const again = tm.forceRefresh(t0);
+      await flush();
+      expect(src.refreshes).toBe(2);
+      await answer('t2');
+      await expect(again).resolves.toBe('t2');
+    });
+
+    it('passes a SyncError from the refresh through (e.g. offline)', async () => {
+      const { src, fail } = source('t');
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const p = tm.forceRefresh('t').catch((e: unknown) => e);
+      await flush();
+      const offline = new NetworkError();
+      await fail(offline);
+      await expect(p).resolves.toBe(offline);
+    });
+
+    it('an empty refreshed token is an AuthError', async () => {
+      const { src, answer } = source('t');
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const p = tm.forceRefresh('t').catch((e: unknown) => e);
+      await flush();
+      await answer('');
+      await expect(p).resolves.toMatchObject({ kind: 'auth', code: 'refresh_empty' });
+    });
+  });
+
+  it('keeps the refreshed token when the source does not store it, until the source changes', async () => {
+    const t0 = tokenExpiringAt(100_000);
+    const t1 = tokenExpiringAt(200_000, 1);
+    let stored = t0;
+    const tm = createTokenManager(
+      { getToken: () => stored, refreshToken: () => Promise.resolve(t1) },
+      { now: () => 0, refreshAhead: false },
+    );
+    await expect(tm.forceRefresh(t0)).resolves.toBe(t1);
+    await expect(tm.getToken()).resolves.toBe(t1); // source still says t0
+    stored = 'signed-in-again';
+    await expect(tm.getToken()).resolves.toBe('signed-in-again');
+  });
+
+  describe('background refresh on the injected scheduler', () => {
+    it('refreshes at exp − skew while tokens are being used, then stops for an idle app', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const t0 = tokenExpiringAt(100_000);
+      const t1 = tokenExpiringAt(200_000, 1);
+      const { src, answer } = source(t0);
+      const tm = createTokenManager(src, { scheduler, skewMs: 30_000 });
+
+      await tm.getToken(); // arms the timer for 70 000
+      scheduler.maxFrames = 69_999;
+      scheduler.flush();
+      expect(src.refreshes).toBe(0);
+      scheduler.maxFrames = Infinity;
+      scheduler.flush();
+      expect(scheduler.now()).toBe(70_000);
+      expect(src.refreshes).toBe(1);
+      await answer(t1); // re-arms for 170 000, but nobody asked for a token since
+
+      scheduler.flush();
+      expect(scheduler.now()).toBe(170_000);
+      expect(src.refreshes).toBe(1); // idle: the background refresh was skipped
+
+      // the next send still gets a fresh token, through the on-demand check
+      const t2 = tokenExpiringAt(300_000, 2);
+      const next = tm.getToken();
+      await flush();
+      expect(src.refreshes).toBe(2);
+      await answer(t2);
+      await expect(next).resolves.toBe(t2);
+      tm.dispose();
+    });
+
+    it('dispose cancels the timer', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const { src } = source(tokenExpiringAt(100_000));
+      const tm = createTokenManager(src, { scheduler, skewMs: 30_000 });
+      await tm.getToken();
+      tm.dispose();
+      scheduler.flush();
+      expect(src.refreshes).toBe(0);
+    });
+  });
+});
