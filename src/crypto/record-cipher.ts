@@ -1,4 +1,6 @@
 import * as E from 'fp-ts/Either';
+import { webCryptoAesGcm, type AesGcmEngine } from './aes-gcm-engine';
+import { fromBase64, toBase64 } from './base64';
 
 /**
  * The stored form of an encrypted record:
@@ -17,32 +19,6 @@ const IV_BYTES = 12;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('Web Crypto (globalThis.crypto.subtle) is not available');
-  return s;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  // Chunked so a large record does not blow the argument limit of fromCharCode.
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
-  try {
-    const s = atob(b64);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-    return out;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Generate a fresh AES-GCM 256 key. Non-extractable by default, so script
  * can use it but never read its bytes.
@@ -52,7 +28,7 @@ function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
  * const store = await createOpStore({ name: 'app', encryptionKey: key });
  */
 export async function generateStoreKey(extractable = false): Promise<CryptoKey> {
-  return subtle().generateKey({ name: 'AES-GCM', length: 256 }, extractable, ['encrypt', 'decrypt']);
+  return globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, extractable, ['encrypt', 'decrypt']);
 }
 
 /**
@@ -68,20 +44,18 @@ export async function generateStoreKey(extractable = false): Promise<CryptoKey> 
  */
 export class RecordCipher {
   readonly #key: CryptoKey;
+  readonly #engine: AesGcmEngine;
 
-  constructor(key: CryptoKey) {
+  constructor(key: CryptoKey, engine: AesGcmEngine = webCryptoAesGcm) {
     this.#key = key;
+    this.#engine = engine;
   }
 
   /** Encrypt `plaintext` for the slot `table`/`key`. */
   async seal(table: string, key: string, plaintext: string): Promise<string> {
     const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
-    const ct = await subtle().encrypt(
-      { name: 'AES-GCM', iv, additionalData: encoder.encode(aad(table, key)) },
-      this.#key,
-      encoder.encode(plaintext),
-    );
-    return `${RECORD_FORMAT_VERSION}.${toBase64(iv)}.${toBase64(new Uint8Array(ct))}`;
+    const ct = await this.#engine.encrypt(this.#key, iv, encoder.encode(aad(table, key)), encoder.encode(plaintext));
+    return `${RECORD_FORMAT_VERSION}.${toBase64(iv)}.${toBase64(ct)}`;
   }
 
   /**
@@ -105,11 +79,7 @@ export class RecordCipher {
       return E.left({ kind: 'format', detail: 'format: truncated record' });
     }
     try {
-      const pt = await subtle().decrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(aad(table, key)) },
-        this.#key,
-        ct,
-      );
+      const pt = await this.#engine.decrypt(this.#key, iv, encoder.encode(aad(table, key)), ct);
       return E.right(decoder.decode(pt));
     } catch {
       return E.left({ kind: 'auth', detail: 'decrypt: authentication failed (wrong key or tampered record)' });

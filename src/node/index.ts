@@ -6,8 +6,10 @@ import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { createOpStore, type LocalForageOpStore } from '../store/create-op-store';
 import type { OpStoreOptions } from '../store/op-store-options';
 import { defineSqliteDriver, type SqliteSynchronous } from './sqlite-driver';
+import { nodeAesGcm } from './node-aes-gcm';
 
 export { defineSqliteDriver, SQLITE_DRIVER } from './sqlite-driver';
+export { nodeAesGcm } from './node-aes-gcm';
 export type { SqliteSynchronous, SqliteDriverConfig } from './sqlite-driver';
 
 /** Options of `createSqliteOpStore`. */
@@ -36,6 +38,7 @@ export async function createSqliteOpStore(path: string, options: SqliteOpStoreOp
   const driver = await defineSqliteDriver();
   const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(keyFile ?? `${path}.key`));
   return createOpStore({
+    aesGcm: nodeAesGcm,
     ...storeOptions,
     name: path,
     driver,

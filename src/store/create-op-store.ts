@@ -84,7 +84,7 @@ export async function createOpStore(options: OpStoreOptions): Promise<LocalForag
     }
   }
   const tables = await openTables(options.name, drivers, options.driverOptions ?? {});
-  const store = new Store(tables, new RecordCipher(key), {
+  const store = new Store(tables, new RecordCipher(key, options.aesGcm), {
     now: options.now ?? OP_STORE_DEFAULTS.now,
     ledgerTtlMs: options.ledgerTtlMs ?? OP_STORE_DEFAULTS.ledgerTtlMs,
     ledgerPruneIntervalMs: options.ledgerPruneIntervalMs ?? OP_STORE_DEFAULTS.ledgerPruneIntervalMs,

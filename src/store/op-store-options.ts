@@ -1,4 +1,5 @@
 import { asyncScheduler } from 'rxjs';
+import type { AesGcmEngine } from '../crypto/aes-gcm-engine';
 
 /** Options of `createOpStore`. */
 export interface OpStoreOptions {
@@ -16,6 +17,11 @@ export interface OpStoreOptions {
    * (`loadOrCreateDeviceKey(name)`); elsewhere it is required.
    */
   readonly encryptionKey?: CryptoKey;
+  /**
+   * The AES-GCM implementation. Default: Web Crypto. The Node entry point
+   * passes `nodeAesGcm` (same records, synchronous `node:crypto`).
+   */
+  readonly aesGcm?: AesGcmEngine;
   /** Clock, epoch ms (ledger pruning, quarantine times). Default: `asyncScheduler.now()`. */
   readonly now?: () => number;
   /** How long a completed idempotency key stays in the ledger, ms. Default: 24 h. */

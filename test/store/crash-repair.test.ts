@@ -33,7 +33,7 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
   const DAY = 24 * 3_600_000;
 
   async function open(name: string, driver: string, now = NOW): Promise<LocalForageOpStore> {
-    const s = await createOpStore({ name, driver, encryptionKey: key, now: () => now });
+    const s = await createOpStore({ name, driver, encryptionKey: key, now: () => now, ...h.storeOptions });
     toClose.push(s);
     return s;
   }

@@ -30,7 +30,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     afterAll(() => h.cleanup?.());
 
     async function openStore(name: string, extra: Partial<OpStoreOptions> = {}): Promise<LocalForageOpStore> {
-      const s = await createOpStore({ name, driver, encryptionKey: key, ...extra });
+      const s = await createOpStore({ name, driver, encryptionKey: key, ...h.storeOptions, ...extra });
       open.push(s);
       return s;
     }
@@ -91,31 +91,31 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     it('complete records the key in the ledger and removes the op; changes$ fires after the writes', async () => {
       const name = h.freshName();
       const store = await openStore(name);
-      const seen: Array<Promise<[StoreChange['type'], unknown, unknown]>> = [];
-      store.changes$.subscribe((c) => {
-        if (c.type !== 'appended' && c.type !== 'completed') return;
-        const op = c.op;
-        seen.push(
-          Promise.all([
-            c.type,
-            withRaw(driver, name, 'pending_ops', (f) => f.getItem(op.id)),
-            withRaw(driver, name, 'idempotency_ledger', (f) => f.getItem(op.idempotencyKey)),
-          ]),
-        );
-      });
-      const op = makeOp();
-      await store.append(op);
-      expect(await store.isCompleted(op.idempotencyKey)).toBe(false);
-      await store.complete(op, 1000);
+      // Raw readers opened up front, so a read started inside the subscriber
+      // is issued at once and sees storage as it is when the change is emitted.
+      await withRaw(driver, name, 'pending_ops', (pending) =>
+        withRaw(driver, name, 'idempotency_ledger', async (ledger) => {
+          const seen: Array<Promise<[StoreChange['type'], unknown, unknown]>> = [];
+          store.changes$.subscribe((c) => {
+            if (c.type !== 'appended' && c.type !== 'completed') return;
+            seen.push(Promise.all([c.type, pending.getItem(c.op.id), ledger.getItem(c.op.idempotencyKey)]));
+          });
+          const op = makeOp();
+          await store.append(op);
+          const [appended] = await Promise.all(seen);
+          expect(appended![0]).toBe('appended');
+          expect(appended![1]).not.toBeNull();
+          expect(await store.isCompleted(op.idempotencyKey)).toBe(false);
 
-      expect(await store.isCompleted(op.idempotencyKey)).toBe(true);
-      expect(await store.peek(5)).toEqual([]);
-      const [appended, completed] = await Promise.all(seen);
-      expect(appended![0]).toBe('appended');
-      expect(appended![1]).not.toBeNull();
-      expect(completed![0]).toBe('completed');
-      expect(completed![1]).toBeNull();
-      expect(completed![2]).not.toBeNull();
+          await store.complete(op, 1000);
+          const [, completed] = await Promise.all(seen);
+          expect(completed![0]).toBe('completed');
+          expect(completed![1]).toBeNull();
+          expect(completed![2]).not.toBeNull();
+          expect(await store.isCompleted(op.idempotencyKey)).toBe(true);
+          expect(await store.peek(5)).toEqual([]);
+        }),
+      );
     });
 
     it('fail moves the op to the dead-letter queue with reason, error, attempts and time', async () => {
@@ -190,14 +190,14 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       const before = await snapshot(name);
 
       const other = await generateStoreKey();
-      const err = await createOpStore({ name, driver, encryptionKey: other }).catch((e: unknown) => e);
+      const err = await createOpStore({ name, driver, encryptionKey: other, ...h.storeOptions }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageError);
       expect(err).toMatchObject({ reason: 'wrongKey' });
       expect(await snapshot(name)).toEqual(before);
 
       // Even with the canary gone, a wrong key is not mistaken for an empty queue.
       await withRaw(driver, name, 'meta', (f) => f.removeItem('sys:canary'));
-      await expect(createOpStore({ name, driver, encryptionKey: other })).rejects.toMatchObject({ reason: 'wrongKey' });
+      await expect(createOpStore({ name, driver, encryptionKey: other, ...h.storeOptions })).rejects.toMatchObject({ reason: 'wrongKey' });
 
       const again = await openStore(name);
       expect(await again.peek(5)).toEqual(ops);
@@ -206,7 +206,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     it('quarantines corrupt records with their bytes and a reason, and keeps the queue flowing', async () => {
       const name = h.freshName();
       const store = await openStore(name);
-      const cipher = new RecordCipher(key);
+      const cipher = new RecordCipher(key, h.storeOptions?.aesGcm);
       const good = makeOps(3);
       for (const op of good) await store.append(op);
       const bad = makeOps(7).map((o) => o.id);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { defineMemoryDriver } from '../../../src/drivers/memory-driver';
 import { defineSqliteDriver } from '../../../src/node/sqlite-driver';
 import type { RangeCapableForage } from '../../../src/drivers/range-driver';
+import { nodeAesGcm } from '../../../src/node/node-aes-gcm';
+import type { OpStoreOptions } from '../../../src/store/op-store-options';
 
 /** How the shared store suites reach one driver. */
 export interface StoreHarness {
@@ -13,6 +15,8 @@ export interface StoreHarness {
   driver(): Promise<string>;
   /** A database name no other test uses (a file path for SQLite). */
   freshName(): string;
+  /** Store options this driver is used with by default (e.g. the Node AES-GCM engine). */
+  readonly storeOptions?: Partial<OpStoreOptions>;
   /** Every byte the driver persisted for `name`, when it lives in files. */
   rawFileBytes?(name: string): Buffer;
   cleanup?(): void;
@@ -60,6 +64,7 @@ export function sqliteHarness(): StoreHarness {
   return {
     label: 'SQLite driver',
     driver: defineSqliteDriver,
+    storeOptions: { aesGcm: nodeAesGcm },
     freshName: () => join(d(), `db-${++seq}.sqlite`),
     rawFileBytes(name) {
       const base = name.split('/').pop() as string;
