@@ -70,7 +70,8 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
           return undefined;
         }
         // Wait until the refill has paid this reservation back.
-        const waitMs = Math.ceil((-tokens * 1000) / rate);
+        // (the epsilon keeps float dust like 700.0000000001 from adding a ms)
+        const waitMs = Math.ceil((-tokens * 1000) / rate - 1e-6);
         let done = false;
         const action = scheduler.schedule(() => {
           done = true;

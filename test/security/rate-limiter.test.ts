@@ -1,0 +1,86 @@
+import { concatMap, map, mergeMap, take, timer } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { marbles } from 'rxjs-marbles/jest';
+import { ValidationError } from '../../src/errors/sync-error';
+import { RATE_LIMIT_DEFAULTS, createRateLimiter, rateLimit } from '../../src/security/rate-limiter';
+
+const newScheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
+
+describe('createRateLimiter (token bucket)', () => {
+  it('lets a burst of `capacity` through at once, then one per 1/rate', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      const limiter = createRateLimiter({ capacity: 3, refillPerSecond: 10 }, ts);
+      // six requests at t=0: three pass, then one every 100 ms
+      const requests$ = cold('(abcdef|)');
+      const passed$ = requests$.pipe(mergeMap((r) => limiter.take().pipe(map(() => r))));
+      expectObservable(passed$).toBe('(abc) 95ms d 99ms e 99ms (f|)');
+    });
+  });
+
+  it('waiters are served in subscription order', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 2 }, ts);
+      const passed$ = cold('(xyz|)').pipe(mergeMap((r) => limiter.take().pipe(map(() => r))));
+      expectObservable(passed$).toBe('x 499ms y 499ms (z|)');
+    });
+  });
+
+  it('refills over time up to capacity, never beyond', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      const limiter = createRateLimiter({ capacity: 2, refillPerSecond: 1 }, ts);
+      // two spent at 0; after 10 s idle the bucket holds 2 (not 10): a, b pass; c waits 1 s
+      const passed$ = cold('(ab) 10s (cde|)').pipe(mergeMap((r) => limiter.take().pipe(map(() => r))));
+      expectObservable(passed$).toBe('(ab) 10s (cd) 996ms (e|)');
+    });
+  });
+
+  it('an unsubscribed waiter gives its reservation back', () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable }) => {
+      const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 1 }, ts);
+      expectObservable(limiter.take()).toBe('(a|)', { a: undefined });
+      // this waiter would get the token at 1000 ms but gives up at 200 ms
+      expectObservable(limiter.take(), '^ 199ms !').toBe('');
+      // so this one, arriving at 300 ms, waits only for the refill: until 1000 ms
+      // at 300 ms (before c): 0 − 1 reserved + 0.2 refilled + 1 given back + 0.1 refilled
+      ts.schedule(() => expect(limiter.available()).toBeCloseTo(0.3, 5), 300);
+      expectObservable(timer(300).pipe(concatMap(() => limiter.take()), map(() => 'c'))).toBe('1000ms (c|)');
+    });
+  });
+
+  it('rateLimit() operator passes values in order, spaced by the bucket', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 4 }, ts);
+      expectObservable(cold('(abc|)').pipe(rateLimit(limiter))).toBe('a 249ms b 249ms (c|)');
+    });
+  });
+
+  it(
+    'defaults are generous: 20 back to back, then 10 per second',
+    marbles((m) => {
+      const limiter = createRateLimiter({}, m.scheduler);
+      expect(RATE_LIMIT_DEFAULTS).toEqual({ capacity: 20, refillPerSecond: 10 });
+      const requests$ = m.cold('(a|)').pipe(mergeMap(() => timer(0, 0, m.scheduler).pipe(take(22))));
+      const passed$ = requests$.pipe(mergeMap((i) => limiter.take().pipe(map(() => i))));
+      const counted: number[] = [];
+      passed$.subscribe(() => counted.push(m.scheduler.now()));
+      m.scheduler.flush();
+      expect(counted.slice(0, 20).every((t) => t === 0)).toBe(true);
+      expect(counted.slice(20)).toEqual([100, 200]);
+    }),
+  );
+
+  it.each([
+    [{ capacity: 0 }],
+    [{ capacity: Infinity }],
+    [{ refillPerSecond: 0 }],
+    [{ refillPerSecond: -1 }],
+    [{ refillPerSecond: NaN }],
+  ])('refuses %o with ValidationError(invalidOptions)', (options) => {
+    expect(() => createRateLimiter(options)).toThrow(ValidationError);
+  });
+});
