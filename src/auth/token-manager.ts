@@ -1,4 +1,4 @@
-import { Subject, asyncScheduler, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, asyncScheduler, defer, from, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { AuthError, SyncError } from '../errors/sync-error';
 import { noopLogger, redactingLogger, type Logger } from '../observability/logger';
 import { jwtExpiresAt } from './jwt-exp';
@@ -52,6 +52,13 @@ export interface TokenManager {
   forceRefresh(rejected?: string | null): Promise<string>;
   /** Emits after every successful refresh (the engine's `tokenRefreshed`). */
   readonly refreshed$: Observable<void>;
+  /**
+   * `getToken()` as a cold Observable (one value, then complete): with
+   * `refresh` and `refreshed$` this is the pipeline's `AuthPort`.
+   */
+  token(): Observable<string | null>;
+  /** `forceRefresh(rejected)` as a cold Observable. */
+  refresh(rejected: string | null): Observable<string>;
   /** Cancel the background refresh timer. */
   dispose(): void;
 }
@@ -117,47 +124,58 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
 
   const refresh = (old: string | null, proactive: boolean): Promise<string> => {
     if (inflight !== null) return inflight;
-    const run = (async () => {
-      try {
-        const token = await source.refreshToken();
-        if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
-        replaced = old;
-        fresh = token;
-        log.info('sync.auth.refreshed', { proactive, expiresAt: jwtExpiresAt(token) });
-        refreshed$.next();
-        arm(token);
-        return token;
-      } catch (e) {
+    // Started in a microtask, so even a synchronous throw in `refreshToken`
+    // settles `run` after `inflight` points at it (and is cleared again).
+    const run: Promise<string> = Promise.resolve()
+      .then(() => source.refreshToken())
+      .then(
+        (token) => {
+          if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
+          replaced = old;
+          fresh = token;
+          log.info('sync.auth.refreshed', { proactive, expiresAt: jwtExpiresAt(token) });
+          refreshed$.next();
+          arm(token);
+          return token;
+        },
+      )
+      .catch((e: unknown) => {
         const err = toAuthError(e);
         log.warn('sync.auth.refresh_failed', { proactive, error: err });
         throw err;
-      } finally {
-        inflight = null;
-      }
-    })();
+      })
+      .finally(() => {
+        if (inflight === run) inflight = null;
+      });
     inflight = run;
     return run;
   };
 
+  const getToken = async (): Promise<string | null> => {
+    usedSinceArmed = true;
+    if (inflight !== null) return inflight;
+    const token = await current();
+    if (token === null) return null;
+    if (needsRefresh(token)) return refresh(token, true);
+    if (timer === null) arm(token);
+    usedSinceArmed = true;
+    return token;
+  };
+
+  const forceRefresh = async (rejected?: string | null): Promise<string> => {
+    usedSinceArmed = true;
+    if (inflight !== null) return inflight;
+    const token = await current();
+    // Someone refreshed since that request was sent: use their token.
+    if (rejected != null && token !== null && token !== rejected && !needsRefresh(token)) return token;
+    return refresh(token, false);
+  };
+
   return {
-    getToken: async () => {
-      usedSinceArmed = true;
-      if (inflight !== null) return inflight;
-      const token = await current();
-      if (token === null) return null;
-      if (needsRefresh(token)) return refresh(token, true);
-      if (timer === null) arm(token);
-      usedSinceArmed = true;
-      return token;
-    },
-    forceRefresh: async (rejected) => {
-      usedSinceArmed = true;
-      if (inflight !== null) return inflight;
-      const token = await current();
-      // Someone refreshed since that request was sent: use their token.
-      if (rejected != null && token !== null && token !== rejected && !needsRefresh(token)) return token;
-      return refresh(token, false);
-    },
+    getToken,
+    forceRefresh,
+    token: () => defer(() => from(getToken())),
+    refresh: (rejected) => defer(() => from(forceRefresh(rejected))),
     refreshed$: refreshed$.asObservable(),
     dispose: () => {
       disposed = true;

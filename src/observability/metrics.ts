@@ -12,10 +12,12 @@ import {
   interval,
   map,
   filter,
+  from,
   merge,
   startWith,
   takeUntil,
   type Observable,
+  type ObservableInput,
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
@@ -109,11 +111,12 @@ export interface MetricsOptions {
   readonly pendingCount$?: Observable<number>;
   /**
    * Ops already pending when the metrics start (e.g. `engine.pendingOps(500)`,
-   * paged so memory stays bounded), for the age percentiles after a restart.
+   * an Observable read page by page, or any async iterable), for the age
+   * percentiles after a restart.
    * Only ops with `createdAt` before creation time are taken, so an op
    * enqueued meanwhile is not counted twice.
    */
-  readonly initialPending?: AsyncIterable<Pick<PendingOp, 'id' | 'createdAt'>> | Iterable<Pick<PendingOp, 'id' | 'createdAt'>>;
+  readonly initialPending?: ObservableInput<Pick<PendingOp, 'id' | 'createdAt'>>;
   /** Time source for ages and the periodic tick. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
   /** Clock, epoch ms. Default `scheduler.now()`. */
@@ -361,20 +364,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
   }
 
   if (options.initialPending !== undefined) {
-    const seed = options.initialPending;
-    void (async () => {
-      try {
-        for await (const op of seed as AsyncIterable<Pick<PendingOp, 'id' | 'createdAt'>>) {
-          if (disposed$.value) return;
-          if (op.createdAt >= createdAt || removed.has(op.id)) continue;
-          ages.add(op.createdAt);
-          derivedPending += 1;
-        }
-        changed$.next();
-      } catch {
-        // A failed seed only leaves the ages incomplete.
-      }
-    })();
+    subscriptions.push(
+      from(options.initialPending)
+        .pipe(takeUntil(disposed$.pipe(filter(Boolean))))
+        .subscribe({
+          next: (op) => {
+            if (op.createdAt >= createdAt || removed.has(op.id)) return;
+            ages.add(op.createdAt);
+            derivedPending += 1;
+          },
+          complete: () => changed$.next(),
+          error: () => undefined, // a failed seed only leaves the ages incomplete
+        }),
+    );
   }
 
   const metrics$ = merge(changed$, interval(sampleIntervalMs, scheduler)).pipe(

@@ -1,4 +1,4 @@
-import { VirtualTimeScheduler } from 'rxjs';
+import { VirtualTimeScheduler, firstValueFrom } from 'rxjs';
 import { createTokenManager, type TokenSource } from '../../src/auth/token-manager';
 import { AuthError, NetworkError } from '../../src/errors/sync-error';
 import { fakeJwt } from '../observability/fixtures';
@@ -148,6 +148,37 @@ describe('createTokenManager', () => {
       await expect(p).resolves.toBe(offline);
     });
 
+    it('a refreshToken that throws synchronously rejects, and does not wedge later refreshes', async () => {
+      let calls = 0;
+      const tm = createTokenManager(
+        {
+          getToken: () => 't',
+          refreshToken: () => {
+            calls += 1;
+            if (calls === 1) throw new Error('sync throw');
+            return Promise.resolve('t2');
+          },
+        },
+        { now: () => 0, refreshAhead: false },
+      );
+      await expect(tm.forceRefresh('t')).rejects.toBeInstanceOf(AuthError);
+      await expect(tm.forceRefresh('t')).resolves.toBe('t2');
+    });
+
+    it('token() and refresh(rejected) are the Observable faces (the pipeline AuthPort)', async () => {
+      const t0 = tokenExpiringAt(1_000_000);
+      const { src, answer } = source(t0);
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      await expect(firstValueFrom(tm.token())).resolves.toBe(t0);
+      expect(src.refreshes).toBe(0); // cold: nothing until subscribed
+      const refresh$ = tm.refresh(t0);
+      expect(src.refreshes).toBe(0);
+      const p = firstValueFrom(refresh$);
+      await flush();
+      await answer('t1');
+      await expect(p).resolves.toBe('t1');
+    });
+
     it('an empty refreshed token is an AuthError', async () => {
       const { src, answer } = source('t');
       const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
@@ -183,15 +214,18 @@ describe('createTokenManager', () => {
       await tm.getToken(); // arms the timer for 70 000
       scheduler.maxFrames = 69_999;
       scheduler.flush();
+      await flush();
       expect(src.refreshes).toBe(0);
       scheduler.maxFrames = Infinity;
       scheduler.flush();
       expect(scheduler.now()).toBe(70_000);
+      await flush();
       expect(src.refreshes).toBe(1);
       await answer(t1); // re-arms for 170 000, but nobody asked for a token since
 
       scheduler.flush();
       expect(scheduler.now()).toBe(170_000);
+      await flush();
       expect(src.refreshes).toBe(1); // idle: the background refresh was skipped
 
       // the next send still gets a fresh token, through the on-demand check
@@ -211,6 +245,7 @@ describe('createTokenManager', () => {
       await tm.getToken();
       tm.dispose();
       scheduler.flush();
+      await flush();
       expect(src.refreshes).toBe(0);
     });
   });

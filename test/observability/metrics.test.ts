@@ -7,7 +7,7 @@ import {
   PeriodicExportingMetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { Subject, map } from 'rxjs';
+import { Subject, map, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { METRIC_NAMES, createMetrics, defaultMemoryUsage, type MetricName } from '../../src/observability/metrics';
@@ -97,6 +97,13 @@ describe('createMetrics: each spec metric, provoked', () => {
     await new Promise((r) => setImmediate(r));
     expect(t.value('sync.pending_ops.age_p99')).toBe(9_500);
     expect(t.value('sync.pending_ops.count')).toBe(1);
+  });
+
+  it('initialPending may be the engine\'s cold pendingOps() Observable', () => {
+    const t = setup({ initialPending: of(makeOp({ createdAt: 2_000 }), makeOp({ createdAt: 4_000 })) });
+    expect(t.value('sync.pending_ops.count')).toBe(2);
+    expect(t.value('sync.pending_ops.age_p99')).toBe(8_000);
+    expect(t.value('sync.pending_ops.age_p50')).toBe(6_000);
   });
 
   it('sync.processed.count|success|failed: final outcomes', () => {
