@@ -1,6 +1,9 @@
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+const PAD = 61; // '='
+const ascii = new TextDecoder();
 
 /**
  * Standard base64 with padding, hand-rolled: it is on the append path and
@@ -8,21 +11,27 @@ for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
  * `Buffer` in the core.
  */
 export function toBase64(bytes: Uint8Array): string {
-  let out = '';
+  // Write ASCII codes into a byte buffer and decode once: no per-char
+  // string concatenation.
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let o = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + B64[n & 63]!;
+    out[o++] = B64_CODES[n >>> 18] as number;
+    out[o++] = B64_CODES[(n >>> 12) & 63] as number;
+    out[o++] = B64_CODES[(n >>> 6) & 63] as number;
+    out[o++] = B64_CODES[n & 63] as number;
   }
   const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = (bytes[i] as number) << 16;
-    out += `${B64[n >>> 18]!}${B64[(n >>> 12) & 63]!}==`;
-  } else if (rest === 2) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += `${B64[n >>> 18]!}${B64[(n >>> 12) & 63]!}${B64[(n >>> 6) & 63]!}=`;
+  if (rest > 0) {
+    const n = ((bytes[i] as number) << 16) | (rest === 2 ? (bytes[i + 1] as number) << 8 : 0);
+    out[o++] = B64_CODES[n >>> 18] as number;
+    out[o++] = B64_CODES[(n >>> 12) & 63] as number;
+    out[o++] = rest === 2 ? (B64_CODES[(n >>> 6) & 63] as number) : PAD;
+    out[o++] = PAD;
   }
-  return out;
+  return ascii.decode(out);
 }
 
 /** Strict decoding: anything but canonical padded base64 is `null`. */

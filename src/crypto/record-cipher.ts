@@ -53,9 +53,24 @@ export class RecordCipher {
 
   /** Encrypt `plaintext` for the slot `table`/`key`. */
   async seal(table: string, key: string, plaintext: string): Promise<string> {
-    const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES));
+    const iv = this.#nextIv();
     const ct = await this.#engine.encrypt(this.#key, iv, encoder.encode(aad(table, key)), encoder.encode(plaintext));
     return `${RECORD_FORMAT_VERSION}.${toBase64(iv)}.${toBase64(ct)}`;
+  }
+
+  // IVs are drawn from a pool refilled by one getRandomValues call per 256
+  // records (a call costs as much as the AES itself); each IV is used once.
+  #ivPool = new Uint8Array(0);
+  #ivOffset = 0;
+
+  #nextIv(): Uint8Array<ArrayBuffer> {
+    if (this.#ivOffset + IV_BYTES > this.#ivPool.length) {
+      this.#ivPool = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES * 256));
+      this.#ivOffset = 0;
+    }
+    const iv = this.#ivPool.slice(this.#ivOffset, this.#ivOffset + IV_BYTES);
+    this.#ivOffset += IV_BYTES;
+    return iv;
   }
 
   /**
