@@ -1,0 +1,117 @@
+import { asyncScheduler, catchError, map, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
+import { assertSecureBaseUrl } from '../auth/secure-base-url';
+import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
+import { classifyError } from '../policy/classify-error';
+import { classifyResponse } from '../policy/classify-response';
+import { fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
+
+/** What the pipeline asks the API client to send for one attempt of an op. */
+export interface ApiRequest {
+  readonly method: string;
+  /** Path below `baseUrl`, e.g. `/todos/42`. */
+  readonly path: string;
+  /** Wire body (JSON-serialised by the client); undefined for no body. */
+  readonly body?: unknown;
+  /** Bearer token; null sends no `Authorization` header. */
+  readonly token: string | null;
+  readonly idempotencyKey: string;
+  readonly traceId: string;
+  /** Extra headers (e.g. W3C `traceparent`); cannot override the ones above. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A classified 2xx answer: HTTP status and the envelope's `data`. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly data: unknown;
+}
+
+/** Sends requests; every failure arrives as a typed `SyncError`. */
+export interface ApiClient {
+  /**
+   * Cold: each subscription sends once. Emits the classified answer and
+   * completes, or errors with a `SyncError` (network, timeout, HTTP status
+   * classes from `classifyResponse`). Unsubscribing aborts the request.
+   */
+  send(request: ApiRequest): Observable<ApiResponse>;
+}
+
+/** Options of `createApiClient`. */
+export interface ApiClientOptions {
+  /** `https://…`, or `http://` on a loopback host only (127.0.0.0/8, localhost, [::1]). */
+  readonly baseUrl: string;
+  /** Default: `cross-fetch`. Ignored when `transport` is given. */
+  readonly fetch?: FetchLike;
+  /** Replaces the fetch transport (tests: a scripted transport in virtual time). */
+  readonly transport?: HttpTransport;
+  /** Per-request timeout covering the whole exchange (headers and body), ms. Default 15 000. */
+  readonly requestTimeoutMs?: number;
+  /** Runs the timeout. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /** Clock for `Retry-After` HTTP-dates, epoch ms. Default `scheduler.now()`. */
+  readonly now?: () => number;
+}
+
+/** Defaults of `ApiClientOptions`. */
+export const API_CLIENT_DEFAULTS = Object.freeze({ requestTimeoutMs: 15_000 });
+
+const joinUrl = (base: string, path: string): string =>
+  `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
+
+/**
+ * The API client: builds the request (`Authorization: Bearer`,
+ * `Idempotency-Key`, `Trace-Id`, `Content-Type: application/json`), sends it
+ * through the transport with a timeout on the injected scheduler (the
+ * timeout unsubscribes, which aborts the fetch), reads the body as text and
+ * maps every outcome through `classifyResponse` / `classifyError`.
+ *
+ * Throws `ValidationError('invalidOptions')` at construction for a base URL
+ * that would send tokens in clear text (non-loopback `http://`).
+ *
+ * @example
+ * const api = createApiClient({ baseUrl: 'https://api.example.com' });
+ * api.send({ method: 'POST', path: '/todos', body: { title: 'x' }, token, idempotencyKey, traceId })
+ *   .subscribe({ next: (r) => r.data, error: (e: SyncError) => e.kind });
+ */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const base = assertSecureBaseUrl(options.baseUrl).toString();
+  const timeoutMs = options.requestTimeoutMs ?? API_CLIENT_DEFAULTS.requestTimeoutMs;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new ValidationError('invalidOptions', 'requestTimeoutMs: expected a positive number of milliseconds');
+  }
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = options.now ?? (() => scheduler.now());
+  const transport = options.transport ?? fetchTransport(options.fetch);
+
+  return {
+    send: (request) => {
+      const headers: Record<string, string> = {
+        ...request.headers,
+        Accept: 'application/json',
+        'Idempotency-Key': request.idempotencyKey,
+        'Trace-Id': request.traceId,
+      };
+      if (request.token !== null) headers.Authorization = `Bearer ${request.token}`;
+      let body: string | undefined;
+      if (request.body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        body = JSON.stringify(request.body);
+      }
+      return transport({ method: request.method, url: joinUrl(base, request.path), headers, body }).pipe(
+        timeout({
+          first: timeoutMs,
+          with: () => throwError(() => new TimeoutError({ code: 'client_timeout' })),
+          scheduler,
+        }),
+        // Transport failures (DNS, reset, refused, abort by a foreign signal)
+        // become NetworkError / TimeoutError; never the raw message.
+        catchError((err: unknown) => throwError(() => (err instanceof SyncError ? err : classifyError(err)))),
+        map((res) => {
+          const classified = classifyResponse(res, now());
+          if (!classified.ok) throw classified.error;
+          return { status: res.status, data: classified.data };
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { defer, from, type Observable } from 'rxjs';
+import type { AuthPort } from '../../streams/ports';
+import type { TokenManager } from '../auth/token-manager';
+
+/**
+ * The single-flight `TokenManager` as the streams' Observable `AuthPort`.
+ *
+ * @example
+ * const auth = authPortFromTokenManager(createTokenManager({ getToken, refreshToken }));
+ */
+export function authPortFromTokenManager(tokens: TokenManager): AuthPort {
+  return {
+    token: (): Observable<string | null> => defer(() => from(tokens.getToken())),
+    refresh: (rejected): Observable<string> => defer(() => from(tokens.forceRefresh(rejected))),
+    refreshed$: tokens.refreshed$,
+  };
+}

@@ -1,0 +1,327 @@
+import {
+  BehaviorSubject,
+  EMPTY,
+  Subject,
+  Subscription,
+  catchError,
+  concatMap,
+  defaultIfEmpty,
+  distinctUntilChanged,
+  expand,
+  filter,
+  finalize,
+  from,
+  lastValueFrom,
+  map,
+  observeOn,
+  queueScheduler,
+  retry,
+  scan,
+  switchMap,
+  tap,
+  timer,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
+import { v4 as uuidv4 } from 'uuid';
+import { drainQueue } from '../../streams/drain-queue';
+import type { AuthPort, StorePort } from '../../streams/ports';
+import { processOp, type ProcessContext, type Reconcile } from '../../streams/process-op';
+import type { ApiClient } from '../api/api-client';
+import { SyncError, ValidationError } from '../errors/sync-error';
+import type { ProcessorLock } from '../lock/processor-lock';
+import { createIdempotencyKey, createOpId, createTraceId } from '../op/ids';
+import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../op/pending-op';
+import type { BackoffPolicy } from '../policy/backoff';
+import type { OpRouter } from '../router/op-router';
+import { assertSafePayload, type PayloadLimits } from '../security/payload-guard';
+import type { RateLimiter } from '../security/rate-limiter';
+import type { FailedOps, StoreChange } from '../store/op-store';
+import type { PowerConstraints } from './platform-signals';
+import {
+  INITIAL_STATUS_STATE,
+  gateReasons,
+  reduceStatus,
+  sameStatus,
+  toEngineStatus,
+  type StatusAction,
+  type StatusState,
+} from './status-reducer';
+import type { EngineEvent, EngineStatus, EnqueueInput, GateReason, OpResult, SyncEngine } from './sync-engine';
+
+/**
+ * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
+ * the controls only the app that owns the engine needs.
+ */
+export interface SyncEngineHandle extends SyncEngine {
+  /**
+   * Leave `authRequired` after the user signed in again (the app's
+   * `getToken` now returns a valid token): the head op is tried again.
+   * Idempotent; harmless when not in `authRequired`.
+   */
+  resumeAuth(): void;
+  /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
+  dispose(): Promise<void>;
+}
+
+/** Everything the engine core is made of; all ports are Observable-based. */
+export interface EngineDeps {
+  readonly store: StorePort;
+  readonly api: ApiClient;
+  readonly auth: AuthPort;
+  readonly router: OpRouter;
+  readonly lock: ProcessorLock;
+  readonly online$: Observable<boolean>;
+  readonly constraints$: Observable<PowerConstraints>;
+  readonly scheduler: SchedulerLike;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly backoff: BackoffPolicy;
+  readonly batchSize: number;
+  readonly powerSavingBackoffFactor: number;
+  readonly storageRetryMs: number;
+  readonly reconcile?: Reconcile;
+  readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
+  readonly rateLimiter?: RateLimiter;
+  readonly payloadLimits?: PayloadLimits;
+}
+
+const sameReasons = (a: readonly GateReason[], b: readonly GateReason[]): boolean => a.join() === b.join();
+
+/**
+ * Wire the pipeline from its ports: status$ folded from tagged actions,
+ * lock contention while started, the gate (`online && lockHeld &&
+ * !authRequired && started && !paused`) switching the FIFO drain on and off.
+ * `createSyncEngine` builds the ports from the app's options; tests build
+ * them from in-memory doubles and run everything in virtual time.
+ *
+ * @example
+ * const engine = createEngineCore({ store, api, auth, router, lock, online$: of(true), constraints$: of({}), ... });
+ * engine.start();
+ */
+export function createEngineCore(deps: EngineDeps): SyncEngineHandle {
+  return new EngineCore(deps);
+}
+
+class EngineCore implements SyncEngineHandle {
+  readonly #deps: EngineDeps;
+  readonly #actions = new Subject<StatusAction>();
+  readonly #state = new BehaviorSubject<StatusState>(INITIAL_STATUS_STATE);
+  readonly #events = new Subject<EngineEvent>();
+  readonly #results = new Subject<OpResult>();
+  readonly #started = new BehaviorSubject<boolean>(false);
+  readonly #subs = new Subscription();
+  #disposed = false;
+
+  readonly status$: Observable<EngineStatus>;
+  readonly results$: Observable<OpResult> = this.#results.asObservable();
+  readonly events$: Observable<EngineEvent> = this.#events.asObservable();
+  readonly changes$: Observable<StoreChange>;
+  readonly failedOps: FailedOps;
+
+  constructor(deps: EngineDeps) {
+    this.#deps = deps;
+    const { store, scheduler } = deps;
+    this.changes$ = store.changes$;
+    this.failedOps = store.failed;
+    this.status$ = this.#state.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
+
+    // Actions dispatched while an action is being folded (the drain starting
+    // inside a state emission) are queued, so every observer sees states in order.
+    this.#subs.add(
+      this.#actions.pipe(observeOn(queueScheduler), scan(reduceStatus, INITIAL_STATUS_STATE)).subscribe((s) => this.#state.next(s)),
+    );
+    this.#subs.add(
+      deps.online$.pipe(distinctUntilChanged()).subscribe((online) => this.#dispatch({ type: 'online', online })),
+    );
+    this.#subs.add(
+      deps.constraints$.subscribe((c) =>
+        this.#dispatch({ type: 'constraints', powerSaving: c.powerSaving ?? false, visible: c.visible ?? true }),
+      ),
+    );
+    this.#subs.add(
+      store.changes$.subscribe((change) => {
+        this.#dispatch({ type: 'change', change: change.type });
+        // Emitted here (not after `append` resolves) so `enqueued` always
+        // precedes the op's first attempt, even with a synchronous store.
+        if (change.type === 'appended') this.#emit({ type: 'enqueued', at: deps.now(), op: change.op });
+        // Records the store quarantined while reading (corrupt at the head).
+        if (change.type === 'failed' && change.record.reason === 'corrupt') {
+          this.#emit({ type: 'failed', at: deps.now(), record: change.record });
+        }
+      }),
+    );
+    this.#subs.add(deps.auth.refreshed$.subscribe(() => this.#emit({ type: 'tokenRefreshed', at: deps.now() })));
+    this.#refreshCounts();
+
+    // Contend for the lock while started.
+    this.#subs.add(
+      this.#started
+        .pipe(
+          distinctUntilChanged(),
+          switchMap((started) => (started ? deps.lock.hold() : EMPTY)),
+        )
+        .subscribe((lock) => {
+          if (lock.held) {
+            this.#emit({ type: 'lockAcquired', at: deps.now(), fencingToken: lock.fencingToken, takeover: lock.takeover });
+            this.#dispatch({ type: 'lock', held: true });
+          } else {
+            if (lock.lost) this.#emit({ type: 'lockLost', at: deps.now() });
+            this.#dispatch({ type: 'lock', held: false });
+          }
+        }),
+    );
+
+    // The gate: the drain runs only while nothing blocks it; closing the
+    // gate unsubscribes the drain, which aborts the request in flight.
+    const ctx: ProcessContext = {
+      store,
+      api: deps.api,
+      auth: deps.auth,
+      router: deps.router,
+      scheduler,
+      now: deps.now,
+      random: deps.random,
+      backoff: deps.backoff,
+      backoffFactor: () => (this.#state.value.powerSaving ? deps.powerSavingBackoffFactor : 1),
+      reconcile: deps.reconcile,
+      requestHeaders: deps.requestHeaders,
+      rateLimiter: deps.rateLimiter,
+      emit: (e) => this.#emit(e),
+      dispatch: (a) => this.#dispatch(a),
+      result: (r) => this.#results.next(r),
+    };
+    const drain$ = drainQueue({
+      store,
+      batchSize: deps.batchSize,
+      wake$: store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
+      process: (op) => processOp(op, ctx),
+      onIdle: () => {
+        this.#dispatch({ type: 'idle' });
+        this.#refreshCounts();
+      },
+      onError: (error) => this.#dispatch({ type: 'error', error }),
+      retryMs: deps.storageRetryMs,
+      scheduler,
+    });
+    this.#subs.add(
+      this.#state
+        .pipe(
+          map(gateReasons),
+          distinctUntilChanged(sameReasons),
+          tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
+          map((blockedBy) => blockedBy.length === 0),
+          distinctUntilChanged(),
+          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#dispatch({ type: 'idle' }))) : EMPTY)),
+          // Defensive: the drain is built never to error; if a bug makes it,
+          // report and restart rather than die.
+          retry({
+            delay: (err: unknown) => {
+              this.#dispatch({ type: 'error', error: err instanceof SyncError ? err.toInfo() : { kind: 'storage' } });
+              return timer(deps.storageRetryMs, scheduler);
+            },
+          }),
+        )
+        .subscribe(),
+    );
+  }
+
+  enqueue(input: EnqueueInput): Promise<PendingOp> {
+    const { router, store, now } = this.#deps;
+    let op: PendingOp;
+    try {
+      if (this.#disposed) throw new ValidationError('invalidOptions', 'engine: disposed');
+      if (typeof input !== 'object' || input === null || typeof input.type !== 'string') {
+        throw new ValidationError('unknownType', 'type: expected string');
+      }
+      // Shape and size first (hostile input), then the route's codec.
+      assertSafePayload(input.payload, this.#deps.payloadLimits);
+      router.validate(input.type, input.payload);
+      op = {
+        schemaVersion: PENDING_OP_SCHEMA_VERSION,
+        id: createOpId(),
+        type: input.type,
+        payload: input.payload,
+        idempotencyKey: createIdempotencyKey(),
+        traceId: createTraceId(),
+        txToken: typeof input.txToken === 'string' && input.txToken !== '' ? input.txToken : uuidv4(),
+        createdAt: now(),
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+      };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Subscribes synchronously: with a synchronous store the op is durable
+    // (and the drain woken) before this returns.
+    return lastValueFrom(store.append(op).pipe(defaultIfEmpty(undefined))).then(() => op);
+  }
+
+  start(): void {
+    if (this.#disposed || this.#started.value) return;
+    this.#dispatch({ type: 'started', started: true });
+    this.#started.next(true);
+  }
+
+  stop(): Promise<void> {
+    const wasStarted = this.#started.value;
+    // Close the gate first (aborts the request in flight), then stop contending.
+    this.#dispatch({ type: 'started', started: false });
+    this.#started.next(false);
+    if (!wasStarted && !this.#state.value.lockHeld) return Promise.resolve();
+    // Effects in `tap`, not in `.then`: with a synchronous port they happen
+    // before `stop()` returns (virtual-time tests see them).
+    return lastValueFrom(
+      this.#deps.lock.release().pipe(
+        defaultIfEmpty(false),
+        tap((released) => {
+          this.#dispatch({ type: 'lock', held: false });
+          if (released) this.#emit({ type: 'lockReleased', at: this.#deps.now() });
+        }),
+        map(() => undefined),
+      ),
+    );
+  }
+
+  resumeAuth(): void {
+    if (this.#state.value.authRequired) this.#dispatch({ type: 'authRequired', required: false });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    await this.stop();
+    this.#disposed = true;
+    this.#subs.unsubscribe();
+    this.#events.complete();
+    this.#results.complete();
+  }
+
+  pendingOps(pageSize = this.#deps.batchSize): Observable<PendingOp> {
+    const { store } = this.#deps;
+    const size = Math.max(1, Math.floor(pageSize));
+    const page = (after?: OpId) => store.peek(size, after);
+    // Page by page with `afterId`: bounded memory however long the queue is.
+    return page().pipe(
+      expand((ops) => (ops.length < size ? EMPTY : page(ops[ops.length - 1]!.id))),
+      concatMap((ops) => from(ops)),
+    );
+  }
+
+  #dispatch(action: StatusAction): void {
+    if (!this.#disposed) this.#actions.next(action);
+  }
+
+  #emit(event: EngineEvent): void {
+    if (!this.#disposed) this.#events.next(event);
+  }
+
+  #refreshCounts(): void {
+    this.#subs.add(
+      this.#deps.store
+        .counts()
+        .pipe(catchError(() => EMPTY))
+        .subscribe((c) => this.#dispatch({ type: 'counts', pending: c.pending, failed: c.failed })),
+    );
+  }
+}

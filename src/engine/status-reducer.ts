@@ -1,0 +1,165 @@
+import type { ErrorInfo } from '../errors/sync-error';
+import type { OpId } from '../op/pending-op';
+import type { StoreChange } from '../store/op-store';
+import type { EngineStatus, GateReason } from './sync-engine';
+
+/** Everything the status is made of; `EngineStatus` is its public projection. */
+export interface StatusState {
+  readonly started: boolean;
+  readonly online: boolean;
+  readonly lockHeld: boolean;
+  readonly authRequired: boolean;
+  readonly powerSaving: boolean;
+  readonly visible: boolean;
+  readonly pending: number;
+  readonly failed: number;
+  readonly inFlight?: OpId;
+  readonly nextAttemptAt?: number;
+  readonly lastError?: ErrorInfo;
+}
+
+/** The tagged actions the status is folded from (`scan(reduceStatus)`). */
+export type StatusAction =
+  | { readonly type: 'started'; readonly started: boolean }
+  | { readonly type: 'online'; readonly online: boolean }
+  | { readonly type: 'lock'; readonly held: boolean }
+  | { readonly type: 'authRequired'; readonly required: boolean }
+  | { readonly type: 'constraints'; readonly powerSaving: boolean; readonly visible: boolean }
+  /** Counts read from the store (resynchronises what `change` maintains). */
+  | { readonly type: 'counts'; readonly pending: number; readonly failed: number }
+  | { readonly type: 'change'; readonly change: StoreChange['type'] }
+  /** A request for this op is on the wire. */
+  | { readonly type: 'sending'; readonly opId: OpId }
+  /** The head op failed an attempt and waits until `nextAttemptAt`. */
+  | { readonly type: 'waiting'; readonly opId: OpId; readonly nextAttemptAt: number; readonly error?: ErrorInfo }
+  /** The head op left the queue (committed, failed, dropped). */
+  | { readonly type: 'settled'; readonly opId: OpId }
+  /** The drain stopped (gate closed) or the queue is empty: nothing in flight. */
+  | { readonly type: 'idle' }
+  /** A failure that is not an op's (storage, bug): shown until the next success. */
+  | { readonly type: 'error'; readonly error: ErrorInfo };
+
+/** The state before any input: stopped, online, nothing known. */
+export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
+  started: false,
+  online: true,
+  lockHeld: false,
+  authRequired: false,
+  powerSaving: false,
+  visible: true,
+  pending: 0,
+  failed: 0,
+});
+
+const nonNegative = (n: number): number => (n > 0 ? n : 0);
+
+/** Drop keys whose value is undefined (so `EngineStatus` objects compare by content). */
+function without<T extends object>(s: T, ...keys: Array<keyof T>): T {
+  const out = { ...s };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+/**
+ * The pure status reducer. Counts follow the store's change feed
+ * (`appended` +1 pending, `completed` −1, `failed` moves one from pending to
+ * failed, `retried` back, `discarded` −1 failed) and are resynchronised by
+ * `counts` actions.
+ *
+ * @example
+ * const s = [{ type: 'started', started: true }, { type: 'lock', held: true }].reduce(reduceStatus, INITIAL_STATUS_STATE);
+ * toEngineStatus(s).processing; // true
+ */
+export function reduceStatus(state: StatusState, action: StatusAction): StatusState {
+  switch (action.type) {
+    case 'started':
+      return action.started ? { ...state, started: true } : without({ ...state, started: false }, 'inFlight', 'nextAttemptAt');
+    case 'online':
+      return { ...state, online: action.online };
+    case 'lock':
+      return { ...state, lockHeld: action.held };
+    case 'authRequired':
+      return { ...state, authRequired: action.required };
+    case 'constraints':
+      return { ...state, powerSaving: action.powerSaving, visible: action.visible };
+    case 'counts':
+      return { ...state, pending: nonNegative(action.pending), failed: nonNegative(action.failed) };
+    case 'change':
+      switch (action.change) {
+        case 'appended':
+          return { ...state, pending: state.pending + 1 };
+        case 'completed':
+          return { ...state, pending: nonNegative(state.pending - 1) };
+        case 'failed':
+          return { ...state, pending: nonNegative(state.pending - 1), failed: state.failed + 1 };
+        case 'retried':
+          return { ...state, pending: state.pending + 1, failed: nonNegative(state.failed - 1) };
+        case 'discarded':
+          return { ...state, failed: nonNegative(state.failed - 1) };
+        case 'updated':
+          return state;
+      }
+      return state;
+    case 'sending':
+      return without({ ...state, inFlight: action.opId }, 'nextAttemptAt');
+    case 'waiting': {
+      const next = without({ ...state, nextAttemptAt: action.nextAttemptAt }, 'inFlight');
+      return action.error === undefined ? next : { ...next, lastError: action.error };
+    }
+    case 'settled':
+      return without(state, 'inFlight', 'nextAttemptAt', 'lastError');
+    case 'idle':
+      return without(state, 'inFlight', 'nextAttemptAt');
+    case 'error':
+      return { ...state, lastError: action.error };
+  }
+}
+
+/** Why processing may not run, in a fixed order; empty when it may. */
+export function gateReasons(s: StatusState): readonly GateReason[] {
+  const reasons: GateReason[] = [];
+  if (!s.started) reasons.push('stopped');
+  if (!s.online) reasons.push('offline');
+  if (!s.lockHeld) reasons.push('lockNotHeld');
+  if (s.authRequired) reasons.push('authRequired');
+  // Power saving alone only stretches backoff; with the app hidden it pauses.
+  if (s.powerSaving && !s.visible) reasons.push('powerSaving', 'hidden');
+  return reasons;
+}
+
+/** The public projection of the state. */
+export function toEngineStatus(s: StatusState): EngineStatus {
+  const blockedBy = gateReasons(s);
+  const status: { -readonly [K in keyof EngineStatus]: EngineStatus[K] } = {
+    online: s.online,
+    lockHeld: s.lockHeld,
+    processing: blockedBy.length === 0,
+    authRequired: s.authRequired,
+    pending: s.pending,
+    failed: s.failed,
+    blockedBy,
+  };
+  if (s.inFlight !== undefined) status.inFlight = s.inFlight;
+  if (s.nextAttemptAt !== undefined) status.nextAttemptAt = s.nextAttemptAt;
+  if (s.lastError !== undefined) status.lastError = s.lastError;
+  return status;
+}
+
+/** Structural equality of two statuses (for `distinctUntilChanged`). */
+export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
+  return (
+    a.online === b.online &&
+    a.lockHeld === b.lockHeld &&
+    a.processing === b.processing &&
+    a.authRequired === b.authRequired &&
+    a.pending === b.pending &&
+    a.failed === b.failed &&
+    a.inFlight === b.inFlight &&
+    a.nextAttemptAt === b.nextAttemptAt &&
+    a.blockedBy.join() === b.blockedBy.join() &&
+    a.lastError?.kind === b.lastError?.kind &&
+    a.lastError?.status === b.lastError?.status &&
+    a.lastError?.code === b.lastError?.code &&
+    a.lastError?.retryAfterMs === b.lastError?.retryAfterMs
+  );
+}

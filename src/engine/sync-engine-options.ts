@@ -1,0 +1,77 @@
+import type { SchedulerLike, Observable } from 'rxjs';
+import type { Reconcile } from '../../streams/process-op';
+import type { FetchLike, HttpTransport } from '../api/http-transport';
+import type { TokenSource } from '../auth/token-manager';
+import type { ProcessorLock } from '../lock/processor-lock';
+import type { StorageLockOptions } from '../lock/storage-lock';
+import type { Logger } from '../observability/logger';
+import type { PendingOp } from '../op/pending-op';
+import type { BackoffPolicy } from '../policy/backoff';
+import type { OpRouter } from '../router/op-router';
+import type { PayloadLimits } from '../security/payload-guard';
+import type { RateLimitOptions } from '../security/rate-limiter';
+import type { OpStore } from '../store/op-store';
+import type { PowerConstraints } from './platform-signals';
+
+/** Options of `createSyncEngine`. Only `baseUrl`, `routes`, `store` and `auth` are required. */
+export interface SyncEngineOptions {
+  /** `https://…`; `http://` only for a loopback host (127.0.0.0/8, localhost, [::1]). */
+  readonly baseUrl: string;
+  /** Operation types → requests (`defineRoutes`). Validates payloads at enqueue. */
+  readonly routes: OpRouter;
+  /** The durable queue (`createOpStore`). The engine does not close it. */
+  readonly store: OpStore;
+  /**
+   * Where tokens come from. `getToken` is called before every request
+   * (null: signed out → `authRequired`); `refreshToken` on a 401 (once per
+   * request) and proactively before the JWT's `exp`.
+   */
+  readonly auth: TokenSource;
+  /** Connectivity. Default: `navigator.onLine` + window events; always online where absent (Node). */
+  readonly online$?: Observable<boolean>;
+  /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */
+  readonly constraints$?: Observable<PowerConstraints>;
+  /** HTTP. Default: `cross-fetch`. */
+  readonly fetch?: FetchLike;
+  /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */
+  readonly transport?: HttpTransport;
+  /** Every timer (backoff, timeouts, heartbeats). Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+  /** Clock, epoch ms. Default `scheduler.now()`. */
+  readonly now?: () => number;
+  /** Backoff overrides on `DEFAULT_BACKOFF_POLICY` (base 1 s, cap 2 min, 5 attempts, full jitter). */
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** Storage-lock timing (`STORAGE_LOCK_DEFAULTS`), or another `ProcessorLock` (e.g. Web Locks). */
+  readonly lock?: Omit<StorageLockOptions, 'scheduler' | 'now'> | ProcessorLock;
+  /** Per-request timeout (whole exchange), ms. Default 15 000. */
+  readonly requestTimeoutMs?: number;
+  /** Conflict (409) hook: retry with a new payload, drop, or fail. Default: fail. */
+  readonly reconcile?: Reconcile;
+  /** Ops read from the store per batch. Default 20. */
+  readonly batchSize?: number;
+  /** Backoff waits are multiplied by this while `powerSaving`. Default 4. */
+  readonly powerSavingBackoffFactor?: number;
+  /** Wait before retrying after a storage failure, ms. Default 1 000 (then the backoff policy). */
+  readonly storageRetryMs?: number;
+  /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (20 burst, 10/s). */
+  readonly rateLimit?: RateLimitOptions | false;
+  /** Payload size/depth limits checked at enqueue. Default `PAYLOAD_LIMITS`. */
+  readonly payloadLimits?: PayloadLimits;
+  /** Extra headers per attempt, e.g. `(op) => injectTraceHeaders({}, tracing.contextFor(op.id))`. */
+  readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
+  /** Refresh the JWT this long before its `exp`, ms. Default 30 000. */
+  readonly tokenRefreshSkewMs?: number;
+  /** Lifecycle log lines (redacted). Default: no output. */
+  readonly logger?: Logger;
+}
+
+/** Defaults of `SyncEngineOptions` (durations in ms). */
+export const SYNC_ENGINE_DEFAULTS = Object.freeze({
+  requestTimeoutMs: 15_000,
+  batchSize: 20,
+  powerSavingBackoffFactor: 4,
+  storageRetryMs: 1_000,
+  tokenRefreshSkewMs: 30_000,
+});

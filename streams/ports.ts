@@ -1,0 +1,43 @@
+import type { Observable } from 'rxjs';
+import type { OpId, PendingOp } from '../src/op/pending-op';
+import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/store/op-store';
+
+/**
+ * The store as the streams see it: the `OpStore` contract with every call
+ * returning a cold Observable that emits once and completes (or errors with
+ * a `StorageError`). Promises do not run in virtual time; Observables do, so
+ * marble tests hand the streams a synchronous in-memory port and production
+ * wraps the real store with `storePortFromOpStore` (`defer(() => from(...))`).
+ */
+export interface StorePort {
+  append(op: PendingOp): Observable<void>;
+  peek(n: number, afterId?: OpId): Observable<readonly PendingOp[]>;
+  update(op: PendingOp): Observable<void>;
+  complete(op: PendingOp, completedAt: number): Observable<void>;
+  fail(op: PendingOp, failure: FailureInfo): Observable<void>;
+  /** Remove a dead-letter record (used by the `drop` conflict resolution). */
+  discardFailed(id: string): Observable<void>;
+  isCompleted(idempotencyKey: string): Observable<boolean>;
+  counts(): Observable<StoreCounts>;
+  readMeta<T>(key: string): Observable<T | undefined>;
+  writeMeta<T>(key: string, value: T): Observable<void>;
+  /** Every durable change, hot, never errors. */
+  readonly changes$: Observable<StoreChange>;
+  /** The app-facing dead-letter API (Promise-based, passed through). */
+  readonly failed: FailedOps;
+}
+
+/** The two metadata calls the storage lock needs. */
+export type MetaPort = Pick<StorePort, 'readMeta' | 'writeMeta'>;
+
+/**
+ * Access tokens as the streams see them. `token()` emits the current token
+ * (null when signed out) and completes; `refresh(rejected)` emits a new token
+ * or errors (the engine then waits in `authRequired`). `refreshed$` emits
+ * after every successful refresh, proactive or not.
+ */
+export interface AuthPort {
+  token(): Observable<string | null>;
+  refresh(rejected: string | null): Observable<string>;
+  readonly refreshed$: Observable<void>;
+}

@@ -1,0 +1,86 @@
+import { marbles } from 'rxjs-marbles/jest';
+import { EngineHarness } from '../support/engine-harness';
+import { fail, ok } from '../support/scripted-transport';
+
+describe('engine core (virtual time)', () => {
+  test(
+    'start acquires the lock, opens the gate and commits ops in FIFO order with the same headers on every request',
+    marbles((m) => {
+      const h = new EngineHarness(m.scheduler);
+      h.server.script(ok({ id: 'a' }), ok({ id: 'b' }));
+      h.enqueue('a');
+      h.enqueue('b');
+      expect(h.status).toMatchObject({ pending: 2, processing: false, blockedBy: ['stopped', 'lockNotHeld'] });
+      h.at(0, () => h.engine.start());
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+
+      expect(h.sentIds()).toEqual(['a', 'b']);
+      // settle 50 ms, then 10 ms per answer
+      expect(h.server.requests.map((r) => r.sentAt)).toEqual([50, 60]);
+      const [first] = h.server.requests;
+      expect(first!.request.headers).toMatchObject({
+        Authorization: 'Bearer token-1',
+        'Content-Type': 'application/json',
+      });
+      expect(first!.request.headers['Idempotency-Key']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first!.request.headers['Trace-Id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first!.request.url).toBe('https://api.test/todos');
+      expect(h.results.map((r) => [r.txToken, r.outcome, r.data])).toEqual([
+        ['tx-a', 'committed', { id: 'a' }],
+        ['tx-b', 'committed', { id: 'b' }],
+      ]);
+      expect(h.store.pendingOps()).toEqual([]);
+      expect(h.store.data.ledger.size).toBe(2);
+      expect(h.eventTypes()).toEqual([
+        'enqueued',
+        'enqueued',
+        'gate',
+        'lockAcquired',
+        'gate',
+        'attemptStarted',
+        'attemptSucceeded',
+        'completed',
+        'attemptStarted',
+        'attemptSucceeded',
+        'completed',
+        'gate', // stopped
+        'gate', // stopped, lockNotHeld
+        'lockReleased',
+      ]);
+      expect(h.status).toEqual({
+        online: true,
+        lockHeld: false,
+        processing: false,
+        authRequired: false,
+        pending: 0,
+        failed: 0,
+        blockedBy: ['stopped', 'lockNotHeld'],
+      });
+    }),
+  );
+
+  test(
+    '400 moves the op to failed_ops with a results$ failure and the next op still commits',
+    marbles((m) => {
+      const h = new EngineHarness(m.scheduler);
+      h.server.script(fail(400, { code: 'bad_title' }), ok());
+      h.enqueue('a');
+      h.enqueue('b');
+      h.at(0, () => h.engine.start());
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      expect(h.results.map((r) => [r.txToken, r.outcome])).toEqual([
+        ['tx-a', 'failed'],
+        ['tx-b', 'committed'],
+      ]);
+      expect(h.results[0]).toMatchObject({
+        reason: 'permanent',
+        error: { kind: 'permanent', status: 400, code: 'bad_title' },
+        message: 'The server rejected this change. It was not saved.',
+      });
+      expect([...h.store.data.failed.values()].map((r) => [r.op?.txToken, r.reason])).toEqual([['tx-a', 'permanent']]);
+      expect(h.status).toMatchObject({ pending: 0, failed: 1 });
+    }),
+  );
+});
