@@ -46,6 +46,15 @@ const EpochMs = t.brand(
   'EpochMs',
 );
 
+// A stored payload is any JSON value, null included, but must be there: JSON
+// cannot hold `undefined`, so a missing key means a damaged record.
+const JsonPresent = new t.Type<unknown, unknown, unknown>(
+  'JsonValue',
+  (u): u is unknown => u !== undefined,
+  (u, c) => (u === undefined ? t.failure(u, c) : t.success(u)),
+  t.identity,
+);
+
 const ErrorInfoCodec = t.intersection([
   t.type({
     kind: t.keyof({
@@ -70,7 +79,7 @@ export const PendingOpCodec = t.intersection([
     schemaVersion: t.literal(PENDING_OP_SCHEMA_VERSION),
     id: OpId,
     type: t.string,
-    payload: t.unknown,
+    payload: JsonPresent,
     idempotencyKey: IdempotencyKey,
     traceId: TraceId,
     txToken: t.string,
@@ -104,7 +113,28 @@ export interface PendingOp {
   readonly lastError?: import('../errors/sync-error').ErrorInfo | null;
 }
 
-const describe = (u: unknown): string => {
+// Fields whose (malformed) value is safe and useful to quote in a decode
+// message: bookkeeping scalars and ids, never payloads, tokens or free text.
+const QUOTABLE_FIELDS: ReadonlySet<string> = new Set([
+  'schemaVersion',
+  'id',
+  'type',
+  'idempotencyKey',
+  'traceId',
+  'createdAt',
+  'attempts',
+  'nextAttemptAt',
+  'failedAt',
+  'reason',
+  'kind',
+  'status',
+  'retryAfterMs',
+]);
+
+const shape = (u: unknown): string => (u === null ? 'null' : Array.isArray(u) ? 'array' : typeof u);
+
+const describe = (u: unknown, quotable: boolean): string => {
+  if (!quotable) return shape(u);
   if (u === undefined) return 'undefined';
   if (u === null) return 'null';
   if (typeof u === 'string') return JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u);
@@ -114,25 +144,38 @@ const describe = (u: unknown): string => {
 
 /**
  * Readable messages for decode errors: `attempts: expected NonNegativeInt,
- * got "3"`. Only field paths and primitive shapes, never payload contents.
+ * got "3"`. Field paths and types; a value is quoted only for bookkeeping
+ * fields (ids, counters, timestamps), never for the root, a payload or
+ * free text.
+ *
+ * @example
+ * pipe(PendingOpCodec.decode(u), E.mapLeft(formatDecodeErrors));
+ * // Left('attempts: expected NonNegativeInt, got "3"')
  */
 export function formatDecodeErrors(errors: t.Errors): string {
   const lines = errors.map((e) => {
-    const path = e.context
+    const keys = e.context
       .map((c) => c.key)
-      .filter((k) => k !== '' && !/^\d+$/.test(k))
-      .join('.');
+      .filter((k) => k !== '' && !/^\d+$/.test(k));
+    const path = keys.join('.');
     const expected = e.context[e.context.length - 1]?.type.name ?? 'value';
-    const inPayload = path === 'payload' || path.startsWith('payload.');
-    const got = inPayload ? typeof e.value : describe(e.value);
-    return `${path || '(root)'}: expected ${expected}, got ${got}`;
+    const inPayload = keys.includes('payload');
+    const last = keys[keys.length - 1];
+    const quotable = !inPayload && last !== undefined && QUOTABLE_FIELDS.has(last);
+    return `${path || '(root)'}: expected ${expected}, got ${describe(e.value, quotable)}`;
   });
   return [...new Set(lines)].join('; ');
 }
 
 /**
  * Decode an unknown stored value into a `PendingOp`. Never throws: a corrupt
- * record is a `Left` with a message naming the bad field(s).
+ * record is a `Left` with a message naming the bad field(s). A record
+ * written by a newer schema version is refused as such, not mis-read.
+ *
+ * @example
+ * const r = decodePendingOp(JSON.parse(text));
+ * if (E.isLeft(r)) quarantine(key, r.left); // "attempts: expected NonNegativeInt, got \"3\""
+ * else process(r.right);
  */
 export function decodePendingOp(u: unknown): E.Either<string, PendingOp> {
   if (typeof u === 'object' && u !== null && 'schemaVersion' in u) {
@@ -146,4 +189,25 @@ export function decodePendingOp(u: unknown): E.Either<string, PendingOp> {
     E.mapLeft(formatDecodeErrors),
     E.map((op) => op as PendingOp),
   );
+}
+
+/** The Left of `decodePendingOpJson` for text that is not JSON. */
+export const INVALID_JSON_MESSAGE = 'json: truncated or invalid JSON';
+
+/**
+ * Parse and decode a stored record's JSON text. Never throws: text that is
+ * not JSON (a truncated write) is `Left('json: truncated or invalid JSON')`,
+ * a record that is not a valid op is the `decodePendingOp` Left.
+ *
+ * @example
+ * decodePendingOpJson('{"schemaVersion":1,"id":"01'); // Left('json: truncated or invalid JSON')
+ */
+export function decodePendingOpJson(text: string): E.Either<string, PendingOp> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text) as unknown;
+  } catch {
+    return E.left(INVALID_JSON_MESSAGE);
+  }
+  return decodePendingOp(parsed);
 }

@@ -1,0 +1,110 @@
+import vectors from '../../test-vectors/error_mapping.json';
+import { SyncError, ConflictError } from '../../src/errors/sync-error';
+import { classifyResponse, type HttpResponseLike } from '../../src/policy/classify-response';
+
+interface Expected {
+  readonly ok: boolean;
+  readonly data?: unknown;
+  readonly kind?: string;
+  readonly errorClass?: string;
+  readonly consumesAttempt?: boolean;
+  readonly retryable?: boolean;
+  readonly status?: number;
+  readonly retryAfterMs?: number | null;
+  readonly code?: string | null;
+}
+interface Row {
+  readonly name: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly bodyText: string;
+  readonly expected: Expected;
+}
+
+/** Case-insensitive like fetch's Headers. */
+const headersOf = (h: Readonly<Record<string, string>>): HttpResponseLike['headers'] => {
+  const map = new Map(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+  return { get: (name) => map.get(name.toLowerCase()) ?? null };
+};
+
+const rows = vectors.cases as unknown as readonly Row[];
+
+describe('classifyResponse (test-vectors/error_mapping.json)', () => {
+  test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, row) => {
+    const res = { status: row.status, headers: headersOf(row.headers), bodyText: row.bodyText };
+    const got = classifyResponse(res, vectors.now);
+    const e = row.expected;
+    if (e.ok) {
+      expect(got).toEqual({ ok: true, data: e.data });
+      return;
+    }
+    expect(got.ok).toBe(false);
+    if (got.ok) return;
+    const err = got.error;
+    expect(err).toBeInstanceOf(SyncError);
+    expect({
+      kind: err.kind,
+      errorClass: err.errorClass,
+      consumesAttempt: err.consumesAttempt,
+      retryable: err.retryable,
+      status: err.status,
+      retryAfterMs: err.retryAfterMs ?? null,
+      code: err.code ?? null,
+    }).toEqual({
+      kind: e.kind,
+      errorClass: e.errorClass,
+      consumesAttempt: e.consumesAttempt,
+      retryable: e.retryable,
+      status: e.status,
+      retryAfterMs: e.retryAfterMs ?? null,
+      code: e.code ?? null,
+    });
+    // Nothing the server wrote reaches the message or the user text.
+    for (const text of [err.message, err.userMessage, JSON.stringify(err.toInfo())]) {
+      expect(text).not.toMatch(/token=|eyJ|alice@|Sign in|server text/);
+    }
+  });
+
+  it('covers every status the contract lists', () => {
+    const statuses = new Set(rows.map((r) => r.status));
+    for (const s of [200, 204, 400, 401, 403, 404, 408, 409, 410, 413, 422, 425, 429, 500, 502, 503, 504]) {
+      expect(statuses).toContain(s);
+    }
+  });
+});
+
+describe('classifyResponse, beyond the table', () => {
+  const res = (status: number, bodyText: string, headers: Record<string, string> = {}): HttpResponseLike => ({
+    status,
+    headers: headersOf(headers),
+    bodyText,
+  });
+
+  it('hands the conflict details to reconciliation', () => {
+    const got = classifyResponse(
+      res(409, JSON.stringify({ error: { code: 'version_conflict', message: 'x', details: { currentVersion: 4 } } })),
+      0,
+    );
+    expect(got.ok).toBe(false);
+    if (got.ok) return;
+    expect(got.error).toBeInstanceOf(ConflictError);
+    expect((got.error as ConflictError).details).toEqual({ currentVersion: 4 });
+    // details are structured data for reconcile, not part of the stored summary.
+    expect(got.error.toInfo()).toEqual({ kind: 'conflict', status: 409, code: 'version_conflict' });
+  });
+
+  it('measures an HTTP-date Retry-After against the injected now when there is no Date header', () => {
+    const now = Date.UTC(2015, 9, 21, 7, 28, 0);
+    const got = classifyResponse(res(429, '', { 'Retry-After': 'Wed, 21 Oct 2015 07:28:45 GMT' }), now);
+    expect(got.ok ? undefined : got.error.retryAfterMs).toBe(45_000);
+  });
+
+  it('does not read a Retry-After on a success', () => {
+    expect(classifyResponse(res(200, '{"data":1}', { 'Retry-After': '10' }), 0)).toEqual({ ok: true, data: 1 });
+  });
+
+  it('keeps a 204 with a body to the envelope rule', () => {
+    expect(classifyResponse(res(204, '{"data":{"id":1}}'), 0)).toEqual({ ok: true, data: { id: 1 } });
+    expect(classifyResponse(res(204, 'oops'), 0).ok).toBe(false);
+  });
+});
