@@ -32,6 +32,8 @@ const CANARY_TEXT = 'sync-engine canary v1';
 
 /** Pending records decrypted per read when paging with `peek`. */
 const PEEK_PAGE = 100;
+/** Ledger entries read per page while repairing or pruning. */
+const LEDGER_PAGE = 500;
 
 /**
  * The store implementation returned by `createOpStore`: the `OpStore`
@@ -136,6 +138,7 @@ class Store implements LocalForageOpStore {
   #closed = false;
   #lastPruneAt = Number.NEGATIVE_INFINITY;
   #pruning: Promise<unknown> | null = null;
+  readonly #quarantining = new Set<string>();
 
   constructor(tables: Tables, cipher: RecordCipher, clock: Clock) {
     this.#t = tables;
@@ -214,44 +217,44 @@ class Store implements LocalForageOpStore {
 
   /** `complete` cut short: the op is in the ledger, so it leaves pending unsent. Also prunes. */
   async #repairLedger(): Promise<void> {
-    const { live, expired } = await this.#scanLedger();
-    for (const entry of live) await this.#dropCompletedFromPending(entry.opId);
-    await this.#removeExpired(expired);
+    await this.#walkLedger(true);
   }
 
   async #dropCompletedFromPending(opId: string): Promise<void> {
     if ((await this.#t.pending.getItem(opId)) !== null) await this.#t.pending.removeItem(opId);
   }
 
-  async #scanLedger(): Promise<{ live: LedgerEntry[]; expired: Array<[string, LedgerEntry]> }> {
-    const raw: Array<[string, unknown]> = [];
-    // iterate's callback is synchronous; decrypt after the walk.
-    await this.#t.ledger.iterate<unknown, void>((value, key) => {
-      raw.push([key, value]);
-    });
+  /**
+   * Walk the ledger a page at a time (memory stays bounded however many
+   * keys 24 h of traffic left), removing expired entries and, when
+   * `repair`, the pending copy of every completed op. Returns how many
+   * entries expired.
+   */
+  async #walkLedger(repair: boolean): Promise<number> {
     const cutoff = this.#clock.now() - this.#clock.ledgerTtlMs;
-    const live: LedgerEntry[] = [];
-    const expired: Array<[string, LedgerEntry]> = [];
-    for (const [key, value] of raw) {
-      const entry = await this.#openSealed(STORE_TABLES.ledger, key, value, LedgerEntryCodec);
-      // An entry that cannot be read is kept: dropping it could allow a resend.
-      if (E.isLeft(entry)) continue;
-      if (entry.right.completedAt < cutoff) expired.push([key, entry.right]);
-      else live.push(entry.right);
-    }
-    return { live, expired };
-  }
-
-  async #removeExpired(expired: ReadonlyArray<readonly [string, LedgerEntry]>): Promise<number> {
-    for (const [key, entry] of expired) {
-      // A completed op must be out of pending before its ledger entry goes:
-      // past the TTL the server may have forgotten the key too, so a resend
-      // would be a duplicate.
-      await this.#dropCompletedFromPending(entry.opId);
-      await this.#t.ledger.removeItem(key);
+    let expired = 0;
+    let cursor: string | null = null;
+    for (;;) {
+      const page = await readRange(this.#t.ledger, cursor, LEDGER_PAGE);
+      if (page.length === 0) break;
+      cursor = (page[page.length - 1] as readonly [string, unknown])[0];
+      for (const [key, value] of page) {
+        const entry = await this.#openSealed(STORE_TABLES.ledger, key, value, LedgerEntryCodec);
+        // An entry that cannot be read is kept: dropping it could allow a resend.
+        if (E.isLeft(entry)) continue;
+        const isExpired = entry.right.completedAt < cutoff;
+        // A completed op must be out of pending before its ledger entry goes:
+        // past the TTL the server may have forgotten the key too, so a resend
+        // would be a duplicate.
+        if (repair || isExpired) await this.#dropCompletedFromPending(entry.right.opId);
+        if (isExpired) {
+          await this.#t.ledger.removeItem(key);
+          expired++;
+        }
+      }
     }
     this.#lastPruneAt = this.#clock.now();
-    return expired.length;
+    return expired;
   }
 
   // ---- queue ----------------------------------------------------------------
@@ -356,10 +359,7 @@ class Store implements LocalForageOpStore {
   }
 
   pruneLedger(): Promise<number> {
-    return this.#guard(async () => {
-      const { expired } = await this.#scanLedger();
-      return this.#removeExpired(expired);
-    });
+    return this.#guard(() => this.#walkLedger(false));
   }
 
   async close(): Promise<void> {
@@ -479,6 +479,17 @@ class Store implements LocalForageOpStore {
    * pending; same crash window and repair as `fail`.
    */
   async #quarantine(key: string, value: unknown, detail: string): Promise<void> {
+    // Two overlapping peeks can meet the same bad record: move it once.
+    if (this.#quarantining.has(key)) return;
+    this.#quarantining.add(key);
+    try {
+      await this.#moveToQuarantine(key, value, detail);
+    } finally {
+      this.#quarantining.delete(key);
+    }
+  }
+
+  async #moveToQuarantine(key: string, value: unknown, detail: string): Promise<void> {
     const opened = await this.#cipher.open(STORE_TABLES.pending, key, value);
     const raw = E.isRight(opened) ? opened.right : typeof value === 'string' ? value : safeStringify(value);
     const record: FailedRecord = {
