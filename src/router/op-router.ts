@@ -66,8 +66,9 @@ export interface OpRouter<Routes extends Record<string, RouteDef<any, any, any>>
 
 const METHODS: readonly RouteMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE'];
 const PARAM = /^:([A-Za-z_$][A-Za-z0-9_$]*)$/;
-// A plain path segment: RFC 3986 pchar without '%' escapes or ':' (params).
-const LITERAL_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=@]+$/;
+// A plain path segment: RFC 3986 pchar without '%' escapes; ':' only after
+// the first character (a leading ':' marks a param; `items:batch` is literal).
+const LITERAL_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=@][A-Za-z0-9\-._~!$&'()*+,;=@:]*$/;
 const SAFE_TYPE = /^[A-Za-z0-9_.:/-]{1,64}$/;
 
 type Segment = { readonly literal: string } | { readonly param: string };
