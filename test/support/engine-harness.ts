@@ -136,6 +136,12 @@ export class EngineHarness {
     } else {
       this.lock = createStorageLock(this.store, { heartbeatMs: 1000, staleAfterMs: 3000, settleMs: 50, ...options.lockOptions, scheduler, now });
     }
+    // A crash kills every subscription but never gets to release the lock.
+    const inner = this.lock;
+    this.lock = {
+      hold: () => inner.hold(),
+      release: () => (this.#crashed ? of(false) : inner.release()),
+    };
     this.deps = {
       store: this.store,
       api: createApiClient({
@@ -163,6 +169,14 @@ export class EngineHarness {
     this.engine.events$.subscribe((e) => this.events.push(e));
     this.engine.results$.subscribe((r) => this.results.push(r));
     this.engine.status$.subscribe((s) => this.statuses.push(s));
+  }
+
+  #crashed = false;
+
+  /** Die without cleanup: subscriptions end, the in-flight request is dropped, the lock record stays. */
+  crash(): void {
+    this.#crashed = true;
+    void this.engine.dispose();
   }
 
   /** Run `fn` at virtual time `ms`. */
