@@ -51,6 +51,16 @@ function table(self: Self): Table {
 // so callers can never mutate stored state by reference.
 const clone = <T>(v: T): T => (v === null || typeof v !== 'object' ? v : structuredClone(v));
 
+function put(t: Table, k: string, value: unknown): void {
+  if (!t.values.has(k)) {
+    // Appends are the common case: a key larger than the last goes at the end.
+    const last = t.keys[t.keys.length - 1];
+    if (last === undefined || compareKeys(last, k) < 0) t.keys.push(k);
+    else t.keys.splice(lowerBound(t.keys, k), 0, k);
+  }
+  t.values.set(k, clone(value === undefined ? null : value));
+}
+
 const memoryDriver: LocalForageDriver & RangeDriverExtras = {
   _driver: MEMORY_DRIVER,
   _support: true,
@@ -63,16 +73,13 @@ const memoryDriver: LocalForageDriver & RangeDriverExtras = {
     return (v === undefined ? null : clone(v)) as T | null;
   },
   async setItem<T>(this: Self, key: string, value: T) {
-    const k = String(key);
-    const t = table(this);
-    if (!t.values.has(k)) {
-      // Appends are the common case: a key larger than the last goes at the end.
-      const last = t.keys[t.keys.length - 1];
-      if (last === undefined || compareKeys(last, k) < 0) t.keys.push(k);
-      else t.keys.splice(lowerBound(t.keys, k), 0, k);
-    }
-    t.values.set(k, clone(value === undefined ? null : value));
+    put(table(this), String(key), value);
     return value;
+  },
+  async setItems(this: Self, entries: ReadonlyArray<readonly [string, unknown]>) {
+    // Synchronous, so trivially all-or-nothing.
+    const t = table(this);
+    for (const [k, v] of entries) put(t, String(k), v);
   },
   async removeItem(this: Self, key: string) {
     const k = String(key);

@@ -11,6 +11,12 @@ export interface RangeDriverExtras {
    * `WHERE key > ? ORDER BY key LIMIT n` instead of walking the queue.
    */
   readRange?(afterKey: string | null, limit: number): Promise<ReadonlyArray<readonly [string, unknown]>>;
+  /**
+   * Write several entries atomically: all are durable when it resolves, or
+   * none is written when it rejects. Lets the store commit appends queued
+   * in the same tick together (group commit: one fsync for the batch).
+   */
+  setItems?(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
   /** Release the instance's handle (file, connection). */
   closeInstance?(): Promise<void>;
 }

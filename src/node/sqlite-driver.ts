@@ -38,6 +38,7 @@ interface SqliteDbInfo {
   readonly path: string;
   readonly conn: Connection;
   readonly stmts: Statements;
+  readonly setMany: (entries: ReadonlyArray<readonly [string, unknown]>) => void;
   closed: boolean;
 }
 
@@ -110,7 +111,13 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
     return run(() => {
       const path = options.name ?? 'localforage.sqlite';
       const conn = connect(path, options.sqliteSynchronous ?? 'FULL', options.sqlitePragmas ?? []);
-      this._dbInfo = { path, conn, stmts: prepare(conn.db, options.storeName ?? 'keyvaluepairs'), closed: false };
+      const stmts = prepare(conn.db, options.storeName ?? 'keyvaluepairs');
+      // One transaction, one commit (one fsync) for the whole batch; any
+      // failure rolls every row back.
+      const setMany = conn.db.transaction((entries: ReadonlyArray<readonly [string, unknown]>) => {
+        for (const [k, v] of entries) stmts.set.run(String(k), encode(v));
+      });
+      this._dbInfo = { path, conn, stmts, setMany, closed: false };
     }) as unknown as void;
   },
   getItem<T>(this: Self, key: string) {
@@ -153,6 +160,11 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
         if (r !== undefined) return r;
       }
       return undefined as unknown as U;
+    });
+  },
+  setItems(this: Self, entries: ReadonlyArray<readonly [string, unknown]>) {
+    return run(() => {
+      info(this).setMany(entries);
     });
   },
   readRange(this: Self, afterKey: string | null, limit: number) {

@@ -122,6 +122,13 @@ async function openTables(name: string, driver: string[], extra: Readonly<Record
   }
 }
 
+interface PendingAppend {
+  readonly key: string;
+  readonly sealed: Promise<string>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 interface Clock {
   readonly now: () => number;
   readonly ledgerTtlMs: number;
@@ -139,6 +146,8 @@ class Store implements LocalForageOpStore {
   #lastPruneAt = Number.NEGATIVE_INFINITY;
   #pruning: Promise<unknown> | null = null;
   readonly #quarantining = new Set<string>();
+  readonly #batch: PendingAppend[] = [];
+  #flushing: Promise<void> | null = null;
 
   constructor(tables: Tables, cipher: RecordCipher, clock: Clock) {
     this.#t = tables;
@@ -262,9 +271,55 @@ class Store implements LocalForageOpStore {
   append(op: PendingOp): Promise<void> {
     return this.#guard(async () => {
       const json = serializeOp(op);
-      await this.#writeSealed(STORE_TABLES.pending, op.id, json);
+      const sealed = this.#cipher.seal(STORE_TABLES.pending, op.id, json);
+      if (typeof this.#t.pending.setItems === 'function') await this.#groupCommit(op.id, sealed);
+      else await this.#t.pending.setItem(op.id, await sealed);
       this.#emit({ type: 'appended', op });
     });
+  }
+
+  /**
+   * Group commit: appends made in the same tick join one batch, sealed in
+   * parallel and written by one atomic `setItems` (one transaction, one
+   * fsync). Each caller still resolves only after the commit that holds its
+   * record; if the write fails, every append of the batch rejects and none
+   * of them is written. Batches may commit out of call order, which is
+   * harmless: the queue is ordered by key, not by write time.
+   */
+  #groupCommit(key: string, sealed: Promise<string>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#batch.push({ key, sealed, resolve, reject });
+      if (this.#batch.length === 1) queueMicrotask(() => void this.#flushBatch());
+    });
+  }
+
+  #flushBatch(): Promise<void> {
+    const batch = this.#batch.splice(0);
+    if (batch.length === 0) return this.#flushing ?? Promise.resolve();
+    const done = this.#writeBatch(batch).finally(() => {
+      if (this.#flushing === done) this.#flushing = null;
+    });
+    this.#flushing = done;
+    return done;
+  }
+
+  async #writeBatch(batch: ReadonlyArray<PendingAppend>): Promise<void> {
+    const sealed = await Promise.allSettled(batch.map((b) => b.sealed));
+    const ready: PendingAppend[] = [];
+    const entries: Array<readonly [string, string]> = [];
+    batch.forEach((b, i) => {
+      const r = sealed[i] as PromiseSettledResult<string>;
+      if (r.status === 'rejected') return b.reject(r.reason);
+      ready.push(b);
+      entries.push([b.key, r.value]);
+    });
+    if (entries.length === 0) return;
+    try {
+      await (this.#t.pending.setItems as NonNullable<RangeCapableForage['setItems']>)(entries);
+      for (const b of ready) b.resolve();
+    } catch (err) {
+      for (const b of ready) b.reject(err);
+    }
   }
 
   peek(n: number, afterId?: OpId): Promise<readonly PendingOp[]> {
@@ -365,6 +420,8 @@ class Store implements LocalForageOpStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Appends already accepted are written before the handles go.
+    await this.#flushBatch();
     await this.#pruning;
     this.#changes.complete();
     for (const f of Object.values(this.#t) as RangeCapableForage[]) {

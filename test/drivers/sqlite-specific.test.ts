@@ -54,6 +54,24 @@ describe('SQLite driver and Node entry', () => {
     await store.close();
   });
 
+  it('rolls back a whole group commit on SQLITE_FULL: only resolved appends are stored', async () => {
+    const store = await createSqliteOpStore(join(dir, 'full-batch.sqlite'), { pragmas: ['max_page_count = 14'] });
+    const ops = Array.from({ length: 60 }, (_, i) => makeOp({ payload: { blob: 'z'.repeat(2000), i } }));
+    const stored: string[] = [];
+    const failures: unknown[] = [];
+    // Waves of 6 concurrent appends, each wave one transaction.
+    for (let i = 0; i < ops.length; i += 6) {
+      const wave = ops.slice(i, i + 6);
+      const results = await Promise.allSettled(wave.map((op) => store.append(op)));
+      results.forEach((r, j) => (r.status === 'fulfilled' ? stored.push(wave[j]!.id) : failures.push(r.reason)));
+    }
+    expect(failures.length).toBeGreaterThan(0);
+    expect(stored.length).toBeGreaterThan(0);
+    for (const f of failures) expect(f).toMatchObject({ name: 'StorageError', reason: 'quota' });
+    expect((await store.peek(100)).map((o) => o.id)).toEqual(stored);
+    await store.close();
+  });
+
   it('creates the key file once (0600), reuses it, and agrees under concurrent first use', async () => {
     const file = join(dir, 'k.key');
     const keys = await Promise.all([1, 2, 3].map(() => loadOrCreateKeyFile(file)));

@@ -2,7 +2,7 @@ import localforage from 'localforage';
 
 /**
  * Controls a driver wrapper: `crashAfter(n)` lets `n` more writes
- * (setItem/removeItem) through, then every later write throws without
+ * (setItem/setItems/removeItem) through, then every later write throws without
  * touching storage, as if the process died there. `failWith(err)` makes
  * every write throw `err` (quota, I/O error).
  */
@@ -13,8 +13,8 @@ export interface FaultPlan {
   readonly writes: number;
 }
 
-const WRITES = new Set(['setItem', 'removeItem', 'clear']);
-const METHODS = ['getItem', 'setItem', 'removeItem', 'clear', 'length', 'key', 'keys', 'iterate', 'dropInstance', 'readRange', 'closeInstance'];
+const WRITES = new Set(['setItem', 'setItems', 'removeItem', 'clear']);
+const METHODS = ['getItem', 'setItem', 'removeItem', 'clear', 'length', 'key', 'keys', 'iterate', 'dropInstance', 'readRange', 'closeInstance', 'setItems'];
 
 /** Define `faulty:<base>` wrapping the already-defined driver `base`. */
 export async function defineFaultyDriver(base: string): Promise<{ driver: string; plan: FaultPlan }> {
