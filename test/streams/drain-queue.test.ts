@@ -1,0 +1,156 @@
+import { marbles } from 'rxjs-marbles/jest';
+import { Subject, defer, filter, map, timer, type Subscription } from 'rxjs';
+import { drainQueue } from '../../streams/drain-queue';
+import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
+import type { PendingOp } from '../../src/op/pending-op';
+import { MemoryStorePort } from '../support/memory-store-port';
+
+const op = (n: number): PendingOp => ({
+  schemaVersion: 1,
+  id: createOpId(),
+  type: 't',
+  payload: { n },
+  idempotencyKey: createIdempotencyKey(),
+  traceId: createTraceId(),
+  txToken: `tx${n}`,
+  createdAt: 0,
+  attempts: 0,
+  nextAttemptAt: null,
+});
+
+describe('drainQueue (virtual time)', () => {
+  test(
+    'processes in FIFO order one at a time, reading at most batchSize ops per read',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      for (let i = 1; i <= 7; i++) store.append(op(i)).subscribe();
+      const done: number[] = [];
+      let active = 0;
+      let maxActive = 0;
+      const batches: number[] = [];
+      const peek = store.peek.bind(store);
+      const sub = drainQueue({
+        store: {
+          peek: (n, after) => {
+            const r = peek(n, after);
+            r.subscribe((b) => batches.push(b.length));
+            return peek(n, after);
+          },
+        },
+        batchSize: 3,
+        wake$: store.changes$.pipe(filter((c) => c.type === 'appended')),
+        process: (o) => {
+          active += 1;
+          maxActive = Math.max(maxActive, active);
+          return timer(10, m.scheduler).pipe((src) => {
+            src.subscribe(() => {
+              active -= 1;
+              done.push((o.payload as { n: number }).n);
+              store.complete(o, m.scheduler.now()).subscribe();
+            });
+            return src;
+          });
+        },
+        retryMs: 1000,
+        scheduler: m.scheduler,
+      }).subscribe();
+      m.flush();
+      sub.unsubscribe();
+      expect(done).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(maxActive).toBe(1);
+      expect(batches).toEqual([3, 3, 1, 0]);
+    }),
+  );
+
+  test(
+    'an empty queue costs no polling; an append wakes it',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      const done: number[] = [];
+      let sub!: Subscription;
+      m.scheduler.schedule(() => {
+        sub = drainQueue({
+          store,
+          batchSize: 5,
+          wake$: store.changes$.pipe(filter((c) => c.type === 'appended')),
+          process: (o) => {
+            done.push((o.payload as { n: number }).n);
+            return store.complete(o, 0);
+          },
+          retryMs: 1000,
+          scheduler: m.scheduler,
+        }).subscribe();
+      });
+      m.scheduler.schedule(() => store.append(op(1)).subscribe(), 60_000);
+      m.scheduler.schedule(() => sub.unsubscribe(), 120_000);
+      m.flush();
+      expect(done).toEqual([1]);
+      expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 60_000, 60_000]);
+    }),
+  );
+
+  test(
+    'a wake that arrives while an empty read is in flight is not lost',
+    marbles((m) => {
+      // Reads see the queue as it was when they started and answer 20 ms
+      // later; the append lands in the middle of the idle read.
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      const slowStore = {
+        peek: (n: number) =>
+          defer(() => {
+            const snapshot = store.pendingOps().slice(0, n);
+            return timer(20, m.scheduler).pipe(map(() => snapshot));
+          }),
+      };
+      const wake$ = new Subject<void>();
+      const done: number[] = [];
+      const sub = drainQueue({
+        store: slowStore,
+        batchSize: 5,
+        wake$,
+        process: (o) => {
+          done.push((o.payload as { n: number }).n);
+          return store.complete(o, 0);
+        },
+        retryMs: 1000,
+        scheduler: m.scheduler,
+      }).subscribe();
+      m.scheduler.schedule(() => {
+        const o = op(1);
+        store.data.pending.set(o.id, o);
+        wake$.next();
+      }, 10);
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      expect(done).toEqual([1]);
+    }),
+  );
+
+  test(
+    'a failing read is reported and retried, the drain does not error',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      store.append(op(1)).subscribe();
+      store.failNext('peek', 2);
+      const errors: string[] = [];
+      const done: number[] = [];
+      const sub = drainQueue({
+        store,
+        batchSize: 5,
+        wake$: new Subject<void>(),
+        process: (o) => {
+          done.push((o.payload as { n: number }).n);
+          return store.complete(o, 0);
+        },
+        onError: (e) => errors.push(e.kind),
+        retryMs: 1000,
+        scheduler: m.scheduler,
+      }).subscribe({ error: () => errors.push('drain errored') });
+      m.scheduler.schedule(() => sub.unsubscribe(), 5000);
+      m.flush();
+      expect(errors).toEqual(['storage', 'storage']);
+      expect(done).toEqual([1]);
+      expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 1000, 2000, 2000]);
+    }),
+  );
+});
