@@ -3,10 +3,18 @@ import { userMessageFor } from './user-messages';
 /**
  * The five classes of `docs/error_mapping.md`: they decide what the pipeline
  * does with an operation after a failed attempt.
+ *
+ * @example
+ * if (err.errorClass === 'permanent') moveToFailedOps(op, err);
  */
 export type ErrorClass = 'transient' | 'permanent' | 'ambiguous' | 'auth' | 'rateLimited';
 
-/** The concrete kind of failure; one error class below per kind. */
+/**
+ * The concrete kind of failure; one error class below per kind.
+ *
+ * @example
+ * const counts: Partial<Record<SyncErrorKind, number>> = { [err.kind]: 1 };
+ */
 export type SyncErrorKind =
   | 'network'
   | 'timeout'
@@ -22,6 +30,9 @@ export type SyncErrorKind =
 /**
  * The serialisable summary of an error, as stored in `PendingOp.lastError`
  * and in dead-letter records. Never holds a payload, token or server text.
+ *
+ * @example
+ * const lastError: ErrorInfo = err.toInfo(); // { kind: 'server', status: 503 }
  */
 export interface ErrorInfo {
   readonly kind: SyncErrorKind;
@@ -41,6 +52,10 @@ interface SyncErrorInit {
  * Base class of every error the engine reports. Messages are fixed per kind
  * (see `user-messages.ts`) so no payload, token or server text can leak
  * through them; structured data lives in fields.
+ *
+ * @example
+ * if (err instanceof SyncError && err.retryable) scheduleRetry(err.retryAfterMs);
+ * showToast(err.userMessage);
  */
 export abstract class SyncError extends Error {
   abstract readonly kind: SyncErrorKind;
@@ -76,7 +91,12 @@ export abstract class SyncError extends Error {
   }
 }
 
-/** The request never got an HTTP answer (DNS, reset, refused, offline). */
+/**
+ * The request never got an HTTP answer (DNS, reset, refused, offline).
+ *
+ * @example
+ * new NetworkError({ cause: { name: 'TypeError' } }).consumesAttempt; // false
+ */
 export class NetworkError extends SyncError {
   readonly kind = 'network';
   readonly errorClass = 'transient';
@@ -87,7 +107,12 @@ export class NetworkError extends SyncError {
   }
 }
 
-/** The request exceeded `requestTimeoutMs` and was aborted (also 408). */
+/**
+ * The request exceeded `requestTimeoutMs` and was aborted (also 408).
+ *
+ * @example
+ * new TimeoutError({ code: 'client_timeout' }).errorClass; // 'transient'
+ */
 export class TimeoutError extends SyncError {
   readonly kind = 'timeout';
   readonly errorClass = 'transient';
@@ -98,7 +123,14 @@ export class TimeoutError extends SyncError {
   }
 }
 
-/** 5xx, 425, or 409 `idempotency_key_in_use`: retry with backoff, budgeted. */
+/**
+ * 5xx, 425, or 409 `idempotency_key_in_use`: retry with backoff. Budgeted,
+ * except 409 in-use (`consumesAttempt: false`: the first request may succeed).
+ *
+ * @example
+ * new ServerError({ status: 503 }).consumesAttempt; // true
+ * new ServerError({ status: 409, code: 'idempotency_key_in_use', consumesAttempt: false });
+ */
 export class ServerError extends SyncError {
   readonly kind = 'server';
   readonly errorClass = 'transient';
@@ -110,7 +142,12 @@ export class ServerError extends SyncError {
   }
 }
 
-/** 429 (and 503 with Retry-After): wait, never fails an op on its own. */
+/**
+ * 429 (and 503 with Retry-After): wait, never fails an op on its own.
+ *
+ * @example
+ * new RateLimitError({ status: 429, retryAfterMs: 30_000 });
+ */
 export class RateLimitError extends SyncError {
   readonly kind = 'rateLimited';
   readonly errorClass = 'rateLimited';
@@ -121,7 +158,12 @@ export class RateLimitError extends SyncError {
   }
 }
 
-/** 401: refresh the token once, then the engine waits for new credentials. */
+/**
+ * 401: refresh the token once, then the engine waits for new credentials.
+ *
+ * @example
+ * if (err instanceof AuthError) return refreshThenRetryOnce();
+ */
 export class AuthError extends SyncError {
   readonly kind = 'auth';
   readonly errorClass = 'auth';
@@ -132,7 +174,12 @@ export class AuthError extends SyncError {
   }
 }
 
-/** 400, 403, 404, 410, 413, 422, other 4xx: the op goes to `failed_ops`. */
+/**
+ * 400, 403, 404, 410, 413, 422, other 4xx: the op goes to `failed_ops`.
+ *
+ * @example
+ * new PermanentError({ status: 422, code: 'idempotency_key_mismatch' }).retryable; // false
+ */
 export class PermanentError extends SyncError {
   readonly kind = 'permanent';
   readonly errorClass = 'permanent';
@@ -143,7 +190,12 @@ export class PermanentError extends SyncError {
   }
 }
 
-/** 409 domain conflict: handed to `reconcile`, default fail. */
+/**
+ * 409 domain conflict: handed to `reconcile`, default fail.
+ *
+ * @example
+ * if (err instanceof ConflictError) decision = reconcile(op, err); // err.details from the server
+ */
 export class ConflictError extends SyncError {
   readonly kind = 'conflict';
   readonly errorClass = 'ambiguous';
@@ -161,6 +213,9 @@ export class ConflictError extends SyncError {
  * A 2xx whose body is not a valid envelope or fails the route's response
  * codec. The server may have applied the op; resending with the same
  * idempotency key replays the same answer, so it is permanent.
+ *
+ * @example
+ * new MalformedResponseError({ status: 200, code: 'notJson' });
  */
 export class MalformedResponseError extends SyncError {
   readonly kind = 'malformedResponse';
@@ -172,11 +227,20 @@ export class MalformedResponseError extends SyncError {
   }
 }
 
+/**
+ * Why input was refused (also the error's `code`).
+ *
+ * @example
+ * if (err instanceof ValidationError && err.reason === 'unknownType') { … }
+ */
 export type ValidationReason = 'unknownType' | 'invalidPayload' | 'notSerializable' | 'invalidOptions';
 
 /**
  * Bad input caught before anything is persisted or sent. `detail` names the
  * failing path ("payload.title: expected string") but never a value.
+ *
+ * @example
+ * throw new ValidationError('invalidPayload', 'payload.title: expected string, got number');
  */
 export class ValidationError extends SyncError {
   readonly kind = 'validation';
@@ -193,9 +257,21 @@ export class ValidationError extends SyncError {
   }
 }
 
+/**
+ * What went wrong with storage (also the error's `code`); `unavailable` and
+ * `quota` are worth retrying.
+ *
+ * @example
+ * new StorageError('wrongKey').retryable; // false
+ */
 export type StorageReason = 'quota' | 'unavailable' | 'wrongKey' | 'corrupt' | 'closed';
 
-/** Storage failed; nothing partial was written. */
+/**
+ * Storage failed; nothing partial was written.
+ *
+ * @example
+ * if (err instanceof StorageError && err.reason === 'quota') askUserToFreeSpace();
+ */
 export class StorageError extends SyncError {
   readonly kind = 'storage';
   readonly errorClass = 'transient';

@@ -4,6 +4,9 @@ import type { SyncErrorKind } from './sync-error';
  * The one table of messages shown to people, per error kind
  * (`docs/error_mapping.md`, column "user sees"). Fixed text only: never
  * interpolate payloads, server messages or tokens.
+ *
+ * @example
+ * USER_MESSAGES.network; // 'You appear to be offline. …'
  */
 export const USER_MESSAGES: Readonly<Record<SyncErrorKind, string>> = {
   network: 'You appear to be offline. Your change is saved and will sync when the connection returns.',
@@ -18,7 +21,12 @@ export const USER_MESSAGES: Readonly<Record<SyncErrorKind, string>> = {
   storage: 'Your device could not store this change.',
 };
 
-/** The user-facing message for an error kind. */
+/**
+ * The user-facing message for an error kind.
+ *
+ * @example
+ * toast(userMessageFor(result.error.kind));
+ */
 export function userMessageFor(kind: SyncErrorKind): string {
   return USER_MESSAGES[kind];
 }

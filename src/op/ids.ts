@@ -7,22 +7,42 @@ import type { IdempotencyKey, OpId, TraceId } from './pending-op';
  * sort in enqueue order and are the queue's storage key. Across tabs or
  * processes two ids made in the same millisecond order arbitrarily; that is
  * the only order ambiguity, and it is between truly concurrent enqueues.
+ *
+ * @example
+ * const id = createOpId(); // '019ac309-f100-7a47-…'
  */
 export function createOpId(): OpId {
   return uuidv7() as OpId;
 }
 
-/** A new `Idempotency-Key` (UUID v4). Made once per op at enqueue. */
+/**
+ * A new `Idempotency-Key` (UUID v4). Made once per op at enqueue and reused
+ * on every retry (`docs/idempotency_policy.md`).
+ *
+ * @example
+ * const op = { ...fields, idempotencyKey: createIdempotencyKey() };
+ */
 export function createIdempotencyKey(): IdempotencyKey {
   return uuidv4() as IdempotencyKey;
 }
 
-/** A new `Trace-Id` (UUID v4). Made once per op, stable across retries. */
+/**
+ * A new `Trace-Id` (UUID v4). Made once per op, stable across retries.
+ *
+ * @example
+ * const traceId = createTraceId();
+ */
 export function createTraceId(): TraceId {
   return uuidv4() as TraceId;
 }
 
-/** True for a well-formed UUID v4 (what an idempotency key must be). */
+/**
+ * True for a well-formed UUID v4 (what an idempotency key must be).
+ *
+ * @example
+ * isUuidV4(createIdempotencyKey()); // true
+ * isUuidV4(createOpId()); // false (v7)
+ */
 export function isUuidV4(value: unknown): value is string {
   return typeof value === 'string' && validate(value) && version(value) === 4;
 }

@@ -10,10 +10,18 @@ import { ValidationError } from '../errors/sync-error';
  * - `proportional`: `ceiling × (1 + jitterRatio × (2r − 1))`, i.e. ±ratio
  *   around the ceiling, as gRPC's connection backoff (may exceed `capMs` by
  *   up to `jitterRatio`, as in gRPC).
+ *
+ * @example
+ * computeBackoff(2, { ...DEFAULT_BACKOFF_POLICY, jitter: 'multiplicative' }, () => 0.5); // 3600
  */
 export type JitterMode = 'full' | 'multiplicative' | 'proportional';
 
-/** Retry timing of transient failures. All durations in milliseconds. */
+/**
+ * Retry timing of transient failures. All durations in milliseconds.
+ *
+ * @example
+ * const policy: BackoffPolicy = resolveBackoffPolicy({ baseMs: 500, jitter: 'proportional' });
+ */
 export interface BackoffPolicy {
   /** Ceiling of the first retry's wait, ms. Default 1000. */
   readonly baseMs: number;
@@ -40,6 +48,9 @@ export interface BackoffPolicy {
  * Timers (`setTimeout`, RxJS `timer`) store delays as signed 32-bit ints: a
  * delay above 2^31 − 1 ms (~24.8 days) fires at once. No wait we compute
  * ever exceeds this.
+ *
+ * @example
+ * timer(Math.min(delayMs, MAX_TIMER_DELAY_MS), scheduler);
  */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
@@ -98,14 +109,16 @@ export function resolveBackoffPolicy(overrides: Partial<BackoffPolicy> = {}): Re
 const unit = (r: number): number => (r >= 0 ? (r < 1 ? r : 1 - Number.EPSILON) : 0);
 
 /**
- * The backoff wait before retry number `attempt`, in whole milliseconds:
+ * The backoff wait before retry number `attempt`, in whole milliseconds
+ * (rounded to nearest):
  * `ceiling = min(capMs, baseMs × 2^attempt)`, then jittered per
  * `policy.jitter` with `random()` (injected; `Math.random` in production).
  *
  * `attempt` is zero-based: 0 for the wait after the first failure. Callers
  * pass the number of consecutive failed tries of the op minus one, counting
  * every failure (also those that do not consume the attempt budget) and
- * resetting after a success. Negative or fractional values are floored/0.
+ * resetting after a success. Fractional values are floored, negative ones
+ * (and NaN) count as 0.
  *
  * @example
  * computeBackoff(0, DEFAULT_BACKOFF_POLICY, () => 0.5); // 500  (full jitter of 1000)
@@ -130,7 +143,7 @@ export function computeBackoff(attempt: number, policy: BackoffPolicy, random: (
       delay = ceiling * r;
       break;
   }
-  return Math.min(Math.max(0, Math.floor(delay)), MAX_TIMER_DELAY_MS);
+  return Math.min(Math.max(0, Math.round(delay)), MAX_TIMER_DELAY_MS);
 }
 
 /**

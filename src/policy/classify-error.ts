@@ -23,7 +23,12 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-/** The unexpected-throw code on the `ServerError` fallback. */
+/**
+ * The unexpected-throw code on the `ServerError` fallback.
+ *
+ * @example
+ * classifyError(new RangeError('bug')).code === UNEXPECTED_ERROR_CODE; // true
+ */
 export const UNEXPECTED_ERROR_CODE = 'unexpected';
 
 const field = (u: unknown, key: string): unknown =>

@@ -14,6 +14,10 @@ import { parseRetryAfter } from './retry-after';
  * The parts of an HTTP response the engine reads. A `fetch` `Response` fits
  * once its body has been read as text (`{ status, headers, bodyText: await
  * res.text() }`).
+ *
+ * @example
+ * const res = await fetch(url, init);
+ * const like: HttpResponseLike = { status: res.status, headers: res.headers, bodyText: await res.text() };
  */
 export interface HttpResponseLike {
   readonly status: number;
@@ -21,12 +25,23 @@ export interface HttpResponseLike {
   readonly bodyText: string;
 }
 
-/** A success with the envelope's `data`, or the typed failure. */
+/**
+ * A success with the envelope's `data`, or the typed failure.
+ *
+ * @example
+ * const c: ClassifiedResponse = classifyResponse(like, now);
+ * if (c.ok) use(c.data); else if (c.error.retryable) retryLater(c.error);
+ */
 export type ClassifiedResponse =
   | { readonly ok: true; readonly data: unknown }
   | { readonly ok: false; readonly error: SyncError };
 
-/** The `error.code` the backend uses while the same key is still in flight. */
+/**
+ * The `error.code` the backend uses while the same key is still in flight.
+ *
+ * @example
+ * if (err.status === 409 && err.code === IDEMPOTENCY_KEY_IN_USE) { … }
+ */
 export const IDEMPOTENCY_KEY_IN_USE = 'idempotency_key_in_use';
 
 // Server codes are copied into structured fields (never messages); anything

@@ -2,7 +2,12 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { MalformedResponseError, ValidationError } from '../errors/sync-error';
 
-/** HTTP methods an operation may use (operations change state; no GET). */
+/**
+ * HTTP methods an operation may use (operations change state; no GET).
+ *
+ * @example
+ * const method: RouteMethod = 'PATCH';
+ */
 export type RouteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
@@ -11,6 +16,11 @@ export type RouteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * @typeParam P the app payload, as passed to `enqueue` and stored
  * @typeParam W the wire body sent to the server
  * @typeParam R the decoded `data` of a successful response
+ * @example
+ * const rename: RouteDef<{ id: string; name: string }, { name: string }, Contact> = {
+ *   method: 'PATCH', path: '/contacts/:id', payload: ContactRename, response: ContactCodec,
+ *   toWire: ({ name }) => ({ name }),
+ * };
  */
 export interface RouteDef<P, W, R> {
   readonly method: RouteMethod;
@@ -28,7 +38,12 @@ export interface RouteDef<P, W, R> {
   readonly response: t.Type<R, unknown, unknown>;
 }
 
-/** The request the API client sends for one op. */
+/**
+ * The request the API client sends for one op.
+ *
+ * @example
+ * const { method, path, body } = router.toRequest(op); // { 'PATCH', '/contacts/c1', { name: 'Ada' } }
+ */
 export interface RoutedRequest {
   readonly method: RouteMethod;
   /** Path with parameters URL-encoded, e.g. `/contacts/a%2Fb`. */
@@ -37,7 +52,15 @@ export interface RoutedRequest {
   readonly body: unknown;
 }
 
-/** Resolves operation types to requests and decodes their responses. */
+/**
+ * Resolves operation types to requests and decodes their responses.
+ *
+ * @example
+ * const router: OpRouter = defineRoutes({ ... });
+ * router.validate(input.type, input.payload); // before persisting
+ * const req = router.toRequest(op);            // when sending
+ * const data = router.decodeResponse(op.type, envelope.data);
+ */
 export interface OpRouter<Routes extends Record<string, RouteDef<any, any, any>> = Record<string, RouteDef<any, any, any>>> {
   /** The route table, as defined. */
   readonly routes: Readonly<Routes>;
@@ -155,6 +178,11 @@ const shape = (u: unknown): string => (u === null ? 'null' : Array.isArray(u) ? 
  * `payload.title: expected string, got number` — the path (keys that do not
  * look like identifiers, e.g. an e-mail used as a key, become `<key>`), the
  * codec's type name and the JS type of the value, never the value itself.
+ *
+ * @example
+ * const r = Codec.decode(payload);
+ * if (isLeft(r)) throw new ValidationError('invalidPayload', formatPayloadErrors(r.left));
+ * // "payload.tags[1]: expected string, got number"
  */
 export function formatPayloadErrors(errors: t.Errors): string {
   const lines = errors.map((e) => {
