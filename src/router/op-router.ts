@@ -158,7 +158,13 @@ function buildPath(segments: readonly Segment[], payload: unknown, wire: unknown
       if (text === undefined || text.length === 0) {
         throw new ValidationError('invalidPayload', `payload.${s.param}: path parameter must be a non-empty string or finite number`);
       }
-      const encoded = encodeURIComponent(text);
+      let encoded: string;
+      try {
+        encoded = encodeURIComponent(text);
+      } catch {
+        // A lone UTF-16 surrogate cannot be percent-encoded (URIError).
+        throw new ValidationError('invalidPayload', `payload.${s.param}: path parameter is not well-formed Unicode`);
+      }
       // "." and ".." survive encoding and would be resolved as dot segments,
       // sending the request to a different resource.
       if (encoded === '.' || encoded === '..') {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import vectors from '../../test-vectors/error_mapping.json';
 import { SyncError, ConflictError } from '../../src/errors/sync-error';
 import { classifyResponse, type HttpResponseLike } from '../../src/policy/classify-response';
@@ -106,5 +107,37 @@ describe('classifyResponse, beyond the table', () => {
   it('keeps a 204 with a body to the envelope rule', () => {
     expect(classifyResponse(res(204, '{"data":{"id":1}}'), 0)).toEqual({ ok: true, data: { id: 1 } });
     expect(classifyResponse(res(204, 'oops'), 0).ok).toBe(false);
+  });
+});
+
+describe('classifyResponse (properties)', () => {
+  const FIXED_MESSAGE =
+    /^(network request failed|request timed out|server error( \d{3})?|rate limited by server|authentication required|request rejected( with \d{3})?|conflict with server state|malformed server response)$/;
+
+  it('never throws; ok only for 2xx; messages are fixed text whatever the body and headers', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 599 }),
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.json(),
+          fc.record({ error: fc.record({ code: fc.string(), message: fc.string(), details: fc.anything() }) }).map((o) => JSON.stringify(o)),
+        ),
+        fc.option(fc.string({ maxLength: 40 })),
+        (status, bodyText, retryAfter) => {
+          const headers = headersOf(retryAfter === null ? {} : { 'Retry-After': retryAfter });
+          const got = classifyResponse({ status, headers, bodyText }, 1445412480000);
+          if (got.ok) {
+            expect(status >= 200 && status <= 299).toBe(true);
+            return;
+          }
+          expect(got.error.message).toMatch(FIXED_MESSAGE);
+          expect(got.error.status).toBe(status);
+          if (got.error.code !== undefined) expect(got.error.code).toMatch(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/);
+          if (got.error.retryAfterMs !== undefined) expect(got.error.retryAfterMs).toBeGreaterThanOrEqual(0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import vectors from '../../test-vectors/retry_after.json';
 import { parseHttpDate, parseRetryAfter } from '../../src/policy/retry-after';
 
@@ -68,4 +69,49 @@ describe('parseHttpDate', () => {
       expect(parseHttpDate(value, 0)).toBeUndefined();
     },
   );
+});
+
+describe('parseRetryAfter (properties)', () => {
+  const MIN = Date.UTC(1000, 0, 1);
+  const MAX = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+  it('reads any IMF-fixdate that Date#toUTCString writes, measured against the Date header', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: MIN / 1000, max: MAX / 1000 }),
+        fc.integer({ min: 0, max: 86_400 }),
+        fc.integer({ min: -1e12, max: 1e12 }),
+        (seconds, aheadS, skew) => {
+          const server = seconds * 1000;
+          const at = server + aheadS * 1000;
+          if (at > MAX) return;
+          const header = new Date(at).toUTCString();
+          const date = new Date(server).toUTCString();
+          // The device clock (now) is arbitrary: the Date header decides.
+          expect(parseRetryAfter(header, server + skew, date)).toBe(aheadS * 1000);
+        },
+      ),
+    );
+  });
+
+  it('reads any delay-seconds as whole seconds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 3 }), (n, zeros) => {
+        expect(parseRetryAfter('0'.repeat(zeros) + String(n), 0)).toBe(n * 1000);
+      }),
+    );
+  });
+
+  it('never throws, and yields undefined or a non-negative safe integer', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.option(fc.string({ maxLength: 40 })), (value, date) => {
+        const got = parseRetryAfter(value, 1445412480000, date);
+        if (got !== undefined) {
+          expect(Number.isSafeInteger(got)).toBe(true);
+          expect(got).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });

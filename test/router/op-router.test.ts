@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import * as t from 'io-ts';
 import { MalformedResponseError, ValidationError } from '../../src/errors/sync-error';
 import { defineRoutes, type RouteDef } from '../../src/router/op-router';
@@ -222,5 +223,36 @@ describe('defineRoutes', () => {
     });
     expect(r.toRequest({ type: 'a', payload: 1 }).path).toBe('/');
     expect(r.toRequest({ type: 'b', payload: 1 }).path).toBe('/v1/items:batch');
+  });
+});
+
+describe('path params (property)', () => {
+  const r = defineRoutes({ del: { method: 'DELETE', path: '/contacts/:id', payload: ById, response: t.unknown } });
+
+  it('any string id becomes exactly one segment that decodes back to it, or a ValidationError', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (id) => {
+        let path: string;
+        try {
+          path = r.toRequest({ type: 'del', payload: { id } }).path;
+        } catch (e) {
+          expect(e).toBeInstanceOf(ValidationError);
+          expect((e as ValidationError).message).not.toContain(id.length > 2 ? id : '\u0000never');
+          return;
+        }
+        expect(path.startsWith('/contacts/')).toBe(true);
+        const segment = path.slice('/contacts/'.length);
+        expect(segment).not.toMatch(/[/?#\\]/);
+        expect(segment).not.toMatch(/^\.{1,2}$/);
+        expect(decodeURIComponent(segment)).toBe(id);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a lone surrogate as a ValidationError, not a URIError', () => {
+    const err = thrown(() => r.toRequest({ type: 'del', payload: { id: 'a\uD800' } })) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.detail).toBe('payload.id: path parameter is not well-formed Unicode');
   });
 });
