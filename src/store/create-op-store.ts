@@ -101,11 +101,13 @@ export async function createOpStore(options: OpStoreOptions): Promise<LocalForag
 }
 
 async function openTables(name: string, driver: string[], extra: Readonly<Record<string, unknown>>): Promise<Tables> {
+  const opened: RangeCapableForage[] = [];
   const make = async (storeName: string): Promise<RangeCapableForage> => {
     const f = localforage.createInstance({ ...extra, name, storeName, driver }) as RangeCapableForage;
     // Opened one after another: with IndexedDB each new store is a version
     // upgrade of the same database, which must not race another upgrade.
     await f.ready();
+    opened.push(f);
     return f;
   };
   try {
@@ -118,6 +120,8 @@ async function openTables(name: string, driver: string[], extra: Readonly<Record
     await Promise.all([pending.length(), failed.length(), ledger.length(), meta.length()]);
     return { pending, failed, ledger, meta };
   } catch (err) {
+    // Release what did open (file handles) before reporting.
+    for (const f of opened) await f.closeInstance?.().catch(() => undefined);
     throw toStorageError(err);
   }
 }
