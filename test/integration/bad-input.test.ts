@@ -9,7 +9,7 @@ import { ValidationError } from '../../src/errors/sync-error';
 import { startReferenceBackend, type ReferenceBackend } from '../../src/testing';
 import { createDemoEngine, openTestStore } from '../../demo/engine-setup';
 import type { OpStore } from '../../src/store/op-store';
-import { tempDir } from './support/harness';
+import { tempDir, waitForIdle } from './support/harness';
 
 jest.setTimeout(30_000);
 
@@ -42,8 +42,7 @@ describe('bad input at the edge', () => {
     dir.cleanup();
   });
 
-  const settle = (n: number) =>
-    firstValueFrom(engine.status$.pipe(filter((s) => results.length >= n && s.pending === 0 && s.inFlight === undefined)));
+  const settle = (n: number) => waitForIdle(engine, () => results.length, n, 10_000);
 
   test('an op type with no route is refused at enqueue, typed, and nothing is stored or sent', async () => {
     const err = await engine.enqueue({ type: 'todo.teleport', payload: { id: 'x' } }).catch((e: unknown) => e);

@@ -10,12 +10,11 @@
  *
  * SYNC_CHAOS_SEEDS=n runs n seeds (default 3); SYNC_CHAOS_OPS sets ops per seed.
  */
-import { firstValueFrom, filter } from 'rxjs';
 import type { OpResult, SyncEngine } from '../../src/engine/sync-engine';
 import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
 import { createDemoEngine, openTestStore } from '../../demo/engine-setup';
-import { enqueuedRefs, envInt, tempDir } from './support/harness';
+import { enqueuedRefs, envInt, tempDir, waitForIdle } from './support/harness';
 
 const SEEDS = envInt('SYNC_CHAOS_SEEDS', 3);
 const OPS = envInt('SYNC_CHAOS_OPS', 200);
@@ -77,10 +76,7 @@ describe('chaos: seeded random faults', () => {
         const op = await engine.enqueue({ type: w.type, payload: w.payload });
         manifest.set(w.ref, { idempotencyKey: op.idempotencyKey, createdAt: op.createdAt });
       }
-      await firstValueFrom(
-        engine.status$.pipe(filter((s) => s.pending === 0 && s.inFlight === undefined && results.length >= items.length)),
-        { signal: AbortSignal.timeout(45_000) } as never,
-      );
+      await waitForIdle(engine, () => results.length, items.length, 45_000);
 
       const failedRecords = await engine.failedOps.list();
       const failed = failedRecords.map((r) => ({ idempotencyKey: r.op?.idempotencyKey ?? `corrupt:${r.id}`, reason: r.reason }));

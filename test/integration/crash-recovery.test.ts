@@ -13,7 +13,7 @@ import { startReferenceBackend, verifyDelivery, mulberry32, type ReferenceBacken
 import { buildWorkload } from '../../demo/workload';
 import { spawnWorker, type WorkerHandle } from '../../demo/worker-handle';
 import type { EnqueuedEntry } from '../../demo/protocol';
-import { enqueuedRefs, envInt, tempDir, waitUntil, workerConfig } from './support/harness';
+import { enqueuedRefs, envInt, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
 
 const KILLS = envInt('SYNC_CRASH_KILLS', 3);
 const SEED = envInt('SYNC_CRASH_SEED', 20261127);
@@ -94,8 +94,7 @@ describe('crash recovery (SIGKILL, same SQLite store)', () => {
       recoveries.push({ mode, spawnToCommitMs: first.at - worker.spawnedAt, killToCommitMs: first.at - killedAt });
     }
 
-    await waitUntil(() => worker.latest !== undefined && worker.latest.pending === 0 && !worker.latest.inFlight, 30_000, 'drain');
-    const rep = await worker.report();
+    const rep = await waitForEmptyQueue(worker, 30_000);
     await worker.stop();
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));

@@ -8,7 +8,7 @@ import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '..
 import { buildWorkload } from '../../demo/workload';
 import { spawnWorker, type WorkerHandle } from '../../demo/worker-handle';
 import type { FromWorker } from '../../demo/protocol';
-import { enqueuedRefs, tempDir, waitUntil, workerConfig } from './support/harness';
+import { enqueuedRefs, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
 
 jest.setTimeout(60_000);
 
@@ -38,22 +38,21 @@ describe('two engines on one store', () => {
     backend.faults.rule(() => ({ kind: 'latency', ms: 8 }));
     const items = buildWorkload({ ops: 150, seed: 77 });
 
-    const a = spawnWorker({ ...base, name: 'A' });
-    workers.push(a);
-    await a.ready;
-    const b = spawnWorker({ ...base, name: 'B' });
-    workers.push(b);
-    await b.ready;
-
     const requests = new Map<string, RequestMsg[]>([
       ['A', []],
       ['B', []],
     ]);
     const locks: { name: string; at: number; takeover: boolean }[] = [];
-    for (const w of [a, b]) {
-      w.on('request', (m) => requests.get(w.name)?.push(m));
-      w.on('lockAcquired', (m) => locks.push({ name: w.name, at: m.at, takeover: m.takeover }));
-    }
+    const spawn = (name: string) => {
+      const w = spawnWorker({ ...base, name });
+      workers.push(w);
+      w.on('request', (m) => requests.get(name)?.push(m));
+      w.on('lockAcquired', (m) => locks.push({ name, at: m.at, takeover: m.takeover }));
+      return w;
+    };
+    const a = spawn('A');
+    const b = spawn('B');
+    await Promise.all([a.ready, b.ready]);
     await waitUntil(() => locks.length >= 1, 10_000, 'a lock holder');
     // Let the contender try for several heartbeats.
     await new Promise((r) => setTimeout(r, lock.staleAfterMs + 2 * lock.heartbeatMs));
@@ -63,9 +62,9 @@ describe('two engines on one store', () => {
     expect(holder.latest?.lockHeld).toBe(true);
     expect(other.latest?.lockHeld).toBe(false);
 
-    // Enqueue through the non-holder: its ops are durable in the shared store
-    // and processed by the holder.
-    const { entries } = await other.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
+    // Enqueue through the holder: the drain wakes on its own process's store
+    // change feed (an append in another process does not wake it).
+    const { entries } = await holder.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
     const manifest = new Map(entries.map((e) => [e.ref, e]));
     await waitUntil(() => backend.applied().length >= 40, 20_000, 'holder progress');
 
@@ -77,8 +76,7 @@ describe('two engines on one store', () => {
     const recoveryMs = takeover.at - killedAt;
     expect(recoveryMs).toBeLessThanOrEqual(lock.staleAfterMs + lock.heartbeatMs + 500);
 
-    await waitUntil(() => other.latest !== undefined && other.latest.pending === 0 && !other.latest.inFlight, 30_000, 'drain');
-    const rep = await other.report();
+    const rep = await waitForEmptyQueue(other, 30_000);
 
     // No two requests of different engines overlapped in time.
     const ra = requests.get('A') ?? [];

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EngineStatus, SyncEngine } from '../../../src/engine/sync-engine';
 import type { ReferenceBackend } from '../../../src/testing';
-import type { WorkerConfig } from '../../../demo/protocol';
+import type { FromWorker, WorkerConfig } from '../../../demo/protocol';
+import type { WorkerHandle } from '../../../demo/worker-handle';
 import type { WorkItem } from '../../../demo/workload';
 
 /** A temp directory removed by `cleanup()`. */
@@ -56,4 +58,41 @@ export function enqueuedRefs(
 export function envInt(name: string, fallback: number): number {
   const n = Number(process.env[name]);
   return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/**
+ * Wait until the engine has emitted `n` results and is idle (empty queue,
+ * nothing in flight). Results and status are separate streams, so both are
+ * polled rather than filtered in one pipe (status may settle first).
+ */
+export async function waitForIdle(engine: SyncEngine, results: () => number, n: number, timeoutMs: number): Promise<EngineStatus> {
+  let status: EngineStatus | undefined;
+  const sub = engine.status$.subscribe((s) => {
+    status = s;
+  });
+  try {
+    await waitUntil(
+      () => results() >= n && status !== undefined && status.pending === 0 && status.inFlight === undefined,
+      timeoutMs,
+      `${n} results and an idle engine`,
+    );
+    return status as EngineStatus;
+  } finally {
+    sub.unsubscribe();
+  }
+}
+
+/**
+ * Ask the worker for reports until its store's pending queue is empty and
+ * nothing is in flight (the store is the truth; a worker's status counts
+ * only what its own process saw). Returns the final report.
+ */
+export async function waitForEmptyQueue(worker: WorkerHandle, timeoutMs: number): Promise<Extract<FromWorker, { t: 'report' }>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rep = await worker.report();
+    if (rep.pendingKeys.length === 0 && !rep.progress.inFlight) return rep;
+    if (Date.now() > end) throw new Error(`queue not empty after ${timeoutMs} ms (${rep.pendingKeys.length} pending)`);
+    await sleep(200);
+  }
 }

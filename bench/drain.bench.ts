@@ -1,0 +1,242 @@
+/**
+ * Drain benchmark (`npm run bench -- drain`).
+ *
+ * 1. Throughput at concurrency 1 against the reference backend on loopback
+ *    (no faults), beside a raw sequential `fetch` loop sending the same
+ *    requests (same headers, bodies, client) in the same run. The raw loop
+ *    is the ceiling for strict FIFO one-at-a-time; goal ≥ 0.8× of it. The
+ *    engine runs on the memory driver (pipeline cost) and on SQLite with
+ *    `synchronous` FULL and NORMAL (durability cost).
+ * 2. End-to-end latency (enqueue → committed on results$) p50/p95/p99 with
+ *    ops arriving at a steady rate while the engine runs (SQLite FULL).
+ * 3. RSS with 100k queued ops (SQLite NORMAL), in a fresh child process,
+ *    before and while draining — the drain pages the queue, so memory must
+ *    not grow with its length.
+ *
+ * Sizes: BENCH_DRAIN_OPS (default 2000), BENCH_QUEUED_OPS (default 100000).
+ */
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDemoEngine, openTestStore } from '../demo/engine-setup';
+import { startReferenceBackend, percentile, type ReferenceBackend } from '../src/testing';
+import { createOpStore } from '../src/store/create-op-store';
+import { defineMemoryDriver } from '../src/drivers/memory-driver';
+import { generateStoreKey } from '../src/crypto/record-cipher';
+import type { OpStore } from '../src/store/op-store';
+import type { SyncEngine } from '../src/engine/sync-engine';
+
+const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
+const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
+
+const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
+
+async function rawLoop(backend: ReferenceBackend, n: number): Promise<number> {
+  const token = backend.issueToken(3_600_000);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 1) {
+    const res = await fetch(`${backend.url}/todos`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Idempotency-Key': randomUUID(),
+        'Trace-Id': randomUUID(),
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(payloadOf(i)),
+    });
+    const body = (await res.json()) as { data?: unknown };
+    if (res.status !== 201 || body.data === undefined) throw new Error(`raw loop: unexpected ${res.status}`);
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function engineFor(backend: ReferenceBackend, store: OpStore): SyncEngine {
+  const token = backend.issueToken(3_600_000);
+  return createDemoEngine({
+    baseUrl: backend.url,
+    store,
+    auth: { getToken: async () => token, refreshToken: async () => backend.issueToken(3_600_000) },
+    fetch: (input, init) => fetch(input, init),
+    requestTimeoutMs: 10_000,
+    backoff: { baseMs: 100, capMs: 1000 },
+    lock: { heartbeatMs: 1000, staleAfterMs: 5000 },
+  });
+}
+
+async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number): Promise<number> {
+  const engine = engineFor(backend, store);
+  let committed = 0;
+  let failed = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const sub = engine.results$.subscribe((r) => {
+    if (r.outcome === 'committed') committed += 1;
+    else failed += 1;
+    if (committed + failed >= n) done();
+  });
+  try {
+    for (let i = 0; i < n; i += 1) await engine.enqueue({ type: 'todo.create', payload: payloadOf(i) });
+    const t0 = performance.now();
+    engine.start();
+    await finished;
+    const elapsed = performance.now() - t0;
+    if (failed > 0) throw new Error(`drain bench: ${failed} ops did not commit`);
+    return n / (elapsed / 1000);
+  } finally {
+    sub.unsubscribe();
+    await engine.stop();
+  }
+}
+
+async function latency(backend: ReferenceBackend, store: OpStore, n: number, ratePerSec: number) {
+  const engine = engineFor(backend, store);
+  const started = new Map<string, number>();
+  const lat: number[] = [];
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const sub = engine.results$.subscribe((r) => {
+    const t = started.get(r.opId);
+    if (t !== undefined) lat.push(performance.now() - t);
+    if (lat.length >= n) done();
+  });
+  try {
+    engine.start();
+    const gap = 1000 / ratePerSec;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += 1) {
+      const wait = t0 + i * gap - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const at = performance.now();
+      const op = await engine.enqueue({ type: 'todo.create', payload: payloadOf(i) });
+      started.set(op.id, at);
+    }
+    await finished;
+    lat.sort((a, b) => a - b);
+    return { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99) };
+  } finally {
+    sub.unsubscribe();
+    await engine.stop();
+  }
+}
+
+/** Child process: fill a SQLite store with QUEUED ops, report RSS before and while draining. */
+async function rssChild(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sync-engine-rss-'));
+  const backend = await startReferenceBackend();
+  try {
+    const store = await openTestStore(join(dir, 'q.sqlite'), 'NORMAL');
+    const engine = engineFor(backend, store);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const mb = () => {
+      gc?.();
+      return process.memoryUsage().rss / 1024 / 1024;
+    };
+    const rssEmpty = mb();
+    const t0 = performance.now();
+    const BATCH = 200;
+    for (let i = 0; i < QUEUED; i += BATCH) {
+      const batch = [];
+      for (let j = i; j < Math.min(QUEUED, i + BATCH); j += 1) batch.push(engine.enqueue({ type: 'todo.create', payload: payloadOf(j) }));
+      await Promise.all(batch);
+    }
+    const fillSec = (performance.now() - t0) / 1000;
+    const rssQueued = mb();
+    let committed = 0;
+    let peak = 0;
+    const sub = engine.results$.subscribe(() => {
+      committed += 1;
+    });
+    engine.start();
+    const end = performance.now() + 5000;
+    while (performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 250));
+      peak = Math.max(peak, process.memoryUsage().rss / 1024 / 1024);
+    }
+    sub.unsubscribe();
+    await engine.stop();
+    const counts = await store.counts();
+    await store.close();
+    process.send?.({ rssEmpty, rssQueued, rssDrainPeak: peak, fillSec, committed, pendingLeft: counts.pending });
+  } finally {
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function rssInChild(): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, [], {
+      execArgv: ['-r', 'ts-node/register/transpile-only', '--expose-gc'],
+      env: { ...process.env, DRAIN_BENCH_RSS_CHILD: '1', TS_NODE_TRANSPILE_ONLY: 'true' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: Record<string, number> | undefined;
+    child.on('message', (m) => {
+      result = m as Record<string, number>;
+    });
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`rss child exited with ${code}`))));
+  });
+}
+
+export async function run(): Promise<void> {
+  const backend = await startReferenceBackend({ tokenTtlMs: 3_600_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'sync-engine-drain-'));
+  const rows: [string, string][] = [];
+  try {
+    // Warm up the client and the server (JIT, sockets).
+    await rawLoop(backend, 200);
+    backend.reset();
+    const raw = await rawLoop(backend, OPS);
+    backend.reset();
+
+    const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
+    const mem = await engineDrain(backend, memStore, OPS);
+    await memStore.close();
+    backend.reset();
+    const fullStore = await openTestStore(join(dir, 'full.sqlite'), 'FULL');
+    const full = await engineDrain(backend, fullStore, OPS);
+    backend.reset();
+    const normalStore = await openTestStore(join(dir, 'normal.sqlite'), 'NORMAL');
+    const normal = await engineDrain(backend, normalStore, OPS);
+    await normalStore.close();
+    backend.reset();
+    const lat = await latency(backend, fullStore, Math.min(OPS, 500), 100);
+    await fullStore.close();
+
+    const f = (x: number) => x.toFixed(0);
+    const ratio = (x: number) => `${(x / raw).toFixed(2)}×`;
+    rows.push(['raw sequential fetch loop', `${f(raw)} ops/s`]);
+    rows.push(['engine drain, memory driver', `${f(mem)} ops/s (${ratio(mem)} raw, goal ≥ 0.80×)`]);
+    rows.push(['engine drain, SQLite FULL', `${f(full)} ops/s (${ratio(full)} raw)`]);
+    rows.push(['engine drain, SQLite NORMAL', `${f(normal)} ops/s (${ratio(normal)} raw)`]);
+    rows.push(['e2e latency @100 ops/s, SQLite FULL', `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`]);
+
+    const rss = await rssInChild();
+    rows.push([`RSS, empty engine`, `${rss.rssEmpty?.toFixed(0)} MB`]);
+    rows.push([`RSS, ${QUEUED} ops queued (SQLite NORMAL)`, `${rss.rssQueued?.toFixed(0)} MB (filled in ${rss.fillSec?.toFixed(1)} s)`]);
+    rows.push([`RSS peak while draining 5 s`, `${rss.rssDrainPeak?.toFixed(0)} MB (${rss.committed} committed)`]);
+  } finally {
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`${OPS} ops per throughput run, loopback, no faults, concurrency 1\n`);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+}
+
+if (require.main === module && process.env.DRAIN_BENCH_RSS_CHILD === '1') {
+  rssChild().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

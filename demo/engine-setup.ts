@@ -1,0 +1,87 @@
+/**
+ * How the demo, the integration tests and the drain bench build an engine:
+ * the demo app's routes (todos, contacts) and an engine on a SQLite store.
+ * The one place that knows `createSyncEngine`'s options.
+ */
+import type { Observable } from 'rxjs';
+import { createSyncEngine } from '../src/engine/create-sync-engine';
+import type { SyncEngine } from '../src/engine/sync-engine';
+import { createSqliteOpStore, type SqliteSynchronous } from '../src/node';
+import { defineRoutes } from '../src/router/op-router';
+import type { OpStore } from '../src/store/op-store';
+import { ById, Contact, ContactCreate, ContactUpdate, Deleted, Todo, TodoCreate, TodoUpdate, withoutId } from './codecs';
+import type { WorkerConfig } from './protocol';
+
+/** The demo app's operation types and their HTTP routes. */
+export const demoRoutes = defineRoutes({
+  'todo.create': { method: 'POST', path: '/todos', payload: TodoCreate, response: Todo },
+  'todo.update': { method: 'PATCH', path: '/todos/:id', payload: TodoUpdate, response: Todo, toWire: withoutId },
+  'todo.delete': { method: 'DELETE', path: '/todos/:id', payload: ById, response: Deleted, toWire: () => undefined },
+  'contact.create': { method: 'POST', path: '/contacts', payload: ContactCreate, response: Contact },
+  'contact.update': { method: 'PATCH', path: '/contacts/:id', payload: ContactUpdate, response: Contact, toWire: withoutId },
+  'contact.delete': { method: 'DELETE', path: '/contacts/:id', payload: ById, response: Deleted, toWire: () => undefined },
+});
+
+export interface DemoEngineOptions {
+  readonly baseUrl: string;
+  readonly store: OpStore;
+  readonly auth: { getToken(): Promise<string>; refreshToken(): Promise<string> };
+  readonly online$?: Observable<boolean>;
+  readonly fetch?: typeof fetch;
+  readonly requestTimeoutMs: number;
+  readonly backoff: { readonly baseMs: number; readonly capMs: number };
+  readonly lock: { readonly heartbeatMs: number; readonly staleAfterMs: number };
+}
+
+/** An engine for the demo routes. */
+export function createDemoEngine(o: DemoEngineOptions): SyncEngine {
+  return createSyncEngine({
+    baseUrl: o.baseUrl,
+    routes: demoRoutes,
+    store: o.store,
+    auth: o.auth,
+    online$: o.online$,
+    fetch: o.fetch,
+    requestTimeoutMs: o.requestTimeoutMs,
+    backoff: { baseMs: o.backoff.baseMs, capMs: o.backoff.capMs },
+    lock: { heartbeatMs: o.lock.heartbeatMs, staleAfterMs: o.lock.staleAfterMs },
+    // The demo measures the engine against the server's limits, not the
+    // client-side courtesy bucket (default 10/s).
+    rateLimit: false,
+    // Test tokens live 60 s; refresh shortly before expiry, not 30 s before.
+    tokenRefreshSkewMs: 2000,
+  });
+}
+
+/** Import a raw AES-256 key (base64) as a non-extractable AES-GCM key. */
+export function importRawKey(b64: string): Promise<CryptoKey> {
+  const raw = new Uint8Array(Buffer.from(b64, 'base64'));
+  return globalThis.crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+}
+
+/** A SQLite store for tests (key file next to the database). */
+export function openTestStore(path: string, synchronous: SqliteSynchronous = 'NORMAL'): Promise<OpStore> {
+  return createSqliteOpStore(path, { synchronous });
+}
+
+/** What a worker process runs: SQLite store (FULL sync) + engine. */
+export async function openDemoEngine(args: {
+  config: WorkerConfig;
+  online$: Observable<boolean>;
+  auth: DemoEngineOptions['auth'];
+  fetch: typeof fetch;
+}): Promise<{ engine: SyncEngine; store: OpStore; close: () => Promise<void> }> {
+  const { config } = args;
+  const store = await createSqliteOpStore(config.storePath, { encryptionKey: await importRawKey(config.keyB64), synchronous: 'FULL' });
+  const engine = createDemoEngine({
+    baseUrl: config.baseUrl,
+    store,
+    auth: args.auth,
+    online$: args.online$,
+    fetch: args.fetch,
+    requestTimeoutMs: config.requestTimeoutMs,
+    backoff: config.backoff,
+    lock: config.lock,
+  });
+  return { engine, store, close: () => store.close() };
+}
