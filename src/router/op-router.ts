@@ -66,8 +66,9 @@ export interface OpRouter<Routes extends Record<string, RouteDef<any, any, any>>
   readonly routes: Readonly<Routes>;
   /**
    * Check an op before it is persisted: the type is known, the payload
-   * passes the route's codec, `toWire` accepts it and every path parameter
-   * resolves. Throws `ValidationError('unknownType' | 'invalidPayload')`
+   * passes the route's codec, `toWire` accepts it, its result is
+   * JSON-serialisable and every path parameter resolves. Throws
+   * `ValidationError('unknownType' | 'invalidPayload' | 'notSerializable')`
    * whose detail names field paths, never values.
    */
   validate(type: string, payload: unknown): void;
@@ -257,7 +258,14 @@ export function defineRoutes<Routes extends Record<string, RouteDef<any, any, an
   return {
     routes,
     validate: (type, payload) => {
-      resolve(type, payload);
+      const { body } = resolve(type, payload);
+      // Caught here, at enqueue, rather than as a throw deep in the send path
+      // (BigInt, cycles, a toJSON that throws).
+      try {
+        JSON.stringify(body);
+      } catch {
+        throw new ValidationError('notSerializable', 'toWire: the wire body is not JSON-serialisable');
+      }
     },
     toRequest: (op) => resolve(op.type, op.payload),
     decodeResponse: (type, data) => {

@@ -155,6 +155,21 @@ describe('OpRouter.validate', () => {
     expect(err.detail).toBe('toWire: the route transform threw');
   });
 
+  it('refuses a wire body that JSON cannot carry, at enqueue', () => {
+    const r = defineRoutes({
+      big: {
+        method: 'POST',
+        path: '/big',
+        payload: t.type({ n: t.number }),
+        response: t.unknown,
+        toWire: (p: { n: number }) => ({ n: BigInt(p.n) }),
+      },
+    });
+    const err = thrown(() => r.validate('big', { n: 1 })) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.reason).toBe('notSerializable');
+  });
+
   it('names an unknown type but not an unprintable one', () => {
     const e1 = thrown(() => router.validate('contact.merge', {})) as ValidationError;
     expect(e1.reason).toBe('unknownType');
