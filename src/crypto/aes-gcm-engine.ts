@@ -16,7 +16,13 @@ function subtle(): SubtleCrypto {
   return s;
 }
 
-/** AES-GCM through `globalThis.crypto.subtle` (browsers, Node ≥ 20, Deno, workers). */
+/**
+ * AES-GCM through `globalThis.crypto.subtle` (browsers, Node ≥ 20, Deno,
+ * workers): the default engine of `createOpStore`.
+ *
+ * @example
+ * const cipher = new RecordCipher(key, webCryptoAesGcm);
+ */
 export const webCryptoAesGcm: AesGcmEngine = {
   async encrypt(key, iv, aad, data) {
     return new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, data));

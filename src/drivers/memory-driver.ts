@@ -154,7 +154,13 @@ export async function defineMemoryDriver(): Promise<string> {
   return MEMORY_DRIVER;
 }
 
-/** Forget every in-memory table (or those of one database `name`). */
+/**
+ * Forget every in-memory table (or those of one database `name`), e.g.
+ * between tests.
+ *
+ * @example
+ * afterEach(() => resetMemoryDriver());
+ */
 export function resetMemoryDriver(name?: string): void {
   for (const id of [...tables.keys()]) {
     if (name === undefined || id.startsWith(`${name}\u0000`)) tables.delete(id);

@@ -51,6 +51,9 @@ export async function createSqliteOpStore(path: string, options: SqliteOpStoreOp
  * Read the raw AES-256 key kept in `file`, creating it (exclusively, mode
  * 0600, fsynced) on first use. Concurrent first opens agree: only one
  * process creates the file, the others read it. Imported non-extractable.
+ *
+ * @example
+ * const encryptionKey = await loadOrCreateKeyFile('/var/lib/app/queue.key');
  */
 export async function loadOrCreateKeyFile(file: string): Promise<CryptoKey> {
   let raw: Uint8Array<ArrayBuffer>;

@@ -19,6 +19,9 @@ const handleOf = (key: CryptoKey): KeyObject => {
  * records as Web Crypto (ciphertext‖16-byte tag, same IV and AAD), minus the
  * thread-pool round trip Web Crypto makes in Node for every record
  * (~75 µs → ~8 µs per seal). The default of `createSqliteOpStore`.
+ *
+ * @example
+ * const store = await createOpStore({ name, driver, encryptionKey, aesGcm: nodeAesGcm });
  */
 export const nodeAesGcm: AesGcmEngine = {
   encrypt(key, iv, aad, data) {
