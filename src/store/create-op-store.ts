@@ -186,7 +186,7 @@ class Store implements LocalForageOpStore {
       const schema = await this.#readSealed(STORE_TABLES.meta, SCHEMA_KEY, t.type({ version: t.number }));
       if (schema !== undefined && schema.version > STORE_SCHEMA_VERSION) {
         // Written by a newer build: refuse rather than misread the layout.
-        throw new StorageError('corrupt', { code: 'newerSchema' });
+        throw new StorageError('corrupt');
       }
       return;
     }
