@@ -64,7 +64,12 @@ export function openTestStore(path: string, synchronous: SqliteSynchronous = 'NO
   return createSqliteOpStore(path, { synchronous });
 }
 
-/** What a worker process runs: SQLite store (FULL sync) + engine. */
+/**
+ * What a worker process runs: SQLite store + engine. `synchronous` NORMAL
+ * (WAL): every resolved write survives the process being killed — the crash
+ * the demo and the tests inflict — but not a power cut; FULL adds an fsync
+ * per commit (see docs/performance.md for both).
+ */
 export async function openDemoEngine(args: {
   config: WorkerConfig;
   online$: Observable<boolean>;
@@ -72,7 +77,10 @@ export async function openDemoEngine(args: {
   fetch: typeof fetch;
 }): Promise<{ engine: SyncEngine; store: OpStore; close: () => Promise<void> }> {
   const { config } = args;
-  const store = await createSqliteOpStore(config.storePath, { encryptionKey: await importRawKey(config.keyB64), synchronous: 'FULL' });
+  const store = await createSqliteOpStore(config.storePath, {
+    encryptionKey: await importRawKey(config.keyB64),
+    synchronous: config.synchronous ?? 'NORMAL',
+  });
   const engine = createDemoEngine({
     baseUrl: config.baseUrl,
     store,

@@ -19,8 +19,7 @@ async function main(): Promise<void> {
 
   let token: string | undefined;
   let tokenRefreshes = 0;
-  const refreshToken = async (): Promise<string> => {
-    tokenRefreshes += 1;
+  const fetchToken = async (): Promise<string> => {
     const res = await fetch(`${config.baseUrl}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -32,7 +31,11 @@ async function main(): Promise<void> {
     token = body.data.token;
     return token;
   };
-  const getToken = async (): Promise<string> => token ?? refreshToken();
+  const refreshToken = async (): Promise<string> => {
+    tokenRefreshes += 1;
+    return fetchToken();
+  };
+  const getToken = async (): Promise<string> => token ?? fetchToken();
 
   const baseFetch: typeof fetch = (input, init) => fetch(input, init);
   const tracedFetch: typeof fetch = async (input, init) => {

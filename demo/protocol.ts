@@ -25,8 +25,8 @@ export interface WorkerConfig {
   readonly progressMs: number;
   /** Report every request's start and end (two-engine exclusivity checks). */
   readonly traceRequests?: boolean;
-  /** Largest payload the demo routes accept, bytes (JSON). */
-  readonly maxPayloadBytes?: number;
+  /** SQLite `synchronous` of the store. Default NORMAL (survives SIGKILL, not power loss). */
+  readonly synchronous?: 'FULL' | 'NORMAL';
 }
 
 export interface EnqueueItem {

@@ -40,6 +40,10 @@ export interface Contact {
 export interface BackendCounters {
   /** Requests that reached routing (auth route included). */
   readonly requests: number;
+  /** Of those, `POST /auth/token` exchanges. */
+  readonly tokenRequests: number;
+  /** Distinct idempotency keys seen on requests that passed auth (faulted ones included). */
+  readonly distinctKeys: number;
   /** Mutating requests that passed auth and faults and reached the idempotency layer. */
   readonly sends: number;
   readonly applied: number;
@@ -223,8 +227,10 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     mismatches: 0,
     unauthorized: 0,
     tokensIssued: 0,
+    tokenRequests: 0,
   };
   let byStatus = new Map<number, number>();
+  let keysSeen = new Set<string>();
   let seq = 0;
   let sweepCountdown = 1000;
   let closed = false;
@@ -427,6 +433,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     if (tooLarge) return send(res, error(413, 'payload_too_large', `request body exceeds ${maxBodyBytes} bytes`));
 
     if (path === '/auth/token') {
+      counters.tokenRequests += 1;
       if (method !== 'POST') return send(res, error(405, 'method_not_allowed', 'method not allowed'));
       let body: unknown;
       try {
@@ -458,6 +465,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     const key = parseIdempotencyKey(rawKey);
     const traceHeader = req.headers['trace-id'];
     const traceId = typeof traceHeader === 'string' ? traceHeader : undefined;
+    if (key !== undefined && key.length > 0 && method !== 'GET') keysSeen.add(key);
 
     // --- faults that answer before the idempotency layer (no effect) ------
     let fault: Fault | 'down' | null = faults.next({ method, path, seq, idempotencyKey: key });
@@ -630,6 +638,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     entity,
     counters: () => ({
       ...counters,
+      distinctKeys: keysSeen.size,
       byStatus: Object.fromEntries(byStatus),
       faults: faults.injected(),
     }),
@@ -641,7 +650,8 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
       log = [];
       byEntity = new Map();
       byStatus = new Map();
-      counters = { requests: 0, sends: 0, applied: 0, replays: 0, inUse: 0, mismatches: 0, unauthorized: 0, tokensIssued: 0 };
+      keysSeen = new Set();
+      counters = { requests: 0, sends: 0, applied: 0, replays: 0, inUse: 0, mismatches: 0, unauthorized: 0, tokensIssued: 0, tokenRequests: 0 };
       seq = 0;
     },
     close: () => {
