@@ -63,6 +63,9 @@ export interface TokenManager {
   dispose(): void;
 }
 
+/** setTimeout's largest delay; beyond it browsers and Node fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 const toAuthError = (e: unknown): SyncError =>
   e instanceof SyncError ? e : new AuthError({ code: 'refresh_failed', cause: e });
 
@@ -113,13 +116,19 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     if (!refreshAhead || disposed) return;
     const exp = jwtExpiresAt(token);
     if (exp === undefined) return;
-    const delay = Math.max(0, exp - skewMs - now());
-    timer = scheduler.schedule(() => {
+    const due = exp - skewMs;
+    const wake = (): void => {
       timer = null;
+      // Timers cap at 2^31 − 1 ms (~24.8 days); a longer-lived token re-arms.
+      if (now() < due) {
+        timer = scheduler.schedule(wake, Math.min(due - now(), MAX_TIMER_MS));
+        return;
+      }
       // Only keep refreshing for an app that is still using tokens.
       if (!usedSinceArmed || inflight !== null) return;
       void refresh(token, true).catch(() => undefined);
-    }, delay);
+    };
+    timer = scheduler.schedule(wake, Math.min(Math.max(0, due - now()), MAX_TIMER_MS));
   };
 
   const refresh = (old: string | null, proactive: boolean): Promise<string> => {

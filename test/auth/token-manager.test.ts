@@ -238,6 +238,28 @@ describe('createTokenManager', () => {
       tm.dispose();
     });
 
+    it('a token valid for years waits in ≤ 2^31−1 ms steps (no timer overflow firing at once)', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const fiveYears = 5 * 365 * 24 * 3_600_000;
+      const { src, answer } = source(tokenExpiringAt(fiveYears));
+      const delays: number[] = [];
+      const schedule = scheduler.schedule.bind(scheduler);
+      scheduler.schedule = ((work: () => void, delay?: number) => {
+        delays.push(delay ?? 0);
+        return schedule(work, delay);
+      }) as typeof scheduler.schedule;
+      const tm = createTokenManager(src, { scheduler, skewMs: 30_000 });
+      await tm.getToken();
+      scheduler.flush();
+      await flush();
+      expect(delays.every((d) => d <= 2_147_483_647)).toBe(true);
+      expect(delays.length).toBeGreaterThan(70); // ~5 years / 24.8 days
+      expect(scheduler.now()).toBe(fiveYears - 30_000);
+      expect(src.refreshes).toBe(1);
+      await answer(tokenExpiringAt(2 * fiveYears, 1));
+      tm.dispose();
+    });
+
     it('dispose cancels the timer', async () => {
       const scheduler = new VirtualTimeScheduler();
       const { src } = source(tokenExpiringAt(100_000));
