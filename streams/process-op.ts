@@ -136,8 +136,8 @@ function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<neve
   return ctx.store.complete(op, ctx.now()).pipe(
     tap(() => {
       ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
-      ctx.dispatch({ type: 'settled', opId: op.id });
       ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
+      ctx.dispatch({ type: 'settled', opId: op.id });
     }),
     ignoreElements(),
   );
@@ -274,8 +274,9 @@ function commit(op: PendingOp, data: unknown, ctx: ProcessContext): Observable<n
   return ctx.store.complete(op, ctx.now()).pipe(
     tap(() => {
       ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
-      ctx.dispatch({ type: 'settled', opId: op.id });
       ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
+      // Status last: whoever waits for "idle" on status$ has the result already.
+      ctx.dispatch({ type: 'settled', opId: op.id });
     }),
     ignoreElements(),
   );
@@ -295,7 +296,6 @@ function failOp(
     tap(() => {
       if (outcome === 'conflict') ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'fail' });
       ctx.emit({ type: 'failed', at: ctx.now(), record });
-      ctx.dispatch({ type: 'settled', opId: op.id });
       ctx.result({
         opId: op.id,
         txToken: op.txToken,
@@ -306,6 +306,7 @@ function failOp(
         reason,
         ...(outcome === 'conflict' ? { resolution: 'fail' as const } : {}),
       });
+      ctx.dispatch({ type: 'settled', opId: op.id });
     }),
     ignoreElements(),
   );
@@ -367,7 +368,6 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
               o,
               defer(() => {
                 ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
-                ctx.dispatch({ type: 'settled', opId: op.id });
                 ctx.result({
                   opId: op.id,
                   txToken: op.txToken,
@@ -377,6 +377,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
                   message: conflict.userMessage,
                   resolution: 'drop',
                 });
+                ctx.dispatch({ type: 'settled', opId: op.id });
                 return of(null);
               }),
             ),
