@@ -1,10 +1,11 @@
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, map, type Observable } from 'rxjs';
 import { createApiClient } from '../api/api-client';
 import { createTokenManager } from '../auth/token-manager';
 import { ValidationError } from '../errors/sync-error';
 import type { ProcessorLock } from '../lock/processor-lock';
 import { createStorageLock } from '../lock/storage-lock';
-import { attachLogger } from '../observability/attach-logger';
+import { attachObservability, type Observability } from '../observability/attach-observability';
+import type { MetricsSnapshot } from '../observability/metrics';
 import { resolveBackoffPolicy } from '../policy/backoff';
 import { createRateLimiter } from '../security/rate-limiter';
 import { authPortFromTokenManager } from './auth-port';
@@ -12,6 +13,17 @@ import { createEngineCore, type SyncEngineHandle } from './engine-core';
 import { platformConstraints$, platformOnline$ } from './platform-signals';
 import { storePortFromOpStore } from './store-port';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './sync-engine-options';
+
+/** What `createSyncEngine` returns: the engine, its controls and its metrics. */
+export interface SyncEngineInstance extends SyncEngineHandle {
+  /**
+   * The spec's metrics (`sync.pending_ops.count`, `sync.retries.count`, …):
+   * a snapshot now, then on every event and every `metricsSampleIntervalMs`.
+   * The same values feed the OpenTelemetry instruments of the app's
+   * MeterProvider.
+   */
+  readonly metrics$: Observable<MetricsSnapshot>;
+}
 
 const isProcessorLock = (l: unknown): l is ProcessorLock =>
   typeof l === 'object' && l !== null && typeof (l as ProcessorLock).hold === 'function';
@@ -40,7 +52,7 @@ const positive = (name: string, v: number): number => {
  * engine.start();
  * await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'Buy milk' } });
  */
-export function createSyncEngine(options: SyncEngineOptions): SyncEngineHandle {
+export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance {
   if (typeof options !== 'object' || options === null) throw new ValidationError('invalidOptions', 'options: expected an object');
   if (!options.routes || typeof options.routes.validate !== 'function') {
     throw new ValidationError('invalidOptions', 'routes: expected an OpRouter (defineRoutes)');
@@ -71,6 +83,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineHandle {
     logger: options.logger,
   });
   const lock = isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now });
+  let obs: Observability | undefined;
   const engine = createEngineCore({
     store,
     api,
@@ -90,15 +103,39 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineHandle {
     ),
     storageRetryMs: positive('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
     reconcile: options.reconcile,
-    requestHeaders: options.requestHeaders,
+    // Trace context of the attempt (W3C traceparent when the app registered
+    // a propagator), then the app's own headers. Called after attemptStarted.
+    requestHeaders: (op) => {
+      const traced = obs?.requestHeaders(op);
+      const own = options.requestHeaders?.(op);
+      return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
+    },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
     payloadLimits: options.payloadLimits,
   });
-  if (options.logger) attachLogger(engine.events$, options.logger);
+  // Metrics, tracing and logging are independent subscribers of events$.
+  obs = attachObservability(
+    {
+      events$: engine.events$,
+      pendingCount$: engine.status$.pipe(map((s) => s.pending)),
+      initialPending: engine.pendingOps(500),
+    },
+    {
+      logger: options.logger,
+      tracerProvider: options.tracerProvider,
+      meterProvider: options.meterProvider,
+      sampleIntervalMs: options.metricsSampleIntervalMs,
+      scheduler,
+      now,
+    },
+  );
+  const observability = obs;
   const dispose = engine.dispose.bind(engine);
   return Object.assign(engine, {
+    metrics$: observability.metrics.metrics$,
     dispose: async () => {
       await dispose();
+      observability.dispose();
       tokens.dispose();
     },
   });

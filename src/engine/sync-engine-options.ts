@@ -1,3 +1,4 @@
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { SchedulerLike, Observable } from 'rxjs';
 import type { Reconcile } from '../../streams/process-op';
 import type { FetchLike, HttpTransport } from '../api/http-transport';
@@ -63,8 +64,14 @@ export interface SyncEngineOptions {
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   /** Refresh the JWT this long before its `exp`, ms. Default 30 000. */
   readonly tokenRefreshSkewMs?: number;
-  /** Lifecycle log lines (redacted). Default: no output. */
+  /** Lifecycle log lines (redacted) at the spec's levels. Default: no output. */
   readonly logger?: Logger;
+  /** Spans (`sync.op`, `sync.op.send`). Default: the global OpenTelemetry TracerProvider. */
+  readonly tracerProvider?: TracerProvider;
+  /** Metric instruments. Default: the global OpenTelemetry MeterProvider, re-read lazily. */
+  readonly meterProvider?: MeterProvider;
+  /** `metrics$` re-emits at least this often, ms. Default 5 000. */
+  readonly metricsSampleIntervalMs?: number;
 }
 
 /** Defaults of `SyncEngineOptions` (durations in ms). */

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { BehaviorSubject, firstValueFrom, filter, timeout } from 'rxjs';
 import { createSqliteOpStore } from '../../src/node';
 import { createSyncEngine } from '../../src/engine/create-sync-engine';
-import type { SyncEngineHandle } from '../../src/engine/engine-core';
+import type { SyncEngineInstance } from '../../src/engine/create-sync-engine';
 import type { EngineEvent, EngineStatus, OpResult } from '../../src/engine/sync-engine';
 import type { OpStore } from '../../src/store/op-store';
+import type { PendingOp } from '../../src/op/pending-op';
 import { testRoutes } from '../support/engine-harness';
 
 jest.setTimeout(20_000);
@@ -70,7 +71,7 @@ describe('pipeline integration (real timers, SQLite store, node:http on 127.0.0.
   let dir: string;
   let server: Awaited<ReturnType<typeof startServer>>;
   let store: OpStore;
-  let engine: SyncEngineHandle;
+  let engine: SyncEngineInstance;
   let results: OpResult[];
   let events: EngineEvent[];
   let tokens: { current: string; refreshes: number };
@@ -128,7 +129,7 @@ describe('pipeline integration (real timers, SQLite store, node:http on 127.0.0.
   });
 
   test('commits ops in FIFO order with the auth, idempotency and trace headers; the ledger has every key', async () => {
-    const ops = [];
+    const ops: PendingOp[] = [];
     for (const id of ['1', '2', '3']) ops.push(await engine.enqueue({ type: 'todo.create', payload: { id, title: `t${id}` } }));
     engine.start();
     await idle(3);
@@ -145,6 +146,8 @@ describe('pipeline integration (real timers, SQLite store, node:http on 127.0.0.
     for (const op of ops) expect(await store.isCompleted(op.idempotencyKey)).toBe(true);
     expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
     expect(events.find((e) => e.type === 'lockAcquired')).toMatchObject({ takeover: false });
+    const metrics = await firstValueFrom(engine.metrics$);
+    expect(metrics).toMatchObject({ 'sync.processed.success': 3, 'sync.processed.failed': 0, 'sync.pending_ops.count': 0 });
   });
 
   test('503 with Retry-After: 1 waits a second, 401 refreshes the token, 400 parks the op', async () => {
