@@ -1,0 +1,97 @@
+import { firstValueFrom, of } from 'rxjs';
+import { createSyncEngine } from '../../src/engine/create-sync-engine';
+import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
+import { ValidationError } from '../../src/errors/sync-error';
+import { defineMemoryDriver } from '../../src/drivers/memory-driver';
+import { createOpStore } from '../../src/store/create-op-store';
+import type { OpStore } from '../../src/store/op-store';
+import { testRoutes } from '../support/engine-harness';
+
+const key = () => globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+let n = 0;
+
+describe('createSyncEngine', () => {
+  let store: OpStore;
+  const base = (): SyncEngineOptions => ({
+    baseUrl: 'https://api.example.com',
+    routes: testRoutes,
+    store,
+    auth: { getToken: async () => 't', refreshToken: async () => 't' },
+    online$: of(true),
+    constraints$: of({}),
+  });
+
+  beforeEach(async () => {
+    n += 1;
+    store = await createOpStore({ name: `create-sync-engine-${n}`, driver: await defineMemoryDriver(), encryptionKey: await key() });
+  });
+  afterEach(() => store.close());
+
+  test.each<[string, Partial<SyncEngineOptions>]>([
+    ['a non-loopback http:// base URL', { baseUrl: 'http://api.example.com' }],
+    ['a missing router', { routes: undefined as never }],
+    ['a missing store', { store: undefined as never }],
+    ['auth without refreshToken', { auth: { getToken: () => 't' } as never }],
+    ['a bad backoff', { backoff: { baseMs: -1 } }],
+    ['a stale period not above the heartbeat', { lock: { heartbeatMs: 1000, staleAfterMs: 500 } }],
+    ['a zero request timeout', { requestTimeoutMs: 0 }],
+    ['a zero batch size', { batchSize: 0 }],
+  ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
+    let err: unknown;
+    try {
+      createSyncEngine({ ...base(), ...override });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ reason: 'invalidOptions' });
+  });
+
+  test('documents its defaults in one constant', () => {
+    expect(SYNC_ENGINE_DEFAULTS).toEqual({
+      requestTimeoutMs: 15_000,
+      batchSize: 20,
+      powerSavingBackoffFactor: 4,
+      storageRetryMs: 1_000,
+      tokenRefreshSkewMs: 30_000,
+    });
+    expect(Object.isFrozen(SYNC_ENGINE_DEFAULTS)).toBe(true);
+  });
+
+  test('enqueue validates before persisting and resolves with the stored op', async () => {
+    const engine = createSyncEngine(base());
+    try {
+      await expect(engine.enqueue({ type: 'todo.fly', payload: {} })).rejects.toMatchObject({ reason: 'unknownType' });
+      await expect(engine.enqueue({ type: 'todo.create', payload: { id: 1 } })).rejects.toMatchObject({ reason: 'invalidPayload' });
+      const hostile = JSON.parse('{"id":"1","title":"x","__proto__":{"admin":true}}') as unknown;
+      await expect(engine.enqueue({ type: 'todo.create', payload: hostile })).rejects.toBeInstanceOf(ValidationError);
+      const cyclic: Record<string, unknown> = { id: '1', title: 'x' };
+      cyclic.self = cyclic;
+      await expect(engine.enqueue({ type: 'todo.create', payload: cyclic })).rejects.toMatchObject({ reason: 'notSerializable' });
+      expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
+
+      const op = await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'x' }, txToken: 'tx-1' });
+      expect(op).toMatchObject({ type: 'todo.create', txToken: 'tx-1', attempts: 0, nextAttemptAt: null, schemaVersion: 1 });
+      expect(await store.peek(10)).toEqual([op]);
+      const generated = await engine.enqueue({ type: 'todo.create', payload: { id: '2', title: 'y' } });
+      expect(generated.txToken).toMatch(/^[0-9a-f-]{36}$/);
+      expect(generated.idempotencyKey).not.toBe(op.idempotencyKey);
+      const status = await firstValueFrom(engine.status$);
+      expect(status).toMatchObject({ pending: 2, processing: false, blockedBy: ['stopped', 'lockNotHeld'] });
+      const listed: string[] = [];
+      await new Promise<void>((resolve) => engine.pendingOps(1).subscribe({ next: (o) => listed.push(o.id), complete: resolve }));
+      expect(listed).toEqual([op.id, generated.id]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('stop() before start() resolves and releases nothing', async () => {
+    const engine = createSyncEngine(base());
+    const events: string[] = [];
+    engine.events$.subscribe((e) => events.push(e.type));
+    await engine.stop();
+    expect(events).not.toContain('lockReleased');
+    await engine.dispose();
+  });
+});
