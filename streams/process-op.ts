@@ -32,6 +32,7 @@ import { retryDelay, type BackoffPolicy } from '../src/policy/backoff';
 import type { OpRouter } from '../src/router/op-router';
 import type { RateLimiter } from '../src/security/rate-limiter';
 import type { FailedRecord, FailureReason } from '../src/store/op-store';
+import { detached } from './detached';
 import type { AuthPort, StorePort } from './ports';
 
 /** What `reconcile` decides for a 409 domain conflict. */
@@ -133,7 +134,7 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
   // The server accepted this key before (the crash hit between the ledger
   // write and the removal): finish without sending.
-  return ctx.store.complete(op, ctx.now()).pipe(
+  return detached(ctx.store.complete(op, ctx.now())).pipe(
     tap(() => {
       ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
       ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
@@ -271,15 +272,18 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
 function commit(op: PendingOp, data: unknown, ctx: ProcessContext): Observable<never> {
   // Ledger first (inside complete): a crash after the server's answer and
   // before this write resends with the same key and gets the replay.
-  return ctx.store.complete(op, ctx.now()).pipe(
-    tap(() => {
-      ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
-      ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
-      // Status last: whoever waits for "idle" on status$ has the result already.
-      ctx.dispatch({ type: 'settled', opId: op.id });
-    }),
-    ignoreElements(),
-  );
+  // Detached: once the server answered, closing the gate must not leave the
+  // op completed in the store without its result.
+  return detached(
+    ctx.store.complete(op, ctx.now()).pipe(
+      tap(() => {
+        ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
+        ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
+        // Status last: whoever waits for "idle" on status$ has the result already.
+        ctx.dispatch({ type: 'settled', opId: op.id });
+      }),
+    ),
+  ).pipe(ignoreElements());
 }
 
 function failOp(
@@ -292,24 +296,25 @@ function failOp(
   const failedAt = ctx.now();
   const error = err.toInfo();
   const record: FailedRecord = { id: op.id, reason, error, attempts: op.attempts, failedAt, op };
-  return ctx.store.fail(op, { reason, error, failedAt }).pipe(
-    tap(() => {
-      if (outcome === 'conflict') ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'fail' });
-      ctx.emit({ type: 'failed', at: ctx.now(), record });
-      ctx.result({
-        opId: op.id,
-        txToken: op.txToken,
-        type: op.type,
-        outcome,
-        error,
-        message: err.userMessage,
-        reason,
-        ...(outcome === 'conflict' ? { resolution: 'fail' as const } : {}),
-      });
-      ctx.dispatch({ type: 'settled', opId: op.id });
-    }),
-    ignoreElements(),
-  );
+  return detached(
+    ctx.store.fail(op, { reason, error, failedAt }).pipe(
+      tap(() => {
+        if (outcome === 'conflict') ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'fail' });
+        ctx.emit({ type: 'failed', at: ctx.now(), record });
+        ctx.result({
+          opId: op.id,
+          txToken: op.txToken,
+          type: op.type,
+          outcome,
+          error,
+          message: err.userMessage,
+          reason,
+          ...(outcome === 'conflict' ? { resolution: 'fail' as const } : {}),
+        });
+        ctx.dispatch({ type: 'settled', opId: op.id });
+      }),
+    ),
+  ).pipe(ignoreElements());
 }
 
 /** Emits the op to send next (retry with a new payload and key) or null when it left the queue. */
@@ -342,7 +347,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
           nextAttemptAt: null,
           lastError: error,
         };
-        return ctx.store.update(next).pipe(
+        return detached(ctx.store.update(next)).pipe(
           tap(() => {
             ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
             ctx.result({
@@ -361,7 +366,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
       if (decision.action === 'drop') {
         // No "remove" in the store contract: dead-letter it, then discard
         // the record. A crash in between leaves it in failed_ops (kept, not lost).
-        return concat(ctx.store.fail(op, { reason: 'conflict', error, failedAt: ctx.now() }), ctx.store.discardFailed(op.id)).pipe(
+        return detached(concat(ctx.store.fail(op, { reason: 'conflict', error, failedAt: ctx.now() }), ctx.store.discardFailed(op.id))).pipe(
           ignoreElements(),
           (o) =>
             concat(

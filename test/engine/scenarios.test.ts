@@ -475,6 +475,25 @@ describe('pipeline scenarios (virtual time)', () => {
   );
 
   test(
+    'going offline while the answer is being recorded does not lose the result (no resend either)',
+    marbles((m) => {
+      // Every store call takes 5 ms: sent at 10, answered at 20, ledger write 20–25.
+      const h = new EngineHarness(m.scheduler, { lock: 'manual', storeLatencyMs: 5 });
+      h.server.script(ok({ id: 'a' }, 10));
+      h.enqueue('a');
+      h.at(0, () => h.engine.start());
+      h.at(0, () => h.manualLock!.grant());
+      h.at(22, () => h.online$.next(false));
+      h.at(100, () => h.online$.next(true));
+      h.at(1_000, () => void h.engine.stop());
+      m.flush();
+      expect(h.server.requests).toHaveLength(1);
+      expect(h.results).toMatchObject([{ txToken: 'tx-a', outcome: 'committed', data: { id: 'a' } }]);
+      expect(h.store.pendingOps()).toEqual([]);
+    }),
+  );
+
+  test(
     'a 2xx with a malformed body fails the op as malformedResponse',
     marbles((m) => {
       const h = new EngineHarness(m.scheduler);
