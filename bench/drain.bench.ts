@@ -20,13 +20,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDemoEngine, openTestStore } from '../demo/engine-setup';
+import { createDemoEngine, openTestStore, type DemoEngine } from '../demo/engine-setup';
 import { startReferenceBackend, percentile, type ReferenceBackend } from '../src/testing';
 import { createOpStore } from '../src/store/create-op-store';
 import { defineMemoryDriver } from '../src/drivers/memory-driver';
 import { generateStoreKey } from '../src/crypto/record-cipher';
 import type { OpStore } from '../src/store/op-store';
-import type { SyncEngine } from '../src/engine/sync-engine';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
 const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
@@ -53,7 +52,7 @@ async function rawLoop(backend: ReferenceBackend, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function engineFor(backend: ReferenceBackend, store: OpStore): SyncEngine {
+function engineFor(backend: ReferenceBackend, store: OpStore): DemoEngine {
   const token = backend.issueToken(3_600_000);
   return createDemoEngine({
     baseUrl: backend.url,
@@ -89,7 +88,7 @@ async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number)
     return n / (elapsed / 1000);
   } finally {
     sub.unsubscribe();
-    await engine.stop();
+    await engine.dispose();
   }
 }
 
@@ -122,7 +121,7 @@ async function latency(backend: ReferenceBackend, store: OpStore, n: number, rat
     return { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99) };
   } finally {
     sub.unsubscribe();
-    await engine.stop();
+    await engine.dispose();
   }
 }
 
@@ -160,7 +159,7 @@ async function rssChild(): Promise<void> {
       peak = Math.max(peak, process.memoryUsage().rss / 1024 / 1024);
     }
     sub.unsubscribe();
-    await engine.stop();
+    await engine.dispose();
     const counts = await store.counts();
     await store.close();
     process.send?.({ rssEmpty, rssQueued, rssDrainPeak: peak, fillSec, committed, pendingLeft: counts.pending });

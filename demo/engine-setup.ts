@@ -5,7 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import { createSyncEngine } from '../src/engine/create-sync-engine';
-import type { SyncEngine } from '../src/engine/sync-engine';
+import type { SyncEngineOptions } from '../src/engine/sync-engine-options';
 import { createSqliteOpStore, type SqliteSynchronous } from '../src/node';
 import { defineRoutes } from '../src/router/op-router';
 import type { OpStore } from '../src/store/op-store';
@@ -31,10 +31,15 @@ export interface DemoEngineOptions {
   readonly requestTimeoutMs: number;
   readonly backoff: { readonly baseMs: number; readonly capMs: number };
   readonly lock: { readonly heartbeatMs: number; readonly staleAfterMs: number };
+  /** Anything else of `createSyncEngine`'s options (tests: payload limits…). */
+  readonly extra?: Partial<SyncEngineOptions>;
 }
 
+/** The engine handle `createSyncEngine` returns (`dispose()` ends every timer). */
+export type DemoEngine = ReturnType<typeof createSyncEngine>;
+
 /** An engine for the demo routes. */
-export function createDemoEngine(o: DemoEngineOptions): SyncEngine {
+export function createDemoEngine(o: DemoEngineOptions): DemoEngine {
   return createSyncEngine({
     baseUrl: o.baseUrl,
     routes: demoRoutes,
@@ -50,6 +55,7 @@ export function createDemoEngine(o: DemoEngineOptions): SyncEngine {
     rateLimit: false,
     // Test tokens live 60 s; refresh shortly before expiry, not 30 s before.
     tokenRefreshSkewMs: 2000,
+    ...o.extra,
   });
 }
 
@@ -75,7 +81,7 @@ export async function openDemoEngine(args: {
   online$: Observable<boolean>;
   auth: DemoEngineOptions['auth'];
   fetch: typeof fetch;
-}): Promise<{ engine: SyncEngine; store: OpStore; close: () => Promise<void> }> {
+}): Promise<{ engine: DemoEngine; store: OpStore; close: () => Promise<void> }> {
   const { config } = args;
   const store = await createSqliteOpStore(config.storePath, {
     encryptionKey: await importRawKey(config.keyB64),

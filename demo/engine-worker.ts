@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
-    await engine.stop();
+    await engine.dispose();
     await close();
     send({ t: 'stopped' });
     process.disconnect?.();

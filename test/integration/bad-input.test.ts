@@ -3,11 +3,11 @@
  * each case ends in a clear typed outcome and nothing is lost — the queue
  * keeps going and the next good op still commits.
  */
-import { firstValueFrom, filter, take, toArray } from 'rxjs';
-import type { OpResult, SyncEngine } from '../../src/engine/sync-engine';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import type { OpResult } from '../../src/engine/sync-engine';
 import { ValidationError } from '../../src/errors/sync-error';
 import { startReferenceBackend, type ReferenceBackend } from '../../src/testing';
-import { createDemoEngine, openTestStore } from '../../demo/engine-setup';
+import { createDemoEngine, openTestStore, type DemoEngine } from '../../demo/engine-setup';
 import type { OpStore } from '../../src/store/op-store';
 import { tempDir, waitForIdle } from './support/harness';
 
@@ -17,7 +17,7 @@ describe('bad input at the edge', () => {
   let backend: ReferenceBackend;
   let dir: ReturnType<typeof tempDir>;
   let store: OpStore;
-  let engine: SyncEngine;
+  let engine: DemoEngine;
   let results: OpResult[];
 
   beforeEach(async () => {
@@ -36,7 +36,7 @@ describe('bad input at the edge', () => {
     engine.results$.subscribe((r) => results.push(r));
   });
   afterEach(async () => {
-    await engine.stop();
+    await engine.dispose();
     await store.close();
     await backend.close();
     dir.cleanup();
@@ -61,26 +61,44 @@ describe('bad input at the edge', () => {
     expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
   });
 
-  test('a 10 MB payload is a typed outcome: refused at enqueue, or parked after the server says 413 — never lost', async () => {
+  test('a 10 MB payload is refused at enqueue by the payload limits, typed, nothing stored or sent', async () => {
     const big = { id: 'big', title: 'x'.repeat(10 * 1024 * 1024) };
-    engine.start();
-    const outcome = await engine.enqueue({ type: 'todo.create', payload: big }).then(
-      (op) => ({ queued: op }),
-      (e: unknown) => ({ refused: e }),
-    );
-    if ('refused' in outcome) {
-      expect(outcome.refused).toBeInstanceOf(ValidationError);
-      expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
-    } else {
-      await settle(1);
-      expect(results[0]).toMatchObject({ opId: outcome.queued.id, outcome: 'failed', reason: 'permanent', error: { status: 413 } });
-      expect((await engine.failedOps.list()).map((r) => r.op?.id)).toEqual([outcome.queued.id]);
+    const err = await engine.enqueue({ type: 'todo.create', payload: big }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ reason: 'invalidPayload' });
+    expect((err as Error).message).not.toContain('xxxx');
+    expect(await store.counts()).toEqual({ pending: 0, failed: 0 });
+    expect(backend.counters().requests).toBe(0);
+  });
+
+  test('a 10 MB payload the client lets through meets the server\'s 413: parked as permanent, queue keeps going', async () => {
+    const roomy = createDemoEngine({
+      baseUrl: backend.url,
+      store,
+      auth: { getToken: async () => backend.issueToken(), refreshToken: async () => backend.issueToken() },
+      requestTimeoutMs: 10_000,
+      backoff: { baseMs: 10, capMs: 100 },
+      lock: { heartbeatMs: 200, staleAfterMs: 1000 },
+      extra: { payloadLimits: { maxBytes: 20 * 1024 * 1024, maxStringLength: 20 * 1024 * 1024 } },
+    });
+    const got: OpResult[] = [];
+    const sub = roomy.results$.subscribe((r) => got.push(r));
+    try {
+      const big = await roomy.enqueue({ type: 'todo.create', payload: { id: 'big', title: 'x'.repeat(10 * 1024 * 1024) } });
+      const good = await roomy.enqueue({ type: 'todo.create', payload: { id: 'after', title: 'ok' } });
+      roomy.start();
+      await waitForIdle(roomy, () => got.length, 2, 20_000);
+      expect(got.map((r) => [r.opId, r.outcome, r.reason, r.error?.status])).toEqual([
+        [big.id, 'failed', 'permanent', 413],
+        [good.id, 'committed', undefined, undefined],
+      ]);
+      expect((await roomy.failedOps.list()).map((r) => r.op?.id)).toEqual([big.id]);
+      expect(backend.effects(big.idempotencyKey)).toBe(0);
+      expect(backend.effects(good.idempotencyKey)).toBe(1);
+    } finally {
+      sub.unsubscribe();
+      await roomy.dispose();
     }
-    expect(backend.applied()).toEqual([]);
-    const good = await engine.enqueue({ type: 'todo.create', payload: { id: 'after', title: 'ok' } });
-    engine.start();
-    await firstValueFrom(engine.results$.pipe(filter((r) => r.opId === good.id)));
-    expect(backend.effects(good.idempotencyKey)).toBe(1);
   });
 
   test('a non-JSON 200 and a 200 failing the response codec: failed as malformedResponse, applied once, queue keeps going', async () => {

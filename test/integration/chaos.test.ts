@@ -10,7 +10,7 @@
  *
  * SYNC_CHAOS_SEEDS=n runs n seeds (default 3); SYNC_CHAOS_OPS sets ops per seed.
  */
-import type { OpResult, SyncEngine } from '../../src/engine/sync-engine';
+import type { OpResult } from '../../src/engine/sync-engine';
 import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
 import { createDemoEngine, openTestStore } from '../../demo/engine-setup';
@@ -58,7 +58,7 @@ describe('chaos: seeded random faults', () => {
     // would rightly park the engine in authRequired).
     backend.faults.rule((req) => (req.seq % 61 === 0 ? { kind: 'expireToken' } : null));
     const store = await openTestStore(`${dir.path}/queue.sqlite`);
-    const engine: SyncEngine = createDemoEngine({
+    const engine = createDemoEngine({
       baseUrl: backend.url,
       store,
       auth: { getToken: async () => backend.issueToken(), refreshToken: async () => backend.issueToken() },
@@ -106,7 +106,7 @@ describe('chaos: seeded random faults', () => {
       expect(counts.pending).toBe(0);
     } finally {
       sub.unsubscribe();
-      await engine.stop();
+      await engine.dispose();
       await store.close();
     }
   });
