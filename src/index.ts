@@ -17,7 +17,13 @@ export {
 } from './errors/sync-error';
 export type { ErrorClass, SyncErrorKind, ErrorInfo, ValidationReason, StorageReason } from './errors/sync-error';
 export { USER_MESSAGES, userMessageFor } from './errors/user-messages';
-export { PendingOpCodec, decodePendingOp, PENDING_OP_SCHEMA_VERSION } from './op/pending-op';
+export {
+  PendingOpCodec,
+  decodePendingOp,
+  decodePendingOpJson,
+  INVALID_JSON_MESSAGE,
+  PENDING_OP_SCHEMA_VERSION,
+} from './op/pending-op';
 export type { PendingOp, OpId, IdempotencyKey, TraceId } from './op/pending-op';
 export { createOpId, createIdempotencyKey, createTraceId, isUuidV4 } from './op/ids';
 export type {
@@ -51,3 +57,28 @@ export type {
 } from './optimistic/create-optimistic-store';
 export { watchFailedOps, failedRecordMessage, CORRUPT_RECORD_MESSAGE } from './optimistic/watch-failed-ops';
 export type { FailedOpView } from './optimistic/watch-failed-ops';
+export { parseRetryAfter, parseHttpDate } from './policy/retry-after';
+export {
+  computeBackoff,
+  retryDelay,
+  resolveBackoffPolicy,
+  DEFAULT_BACKOFF_POLICY,
+  MAX_TIMER_DELAY_MS,
+} from './policy/backoff';
+export type { BackoffPolicy, JitterMode } from './policy/backoff';
+export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-response';
+export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
+export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
+export { defineRoutes, formatPayloadErrors } from './router/op-router';
+export type { OpRouter, RouteDef, RouteMethod, RoutedRequest } from './router/op-router';
+export { createOpStore } from './store/create-op-store';
+export type { LocalForageOpStore } from './store/create-op-store';
+export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
+export type { OpStoreOptions } from './store/op-store-options';
+export { generateStoreKey, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';
+export type { DecryptFailure } from './crypto/record-cipher';
+export { loadOrCreateDeviceKey } from './crypto/device-key';
+export { webCryptoAesGcm } from './crypto/aes-gcm-engine';
+export type { AesGcmEngine } from './crypto/aes-gcm-engine';
+export { defineMemoryDriver, resetMemoryDriver, MEMORY_DRIVER } from './drivers/memory-driver';
+export type { RangeDriverExtras } from './drivers/range-driver';
