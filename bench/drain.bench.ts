@@ -137,7 +137,9 @@ async function rssChild(): Promise<void> {
       gc?.();
       return process.memoryUsage().rss / 1024 / 1024;
     };
+    const heap = () => process.memoryUsage().heapUsed / 1024 / 1024;
     const rssEmpty = mb();
+    const heapEmpty = heap();
     const t0 = performance.now();
     const BATCH = 200;
     for (let i = 0; i < QUEUED; i += BATCH) {
@@ -147,8 +149,10 @@ async function rssChild(): Promise<void> {
     }
     const fillSec = (performance.now() - t0) / 1000;
     const rssQueued = mb();
+    const heapQueued = heap();
     let committed = 0;
     let peak = 0;
+    let heapPeak = 0;
     const sub = engine.results$.subscribe(() => {
       committed += 1;
     });
@@ -157,12 +161,14 @@ async function rssChild(): Promise<void> {
     while (performance.now() < end) {
       await new Promise((r) => setTimeout(r, 250));
       peak = Math.max(peak, process.memoryUsage().rss / 1024 / 1024);
+      heapPeak = Math.max(heapPeak, heap());
     }
     sub.unsubscribe();
     await engine.dispose();
+    const heapAfterDrain = (gc?.(), heap());
     const counts = await store.counts();
     await store.close();
-    process.send?.({ rssEmpty, rssQueued, rssDrainPeak: peak, fillSec, committed, pendingLeft: counts.pending });
+    process.send?.({ rssEmpty, rssQueued, rssDrainPeak: peak, heapEmpty, heapQueued, heapDrainPeak: heapPeak, heapAfterDrain, fillSec, committed, pendingLeft: counts.pending });
   } finally {
     await backend.close();
     rmSync(dir, { recursive: true, force: true });
@@ -172,7 +178,7 @@ async function rssChild(): Promise<void> {
 function rssInChild(): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [], {
-      execArgv: ['-r', 'ts-node/register/transpile-only', '--expose-gc'],
+      execArgv: ['-r', require.resolve('ts-node/register/transpile-only'), '--expose-gc'],
       env: { ...process.env, DRAIN_BENCH_RSS_CHILD: '1', TS_NODE_TRANSPILE_ONLY: 'true' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -189,23 +195,38 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sync-engine-drain-'));
   const rows: [string, string][] = [];
   try {
-    // Warm up the client and the server (JIT, sockets).
-    await rawLoop(backend, 200);
+    // Warm up client, server and engine code (JIT, sockets).
+    await rawLoop(backend, 300);
     backend.reset();
-    const raw = await rawLoop(backend, OPS);
+    const warm = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
+    await engineDrain(backend, warm, 300);
+    await warm.close();
     backend.reset();
 
-    const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
-    const mem = await engineDrain(backend, memStore, OPS);
-    await memStore.close();
-    backend.reset();
+    // Rounds interleave the raw loop and each engine variant so that noise
+    // from a shared machine hits all of them alike; medians are reported.
+    const ROUNDS = 3;
+    const samples = { raw: [] as number[], mem: [] as number[], full: [] as number[], normal: [] as number[] };
     const fullStore = await openTestStore(join(dir, 'full.sqlite'), 'FULL');
-    const full = await engineDrain(backend, fullStore, OPS);
-    backend.reset();
     const normalStore = await openTestStore(join(dir, 'normal.sqlite'), 'NORMAL');
-    const normal = await engineDrain(backend, normalStore, OPS);
+    for (let round = 0; round < ROUNDS; round += 1) {
+      samples.raw.push(await rawLoop(backend, OPS));
+      backend.reset();
+      const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
+      samples.mem.push(await engineDrain(backend, memStore, OPS));
+      await memStore.close();
+      backend.reset();
+      samples.full.push(await engineDrain(backend, fullStore, OPS));
+      backend.reset();
+      samples.normal.push(await engineDrain(backend, normalStore, OPS));
+      backend.reset();
+    }
     await normalStore.close();
-    backend.reset();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const raw = median(samples.raw);
+    const mem = median(samples.mem);
+    const full = median(samples.full);
+    const normal = median(samples.normal);
     const lat = await latency(backend, fullStore, Math.min(OPS, 500), 100);
     await fullStore.close();
 
@@ -218,15 +239,17 @@ export async function run(): Promise<void> {
     rows.push(['e2e latency @100 ops/s, SQLite FULL', `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`]);
 
     const rss = await rssInChild();
-    rows.push([`RSS, empty engine`, `${rss.rssEmpty?.toFixed(0)} MB`]);
-    rows.push([`RSS, ${QUEUED} ops queued (SQLite NORMAL)`, `${rss.rssQueued?.toFixed(0)} MB (filled in ${rss.fillSec?.toFixed(1)} s)`]);
-    rows.push([`RSS peak while draining 5 s`, `${rss.rssDrainPeak?.toFixed(0)} MB (${rss.committed} committed)`]);
+    const m = (x: number | undefined) => `${(x ?? 0).toFixed(0)} MB`;
+    rows.push([`RSS / heap, engine, empty queue`, `${m(rss.rssEmpty)} / ${m(rss.heapEmpty)} (process includes ts-node + TypeScript)`]);
+    rows.push([`RSS / heap, ${QUEUED} ops queued`, `${m(rss.rssQueued)} / ${m(rss.heapQueued)} (SQLite NORMAL, filled in ${(rss.fillSec ?? 0).toFixed(1)} s)`]);
+    rows.push([`RSS / heap peak, draining 5 s`, `${m(rss.rssDrainPeak)} / ${m(rss.heapDrainPeak)} (${rss.committed} committed, ${rss.pendingLeft} left)`]);
+    rows.push([`heap after the drain, after GC`, m(rss.heapAfterDrain)]);
   } finally {
     await backend.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const w = Math.max(...rows.map((r) => r[0].length));
-  console.log(`${OPS} ops per throughput run, loopback, no faults, concurrency 1\n`);
+  console.log(`${OPS} ops per throughput run, median of 3 interleaved rounds, loopback, no faults, concurrency 1\n`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
 }
 

@@ -33,7 +33,8 @@ const WORKER = join(__dirname, 'engine-worker.ts');
 /** Fork an engine worker (TypeScript through ts-node, transpile only). */
 export function spawnWorker(config: WorkerConfig): WorkerHandle {
   const child = fork(WORKER, [], {
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    // Resolved here, so the worker starts whatever the current directory is.
+    execArgv: ['-r', require.resolve('ts-node/register/transpile-only')],
     env: { ...process.env, SYNC_WORKER_CONFIG: JSON.stringify(config), TS_NODE_TRANSPILE_ONLY: 'true' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
