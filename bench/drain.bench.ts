@@ -25,6 +25,7 @@ import { startReferenceBackend, percentile, type ReferenceBackend } from '../src
 import { createOpStore } from '../src/store/create-op-store';
 import { defineMemoryDriver } from '../src/drivers/memory-driver';
 import { generateStoreKey } from '../src/crypto/record-cipher';
+import { nodeAesGcm } from '../src/node';
 import type { OpStore } from '../src/store/op-store';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
@@ -198,7 +199,7 @@ export async function run(): Promise<void> {
     // Warm up client, server and engine code (JIT, sockets).
     await rawLoop(backend, 300);
     backend.reset();
-    const warm = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
+    const warm = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
     await engineDrain(backend, warm, 300);
     await warm.close();
     backend.reset();
@@ -212,7 +213,7 @@ export async function run(): Promise<void> {
     for (let round = 0; round < ROUNDS; round += 1) {
       samples.raw.push(await rawLoop(backend, OPS));
       backend.reset();
-      const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() });
+      const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
       samples.mem.push(await engineDrain(backend, memStore, OPS));
       await memStore.close();
       backend.reset();

@@ -7,7 +7,7 @@
  * once (or parked with its reason), FIFO order per entity holds in the
  * server's log, and recovery (restart → processing again) is measured.
  *
- * SYNC_CRASH_KILLS=n runs n kills (default 3); SYNC_CRASH_SEED picks the seed.
+ * SYNC_CRASH_KILLS=n runs n kills (default 4, one per kill point); SYNC_CRASH_SEED picks the seed.
  */
 import { startReferenceBackend, verifyDelivery, mulberry32, type ReferenceBackend } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
@@ -15,11 +15,18 @@ import { spawnWorker, type WorkerHandle } from '../../demo/worker-handle';
 import type { EnqueuedEntry } from '../../demo/protocol';
 import { enqueuedRefs, envInt, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
 
-const KILLS = envInt('SYNC_CRASH_KILLS', 3);
+const KILLS = envInt('SYNC_CRASH_KILLS', 4);
 const SEED = envInt('SYNC_CRASH_SEED', 20261127);
 const OPS = 120;
-type KillMode = 'afterCommit' | 'midRequest' | 'randomTime';
-const MODES: readonly KillMode[] = ['afterCommit', 'midRequest', 'randomTime'];
+/**
+ * - afterCommit: in the server, after the commit and before the answer is written.
+ * - midRequest: the request has reached the server; killed before any commit.
+ * - afterAnswer: just after the answer went out — the client is reading it
+ *   and writing its ledger / removing the op (mid-store-write).
+ * - randomTime: a random moment of the drain.
+ */
+type KillMode = 'afterCommit' | 'midRequest' | 'afterAnswer' | 'randomTime';
+const MODES: readonly KillMode[] = ['afterCommit', 'midRequest', 'afterAnswer', 'randomTime'];
 
 jest.setTimeout(30_000 + KILLS * 12_000);
 
@@ -41,7 +48,7 @@ describe('crash recovery (SIGKILL, same SQLite store)', () => {
     dir.cleanup();
   });
 
-  test(`${KILLS} kills at commit/mid-request/random points: exactly once, FIFO per entity, recovery measured (seed ${SEED})`, async () => {
+  test(`${KILLS} kills (after commit, mid-request, after answer, random): exactly once, FIFO per entity, recovery measured (seed ${SEED})`, async () => {
     const random = mulberry32(SEED);
     const items = buildWorkload({ ops: OPS, seed: SEED });
     const base = workerConfig(backend, dir.path, { name: 'gen-0' });
@@ -69,7 +76,14 @@ describe('crash recovery (SIGKILL, same SQLite store)', () => {
       };
       const target = backend.applied().length + 3 + Math.floor(random() * 10);
       const offEffect =
-        mode === 'afterCommit' ? backend.onEffect((e) => (e.seq >= target ? kill() : undefined)) : () => undefined;
+        mode === 'afterCommit'
+          ? backend.onEffect((e) => (e.seq >= target ? kill() : undefined))
+          : mode === 'afterAnswer'
+            ? backend.onEffect((e) => {
+                // The answer is written right after this listener returns.
+                if (e.seq >= target) setImmediate(kill);
+              })
+            : () => undefined;
       if (mode === 'midRequest') {
         // The request has reached the server; the client dies before any answer, then the request is dropped.
         backend.faults.rule((req) => (req.method !== 'GET' && backend.applied().length >= target - 1 && killedAt === 0 ? (kill(), { kind: 'reset' }) : { kind: 'latency', ms: 4 }));
@@ -111,6 +125,12 @@ describe('crash recovery (SIGKILL, same SQLite store)', () => {
     const expectedToApply = items.filter((w) => w.expect === 'apply').length;
     expect(report.appliedOnce).toBe(expectedToApply);
     expect(report.ok).toBe(true);
+
+    // Each kill between commit and answer left an op the server applied but
+    // the client never heard of: the restarted engine re-sent it with the
+    // same key and got the stored answer replayed — no second effect.
+    const afterCommitKills = recoveries.filter((r) => r.mode === 'afterCommit').length;
+    expect(backend.counters().replays).toBeGreaterThanOrEqual(afterCommitKills);
 
     // Spec: recovery < 5 s after a crash (restart → processing again).
     for (const r of recoveries) expect(r.spawnToCommitMs).toBeLessThan(5000);
