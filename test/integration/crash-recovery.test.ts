@@ -17,7 +17,8 @@ import { enqueuedRefs, envInt, tempDir, waitForEmptyQueue, waitUntil, workerConf
 
 const KILLS = envInt('SYNC_CRASH_KILLS', 4);
 const SEED = envInt('SYNC_CRASH_SEED', 20261127);
-const OPS = 120;
+// Each kill needs up to ~12 more commits; keep ops ahead of the kills.
+const OPS = Math.max(120, KILLS * 20);
 /**
  * - afterCommit: in the server, after the commit and before the answer is written.
  * - midRequest: the request has reached the server; killed before any commit.
