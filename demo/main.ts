@@ -137,6 +137,15 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WriteStream = proce
   const backend = await startReferenceBackend({ tokenTtlMs: 15_000 });
   const workers: WorkerHandle[] = [];
   const progress = createProgressDisplay(out);
+  // Ctrl-C: no stray engine processes, no temp files left behind.
+  const onSignal = () => {
+    progress.done();
+    for (const w of workers) w.kill();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const workload = buildWorkload({ ops: opts.ops, seed: opts.seed });
     const config: WorkerConfig = {
@@ -330,6 +339,8 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WriteStream = proce
       clearInterval(tick);
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     progress.done();
     for (const w of workers) {
       if (w.child.exitCode === null && w.child.signalCode === null) w.kill();
