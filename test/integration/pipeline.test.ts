@@ -34,6 +34,7 @@ type Answer = { status: number; body?: unknown; headers?: Record<string, string>
 async function startServer() {
   const seen: Seen[] = [];
   const script: Answer[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -49,8 +50,13 @@ async function startServer() {
         res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
         res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
       };
-      if (answer.delayMs) setTimeout(send, answer.delayMs);
-      else send();
+      if (answer.delayMs) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          send();
+        }, answer.delayMs);
+        timers.add(t);
+      } else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -61,6 +67,7 @@ async function startServer() {
     script,
     close: () =>
       new Promise<void>((r) => {
+        for (const t of timers) clearTimeout(t);
         server.closeAllConnections();
         server.close(() => r());
       }),
