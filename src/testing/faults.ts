@@ -1,9 +1,11 @@
 import { mulberry32 } from './prng';
 
 /**
- * One injected fault, applied to one request. Faults marked "no effect"
- * answer before the idempotency layer, so the request is not applied and
- * the key is not taken; the others let the request commit first.
+ * One injected fault, applied to one request. Transport and overload
+ * faults (reset, hang, 5xx, 429, token expiry) answer before the
+ * idempotency layer: nothing is applied and the key is not taken. Domain
+ * answers (`conflict`, `badRequest`) go through it. The rest let the request
+ * commit first.
  */
 export type Fault =
   /** Wait `ms` before handling the request normally. */
@@ -27,9 +29,14 @@ export type Fault =
     }
   /** Answer 429 with `Retry-After` (delay-seconds or an HTTP-date). No effect. */
   | { readonly kind: 'rateLimit'; readonly retryAfter: RetryAfter }
-  /** Answer a 409 domain conflict (`error.code`, default `version_conflict`). No effect. */
+  /**
+   * Answer a 409 domain conflict (`error.code`, default `version_conflict`). No effect.
+   * A domain answer: decided at the idempotency layer — a key that already
+   * has an answer replays it instead, and the injected answer is stored for
+   * the key (its repeats get the same 409).
+   */
   | { readonly kind: 'conflict'; readonly code?: string }
-  /** Answer 400 `bad_request`. No effect. */
+  /** Answer 400 `bad_request`. No effect. A domain answer, like `conflict`. */
   | { readonly kind: 'badRequest' }
   /** Expire every token issued so far and answer 401 `token_expired`. No effect. */
   | { readonly kind: 'expireToken' }

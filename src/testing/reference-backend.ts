@@ -495,10 +495,15 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     if (fault?.kind === 'rateLimit') {
       return send(res, error(429, 'rate_limited', 'too many requests', undefined, { 'Retry-After': retryAfterHeader(fault.retryAfter, now()) }));
     }
-    if (fault?.kind === 'conflict') {
-      return send(res, error(409, fault.code ?? 'version_conflict', 'entity changed on the server'));
-    }
-    if (fault?.kind === 'badRequest') return send(res, error(400, 'bad_request', 'injected bad request'));
+    // Injected 409/400 are domain answers: on a mutation they are decided at
+    // the idempotency layer below (a key that already has an answer replays
+    // it; a new key stores the injected answer), as a real server would.
+    const injectedDomainAnswer = (f: typeof fault): HttpAnswer | undefined =>
+      f?.kind === 'conflict'
+        ? error(409, f.code ?? 'version_conflict', 'entity changed on the server')
+        : f?.kind === 'badRequest'
+          ? error(400, 'bad_request', 'injected bad request')
+          : undefined;
     if (fault?.kind === 'expireToken') {
       tokenGen += 1;
       counters.unauthorized += 1;
@@ -506,6 +511,8 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     }
 
     if (method === 'GET') {
+      const injected = injectedDomainAnswer(fault);
+      if (injected) return send(res, injected);
       if (id === undefined) {
         const table = resource === 'todos' ? todos : contacts;
         return send(res, new HttpAnswer(200, { data: [...table.values()] }));
@@ -565,9 +572,9 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
       }
     }
 
-    const answer = bodyOk
-      ? mutate(method, resource, id, body, key ?? '', traceId)
-      : error(400, 'bad_request', 'body is not JSON');
+    const answer =
+      injectedDomainAnswer(fault) ??
+      (bodyOk ? mutate(method, resource, id, body, key ?? '', traceId) : error(400, 'bad_request', 'body is not JSON'));
     // Domain answers (2xx and 4xx) are final for the key and replayed;
     // nothing here is a 5xx, so no "release the key" branch is needed.
     entry.answer = toStored(answer);

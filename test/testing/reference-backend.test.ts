@@ -341,6 +341,22 @@ describe('reference backend', () => {
       expect(backend.applied()).toHaveLength(1);
     });
 
+    test('injected 409/400 are domain answers: a committed key replays its answer, a new key keeps the injected one', async () => {
+      const committed = randomUUID();
+      expect((await call(backend, 'POST', '/todos', { id: 't1', title: 'a' }, { key: committed })).status).toBe(201);
+      backend.faults.script([{ kind: 'conflict' }, { kind: 'badRequest' }]);
+      const replay = await call(backend, 'POST', '/todos', { id: 't1', title: 'a' }, { key: committed });
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      const fresh = randomUUID();
+      expect((await call(backend, 'POST', '/todos', { id: 't2', title: 'b' }, { key: fresh })).status).toBe(400);
+      // The repeat of that key gets the same stored 400, and nothing is applied.
+      expect((await call(backend, 'POST', '/todos', { id: 't2', title: 'b' }, { key: fresh })).status).toBe(400);
+      expect(backend.effects(committed)).toBe(1);
+      expect(backend.effects(fresh)).toBe(0);
+      expect(backend.faults.injected()).toEqual({ conflict: 1, badRequest: 1 });
+    });
+
     test('commit then drop: applied, the client hears nothing, the retry with the same key replays', async () => {
       const key = randomUUID();
       backend.faults.script([{ kind: 'commitThenDrop' }]);
