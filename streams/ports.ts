@@ -8,6 +8,10 @@ import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/st
  * a `StorageError`). Promises do not run in virtual time; Observables do, so
  * marble tests hand the streams a synchronous in-memory port and production
  * wraps the real store with `storePortFromOpStore` (`defer(() => from(...))`).
+ *
+ * @example
+ * const port: StorePort = storePortFromOpStore(await createOpStore({ name: 'app' }));
+ * port.peek(20).subscribe((ops) => console.log(ops.length));
  */
 export interface StorePort {
   append(op: PendingOp): Observable<void>;
@@ -35,6 +39,9 @@ export type MetaPort = Pick<StorePort, 'readMeta' | 'writeMeta'>;
  * (null when signed out) and completes; `refresh(rejected)` emits a new token
  * or errors (the engine then waits in `authRequired`). `refreshed$` emits
  * after every successful refresh, proactive or not.
+ *
+ * @example
+ * const auth: AuthPort = authPortFromTokenManager(createTokenManager({ getToken, refreshToken }));
  */
 export interface AuthPort {
   token(): Observable<string | null>;

@@ -16,6 +16,9 @@ export interface HttpRequest {
  * Sends one request: emits the response (status, headers and the whole body
  * as text) once and completes, or errors with whatever the network layer
  * threw (the API client classifies it). Unsubscribing aborts the exchange.
+ *
+ * @example
+ * const transport: HttpTransport = fetchTransport(globalThis.fetch);
  */
 export type HttpTransport = (request: HttpRequest) => Observable<HttpResponseLike>;
 

@@ -115,7 +115,12 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
   }
 }
 
-/** Why processing may not run, in a fixed order; empty when it may. */
+/**
+ * Why processing may not run, in a fixed order; empty when it may.
+ *
+ * @example
+ * gateReasons(INITIAL_STATUS_STATE); // ['stopped', 'lockNotHeld']
+ */
 export function gateReasons(s: StatusState): readonly GateReason[] {
   const reasons: GateReason[] = [];
   if (!s.started) reasons.push('stopped');
@@ -127,7 +132,13 @@ export function gateReasons(s: StatusState): readonly GateReason[] {
   return reasons;
 }
 
-/** The public projection of the state. */
+/**
+ * The public projection of the state (`processing` ⇔ no gate reason;
+ * optional fields only when set).
+ *
+ * @example
+ * engine.status$ = state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
+ */
 export function toEngineStatus(s: StatusState): EngineStatus {
   const blockedBy = gateReasons(s);
   const status: { -readonly [K in keyof EngineStatus]: EngineStatus[K] } = {
@@ -145,7 +156,12 @@ export function toEngineStatus(s: StatusState): EngineStatus {
   return status;
 }
 
-/** Structural equality of two statuses (for `distinctUntilChanged`). */
+/**
+ * Structural equality of two statuses (for `distinctUntilChanged`).
+ *
+ * @example
+ * status$.pipe(distinctUntilChanged(sameStatus));
+ */
 export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
   return (
     a.online === b.online &&

@@ -14,7 +14,21 @@ import type { RateLimitOptions } from '../security/rate-limiter';
 import type { OpStore } from '../store/op-store';
 import type { PowerConstraints } from './platform-signals';
 
-/** Options of `createSyncEngine`. Only `baseUrl`, `routes`, `store` and `auth` are required. */
+/**
+ * Options of `createSyncEngine`. Only `baseUrl`, `routes`, `store` and
+ * `auth` are required; every default is in `SYNC_ENGINE_DEFAULTS` or the
+ * constant named on the field. Durations are in milliseconds.
+ *
+ * @example
+ * const options: SyncEngineOptions = {
+ *   baseUrl: 'https://api.example.com',
+ *   routes,
+ *   store,
+ *   auth: { getToken: () => session.token, refreshToken: () => session.refresh() },
+ *   backoff: { baseMs: 500, maxAttempts: 8 },
+ *   lock: { heartbeatMs: 1000, staleAfterMs: 3000 },
+ * };
+ */
 export interface SyncEngineOptions {
   /** `https://…`; `http://` only for a loopback host (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
@@ -74,7 +88,14 @@ export interface SyncEngineOptions {
   readonly metricsSampleIntervalMs?: number;
 }
 
-/** Defaults of `SyncEngineOptions` (durations in ms). */
+/**
+ * Defaults of `SyncEngineOptions` (durations in ms). Backoff, lock, rate
+ * limit and payload limits have their own constants: `DEFAULT_BACKOFF_POLICY`,
+ * `STORAGE_LOCK_DEFAULTS`, `RATE_LIMIT_DEFAULTS`, `PAYLOAD_LIMITS`.
+ *
+ * @example
+ * createSyncEngine({ ...options, requestTimeoutMs: SYNC_ENGINE_DEFAULTS.requestTimeoutMs * 2 });
+ */
 export const SYNC_ENGINE_DEFAULTS = Object.freeze({
   requestTimeoutMs: 15_000,
   batchSize: 20,

@@ -19,6 +19,12 @@ export type LockState =
  * The single-processor lock. Kept behind this interface so a Web Locks
  * (`navigator.locks`) implementation can replace the storage-backed one in
  * browsers.
+ *
+ * @example
+ * const sub = lock.hold().subscribe((s) => (s.held ? startDraining(s.fencingToken) : stopDraining()));
+ * // shutting down:
+ * sub.unsubscribe();
+ * lock.release().subscribe();
  */
 export interface ProcessorLock {
   /**
