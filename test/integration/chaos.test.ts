@@ -8,7 +8,9 @@
  * effects in enqueue order, every failed op has a reason, and the engine
  * ends idle with an empty queue.
  *
- * SYNC_CHAOS_SEEDS=n runs n seeds (default 3); SYNC_CHAOS_OPS sets ops per seed.
+ * SYNC_CHAOS_SEEDS=n runs n seeds (default 3) from SYNC_CHAOS_SEED (default
+ * 1000); SYNC_CHAOS_OPS sets ops per seed. A failing seed is in the test's
+ * name: rerun it with SYNC_CHAOS_SEED=<seed> SYNC_CHAOS_SEEDS=1.
  */
 import type { OpResult } from '../../src/engine/sync-engine';
 import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '../../src/testing';
@@ -18,7 +20,8 @@ import { enqueuedRefs, envInt, tempDir, waitForIdle } from './support/harness';
 
 const SEEDS = envInt('SYNC_CHAOS_SEEDS', 3);
 const OPS = envInt('SYNC_CHAOS_OPS', 200);
-const seeds = Array.from({ length: SEEDS }, (_, i) => 1000 + i * 7919);
+const BASE_SEED = envInt('SYNC_CHAOS_SEED', 1000);
+const seeds = Array.from({ length: SEEDS }, (_, i) => BASE_SEED + i * 7919);
 
 jest.setTimeout(60_000);
 
