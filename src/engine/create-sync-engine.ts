@@ -130,13 +130,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     },
   );
   const observability = obs;
-  const dispose = engine.dispose.bind(engine);
+  const disposeEngine = engine.dispose.bind(engine);
+  let disposed: Promise<void> | undefined;
   return Object.assign(engine, {
     metrics$: observability.metrics.metrics$,
-    dispose: async () => {
-      await dispose();
-      observability.dispose();
-      tokens.dispose();
-    },
+    dispose: () =>
+      (disposed ??= disposeEngine().then(() => {
+        observability.dispose();
+        tokens.dispose();
+      })),
   });
 }

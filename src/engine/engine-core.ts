@@ -111,7 +111,11 @@ class EngineCore implements SyncEngineHandle {
   readonly #results = new Subject<OpResult>();
   readonly #started = new BehaviorSubject<boolean>(false);
   readonly #subs = new Subscription();
+  /** dispose() was called: enqueue and start are refused. */
+  #closed = false;
+  /** dispose() finished: nothing is emitted any more. */
   #disposed = false;
+  #disposing: Promise<void> | undefined;
 
   readonly status$: Observable<EngineStatus>;
   readonly results$: Observable<OpResult> = this.#results.asObservable();
@@ -230,7 +234,7 @@ class EngineCore implements SyncEngineHandle {
     const { router, store, now } = this.#deps;
     let op: PendingOp;
     try {
-      if (this.#disposed) throw new ValidationError('invalidOptions', 'engine: disposed');
+      if (this.#closed) throw new ValidationError('invalidOptions', 'engine: disposed');
       if (typeof input !== 'object' || input === null || typeof input.type !== 'string') {
         throw new ValidationError('unknownType', 'type: expected string');
       }
@@ -259,7 +263,7 @@ class EngineCore implements SyncEngineHandle {
   }
 
   start(): void {
-    if (this.#disposed || this.#started.value) return;
+    if (this.#closed || this.#started.value) return;
     this.#dispatch({ type: 'started', started: true });
     this.#started.next(true);
   }
@@ -288,13 +292,17 @@ class EngineCore implements SyncEngineHandle {
     if (this.#state.value.authRequired) this.#dispatch({ type: 'authRequired', required: false });
   }
 
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    await this.stop();
-    this.#disposed = true;
-    this.#subs.unsubscribe();
-    this.#events.complete();
-    this.#results.complete();
+  dispose(): Promise<void> {
+    if (this.#disposing !== undefined) return this.#disposing;
+    // Refuse new work at once, not only after the lock is released.
+    this.#closed = true;
+    this.#disposing = this.stop().then(() => {
+      this.#disposed = true;
+      this.#subs.unsubscribe();
+      this.#events.complete();
+      this.#results.complete();
+    });
+    return this.#disposing;
   }
 
   pendingOps(pageSize = this.#deps.batchSize): Observable<PendingOp> {

@@ -4,6 +4,7 @@ import { MemoryStoreData } from '../support/memory-store-port';
 import { fail, hang, networkError, ok, raw } from '../support/scripted-transport';
 import type { ReconcileDecision } from '../../streams/process-op';
 import type { EngineEvent } from '../../src/engine/sync-engine';
+import { createRateLimiter } from '../../src/security/rate-limiter';
 
 // Times below: the storage lock is acquired at t=50 (claim, 50 ms settle,
 // read back); every scripted answer takes 10 ms; random() = 0.5 so full
@@ -557,6 +558,61 @@ describe('pipeline scenarios (virtual time)', () => {
       expect(b.sentIds()).toEqual(['2', '3']);
       expect(b.server.requests[0]!.request.headers['Idempotency-Key']).toBe(a.server.requests[1]!.request.headers['Idempotency-Key']);
       expect(data.pending.size).toBe(0);
+    }),
+  );
+
+  test(
+    'requestHeaders are read after attemptStarted, per attempt, and cannot override the engine headers',
+    marbles((m) => {
+      const order: string[] = [];
+      const h = new EngineHarness(m.scheduler, {
+        requestHeaders: (op) => {
+          order.push(`headers:${h.events.filter((e) => e.type === 'attemptStarted').length}`);
+          return { traceparent: `00-${op.traceId.replace(/-/g, '')}-0000000000000001-01`, 'Idempotency-Key': 'forged' };
+        },
+      });
+      h.server.script(fail(500), ok());
+      h.enqueue('a');
+      h.engine.start();
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      expect(order).toEqual(['headers:1', 'headers:2']);
+      const [op] = h.events.filter((e) => e.type === 'enqueued') as Array<Extract<EngineEvent, { type: 'enqueued' }>>;
+      for (const r of h.server.requests) {
+        expect(r.request.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-/);
+        expect(r.request.headers['Idempotency-Key']).toBe(op!.op.idempotencyKey);
+      }
+    }),
+  );
+
+  test(
+    'the client-side rate limit spaces sends once the bucket is empty',
+    marbles((m) => {
+      const h = new EngineHarness(m.scheduler, { rateLimiter: createRateLimiter({ capacity: 2, refillPerSecond: 1 }, m.scheduler) });
+      h.server.fallback = ok({}, 0);
+      for (const id of ['a', 'b', 'c', 'd']) h.enqueue(id);
+      h.engine.start();
+      h.at(10_000, () => void h.engine.stop());
+      m.flush();
+      expect(h.sentIds()).toEqual(['a', 'b', 'c', 'd']);
+      expect(sendTimes(h)).toEqual([50, 50, 1050, 2050]);
+    }),
+  );
+
+  test(
+    'dispose() stops everything; enqueue is refused after it',
+    marbles((m) => {
+      const h = new EngineHarness(m.scheduler);
+      h.engine.start();
+      h.at(100, () => void h.engine.dispose());
+      m.flush();
+      expect(h.eventTypes('lockAcquired', 'lockReleased')).toEqual(['lockAcquired', 'lockReleased']);
+      return h.engine.enqueue({ type: 'todo.create', payload: { id: 'x', title: 'y' } }).then(
+        () => {
+          throw new Error('expected a rejection');
+        },
+        (err: unknown) => expect(err).toMatchObject({ kind: 'validation' }),
+      );
     }),
   );
 

@@ -109,6 +109,8 @@ export interface HarnessOptions {
   readonly random?: () => number;
   readonly powerSavingBackoffFactor?: number;
   readonly storeLatencyMs?: number;
+  readonly rateLimiter?: EngineDeps['rateLimiter'];
+  readonly requestHeaders?: EngineDeps['requestHeaders'];
 }
 
 /** An engine core on in-memory doubles, everything on `scheduler` (virtual time). */
@@ -164,6 +166,8 @@ export class EngineHarness {
       powerSavingBackoffFactor: options.powerSavingBackoffFactor ?? 4,
       storageRetryMs: 1000,
       reconcile: options.reconcile,
+      rateLimiter: options.rateLimiter,
+      requestHeaders: options.requestHeaders,
     };
     this.engine = createEngineCore(this.deps);
     this.engine.events$.subscribe((e) => this.events.push(e));
