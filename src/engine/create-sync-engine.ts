@@ -35,6 +35,13 @@ const positive = (name: string, v: number): number => {
   return v;
 };
 
+const nonNegative = (name: string, v: number): number => {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+    throw new ValidationError('invalidOptions', `${name}: expected a number ≥ 0`);
+  }
+  return v;
+};
+
 /**
  * Create the sync engine: a durable FIFO queue drained to a REST backend,
  * at least once, exactly once in effect through idempotency keys.
@@ -102,6 +109,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
       options.powerSavingBackoffFactor ?? SYNC_ENGINE_DEFAULTS.powerSavingBackoffFactor,
     ),
     storageRetryMs: positive('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
+    idlePollMs: nonNegative('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs),
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
     // a propagator), then the app's own headers. Called after attemptStarted.

@@ -11,7 +11,9 @@ import {
   filter,
   finalize,
   from,
+  interval,
   lastValueFrom,
+  merge,
   map,
   observeOn,
   queueScheduler,
@@ -80,6 +82,8 @@ export interface EngineDeps {
   readonly batchSize: number;
   readonly powerSavingBackoffFactor: number;
   readonly storageRetryMs: number;
+  /** Re-read an empty queue this often while processing (appends by other processes); 0 = never. */
+  readonly idlePollMs: number;
   readonly reconcile?: Reconcile;
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   readonly rateLimiter?: RateLimiter;
@@ -198,7 +202,13 @@ class EngineCore implements SyncEngineHandle {
     const drain$ = drainQueue({
       store,
       batchSize: deps.batchSize,
-      wake$: store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
+      // Own appends wake the drain through the change feed. Another tab or
+      // process appending to the same storage is not on this feed, so an
+      // idle holder also looks again every `idlePollMs`.
+      wake$: merge(
+        store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
+        deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
+      ),
       process: (op) => processOp(op, ctx),
       onIdle: () => {
         this.#dispatch({ type: 'idle' });

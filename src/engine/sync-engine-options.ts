@@ -68,6 +68,13 @@ export interface SyncEngineOptions {
   readonly batchSize?: number;
   /** Backoff waits are multiplied by this while `powerSaving`. Default 4. */
   readonly powerSavingBackoffFactor?: number;
+  /**
+   * While processing with an empty queue, look at the queue again this
+   * often, ms, to pick up ops another tab or process appended to the same
+   * storage (not on this engine's change feed). Own appends wake the drain
+   * at once regardless. 0 disables (single-process apps). Default 5 000.
+   */
+  readonly idlePollMs?: number;
   /** Wait before retrying after a storage failure, ms. Default 1 000 (then the backoff policy). */
   readonly storageRetryMs?: number;
   /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (20 burst, 10/s). */
@@ -101,5 +108,6 @@ export const SYNC_ENGINE_DEFAULTS = Object.freeze({
   batchSize: 20,
   powerSavingBackoffFactor: 4,
   storageRetryMs: 1_000,
+  idlePollMs: 5_000,
   tokenRefreshSkewMs: 30_000,
 });

@@ -36,6 +36,7 @@ describe('createSyncEngine', () => {
     ['a stale period not above the heartbeat', { lock: { heartbeatMs: 1000, staleAfterMs: 500 } }],
     ['a zero request timeout', { requestTimeoutMs: 0 }],
     ['a zero batch size', { batchSize: 0 }],
+    ['a negative idle poll', { idlePollMs: -1 }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {
@@ -53,6 +54,7 @@ describe('createSyncEngine', () => {
       batchSize: 20,
       powerSavingBackoffFactor: 4,
       storageRetryMs: 1_000,
+      idlePollMs: 5_000,
       tokenRefreshSkewMs: 30_000,
     });
     expect(Object.isFrozen(SYNC_ENGINE_DEFAULTS)).toBe(true);

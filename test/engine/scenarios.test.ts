@@ -616,6 +616,28 @@ describe('pipeline scenarios (virtual time)', () => {
     }),
   );
 
+  test(
+    'an op another process appended to the same storage is picked up by the idle holder within idlePollMs',
+    marbles((m) => {
+      const data = new MemoryStoreData();
+      const holder = new EngineHarness(m.scheduler, { data, idlePollMs: 2000, lockOptions: { ownerId: 'A' } });
+      const other = new EngineHarness(m.scheduler, { data, lockOptions: { ownerId: 'B' } });
+      holder.engine.start();
+      other.engine.start(); // waits: A holds the lock
+      // B's store instance has its own change feed: A never hears of this append.
+      holder.at(3_000, () => other.enqueue('x'));
+      holder.at(10_000, () => {
+        void holder.engine.stop();
+        void other.engine.stop();
+      });
+      m.flush();
+      expect(other.server.requests).toEqual([]);
+      expect(holder.sentIds()).toEqual(['x']);
+      // The gate opened at 50: idle reads at 2 050, 4 050.
+      expect(holder.server.requests[0]!.sentAt).toBe(4050);
+    }),
+  );
+
   describe('power constraints', () => {
     test(
       'power saving stretches backoff waits by the factor',

@@ -109,6 +109,8 @@ export interface HarnessOptions {
   readonly random?: () => number;
   readonly powerSavingBackoffFactor?: number;
   readonly storeLatencyMs?: number;
+  /** Default 0 (no idle polling) so virtual-time scenarios count reads exactly. */
+  readonly idlePollMs?: number;
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
 }
@@ -165,6 +167,7 @@ export class EngineHarness {
       batchSize: options.batchSize ?? 20,
       powerSavingBackoffFactor: options.powerSavingBackoffFactor ?? 4,
       storageRetryMs: 1000,
+      idlePollMs: options.idlePollMs ?? 0,
       reconcile: options.reconcile,
       rateLimiter: options.rateLimiter,
       requestHeaders: options.requestHeaders,
