@@ -4,7 +4,7 @@ import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import * as t from 'io-ts';
 import localforage from 'localforage';
-import { firstValueFrom, filter, type Subscription } from 'rxjs';
+import { firstValueFrom, filter, map, type Subscription } from 'rxjs';
 import { generateStoreKey } from '../../src/crypto/record-cipher';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
 import { createSyncEngine } from '../../src/engine/create-sync-engine';
@@ -57,7 +57,7 @@ const poisonedBody = { error: { code: `bad ${EMAIL}`, message: `row ${MARKER} to
 const script: Record<string, Array<() => Response>> = {
   ok: [() => json(201, { data: { echo: MARKER, owner: EMAIL } })],
   e500: [() => json(500, poisonedBody), () => json(201, { data: {} })],
-  e429: [() => json(429, poisonedBody, { 'retry-after': '0' }), () => json(201, { data: {} })],
+  e429: [() => json(429, poisonedBody, { 'retry-after': '1' }), () => json(201, { data: {} })],
   e401: [() => json(401, poisonedBody), () => json(201, { data: {} })],
   e400: [() => json(400, poisonedBody)],
   e409: [() => json(409, poisonedBody)],
@@ -138,13 +138,18 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
       auth,
       fetch,
       online$: undefined,
-      backoff: { baseMs: 2, capMs: 5, maxAttempts: 3 },
+      backoff: { baseMs: 2, capMs: 5, maxAttempts: 3, maxRetryAfterMs: 10 },
       lock: { heartbeatMs: 50, staleAfterMs: 300, settleMs: 5 },
       logger: engineLog,
       requestHeaders: (op) => obs?.requestHeaders(op),
     });
+    // The wiring recipe for createSyncEngine (see the report / docs/operating.md).
     obs = attachObservability(
-      { events$: engine.events$ },
+      {
+        events$: engine.events$,
+        pendingCount$: engine.status$.pipe(map((s) => s.pending)),
+        initialPending: engine.pendingOps(500),
+      },
       { logger: obsLog, tracerProvider, meterProvider, memoryUsage: () => 1, sampleIntervalMs: 60_000 },
     );
     const results: OpResult[] = [];
@@ -179,6 +184,12 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
     ]);
     expect(seen).toContain('authfail');
     expect(refreshes).toBe(2);
+    const live = obs.metrics.snapshot();
+    // (not asserting the exact depth: it mirrors status$.pending, which the engine derives)
+    expect(typeof live['sync.pending_ops.count']).toBe('number');
+    expect(live['sync.processed.success']).toBe(5);
+    expect(live['sync.retry_after.count']).toBe(1);
+    expect(live['sync.processor.active']).toBe(0); // gate closed: authRequired
     await engine.dispose();
 
     const { resourceMetrics } = await reader.collect();
