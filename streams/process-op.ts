@@ -134,14 +134,15 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
   // The server accepted this key before (the crash hit between the ledger
   // write and the removal): finish without sending.
-  return detached(ctx.store.complete(op, ctx.now())).pipe(
-    tap(() => {
-      ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
-      ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
-      ctx.dispatch({ type: 'settled', opId: op.id });
-    }),
-    ignoreElements(),
-  );
+  return detached(
+    ctx.store.complete(op, ctx.now()).pipe(
+      tap(() => {
+        ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
+        ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
+        ctx.dispatch({ type: 'settled', opId: op.id });
+      }),
+    ),
+  ).pipe(ignoreElements());
 }
 
 function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<never> {
@@ -347,45 +348,54 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
           nextAttemptAt: null,
           lastError: error,
         };
-        return detached(ctx.store.update(next)).pipe(
-          tap(() => {
-            ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
-            ctx.result({
-              opId: op.id,
-              txToken: op.txToken,
-              type: op.type,
-              outcome: 'conflict',
-              error,
-              message: conflict.userMessage,
-              resolution: 'retry',
-            });
-          }),
-          map(() => next),
-        );
+        return detached(
+          ctx.store.update(next).pipe(
+            tap(() => {
+              ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
+              ctx.result({
+                opId: op.id,
+                txToken: op.txToken,
+                type: op.type,
+                outcome: 'conflict',
+                error,
+                message: conflict.userMessage,
+                resolution: 'retry',
+              });
+            }),
+          ),
+        ).pipe(map(() => next));
       }
       if (decision.action === 'drop') {
         // No "remove" in the store contract: dead-letter it, then discard
         // the record. A crash in between leaves it in failed_ops (kept, not lost).
-        return detached(concat(ctx.store.fail(op, { reason: 'conflict', error, failedAt: ctx.now() }), ctx.store.discardFailed(op.id))).pipe(
-          ignoreElements(),
-          (o) =>
-            concat(
-              o,
-              defer(() => {
-                ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
-                ctx.result({
-                  opId: op.id,
-                  txToken: op.txToken,
-                  type: op.type,
-                  outcome: 'conflict',
-                  error,
-                  message: conflict.userMessage,
-                  resolution: 'drop',
-                });
-                ctx.dispatch({ type: 'settled', opId: op.id });
-                return of(null);
-              }),
-            ),
+        const dropped = (): void => {
+          ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
+          ctx.result({
+            opId: op.id,
+            txToken: op.txToken,
+            type: op.type,
+            outcome: 'conflict',
+            error,
+            message: conflict.userMessage,
+            resolution: 'drop',
+          });
+          ctx.dispatch({ type: 'settled', opId: op.id });
+        };
+        return detached(
+          concat(
+            ctx.store.fail(op, { reason: 'conflict', error, failedAt: ctx.now() }),
+            ctx.store.discardFailed(op.id),
+          ).pipe(
+            ignoreElements(),
+            (done$) =>
+              concat(
+                done$,
+                defer(() => {
+                  dropped();
+                  return of(null);
+                }),
+              ),
+          ),
         );
       }
       return concat(failOp(op, 'conflict', conflict, ctx, 'conflict'), of(null));
