@@ -317,7 +317,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WriteStream = proce
         .filter((f): f is FailedEntry & { idempotencyKey: string } => f.idempotencyKey !== null)
         .map((f) => ({ idempotencyKey: f.idempotencyKey, reason: f.reason }));
       const server = backend.counters();
-      const report = verifyDelivery(enqueued, backend.applied(), failedRefs, rep.pendingKeys);
+      const report = verifyDelivery(enqueued, backend.applied(), failedRefs, rep.pendingKeys, { strictFifo: true });
       const corruptFailed = rep.failed.length - failedRefs.length;
       const ok = report.ok && report.pending.length === 0 && corruptFailed === 0 && rejectedAtEnqueue === 0 && manifest.size === total;
       const result: DemoResult = {
@@ -376,7 +376,7 @@ export function formatTable(r: DemoResult): string {
   rows.push(['duplicates (must be 0)', String(rep.duplicated.length), mark(rep.duplicated.length === 0)]);
   rows.push(['lost (must be 0)', String(rep.lost.length), mark(rep.lost.length === 0)]);
   rows.push(['still pending (must be 0)', String(rep.pending.length), mark(rep.pending.length === 0)]);
-  rows.push(['out of order entities (must be 0)', String(rep.orderViolations.length), mark(rep.orderViolations.length === 0)]);
+  rows.push(['out of FIFO order (must be 0)', String(rep.fifoViolations), mark(rep.fifoViolations === 0 && rep.orderViolations.length === 0)]);
   const reasons = Object.entries(rep.failedByReason).sort();
   rows.push(['in failed_ops', String(reasons.reduce((a, [, n]) => a + n, 0))]);
   for (const [reason, n] of reasons) {

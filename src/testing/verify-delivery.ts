@@ -5,7 +5,10 @@ export interface EnqueuedOpRef {
   readonly idempotencyKey: string;
   /** Enqueue time (epoch ms, same clock as the backend's). */
   readonly createdAt: number;
-  /** The entity the op touches, `resource/id`, for the per-entity order check. */
+  /**
+   * The entity the op is meant to touch, `resource/id`. When given, an
+   * effect the server recorded on another entity is reported as misrouted.
+   */
   readonly entity?: string;
   /** Global enqueue position; ops are in this order when absent. */
   readonly order?: number;
@@ -36,6 +39,13 @@ export interface DeliveryReport {
   readonly foreignEffects: number;
   /** Entities whose server-side order differs from enqueue order. Must be empty. */
   readonly orderViolations: readonly string[];
+  /**
+   * With `strictFifo`: effects committed before an effect of an op enqueued
+   * earlier (the whole log, not per entity). Must be 0 for a FIFO engine.
+   */
+  readonly fifoViolations: number;
+  /** Keys whose effect landed on another entity than `EnqueuedOpRef.entity`. Must be empty. */
+  readonly misrouted: readonly string[];
   /** Enqueue → server commit latency of applied ops, ms. */
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
 }
@@ -51,7 +61,8 @@ export function percentile(sortedAsc: readonly number[], p: number): number {
  * Check end-to-end delivery against a reference backend's effect log: every
  * enqueued op applied exactly once or in the dead-letter queue (or still
  * pending, when `pendingKeys` says so), nothing doubled, nothing foreign,
- * and each entity's effects in enqueue order.
+ * nothing on the wrong entity, and each entity's effects in enqueue order —
+ * with `strictFifo`, the whole log in enqueue order.
  *
  * @example
  * const report = verifyDelivery(enqueued, backend.applied(), failed);
@@ -62,6 +73,7 @@ export function verifyDelivery(
   applied: readonly AppliedEffect[],
   failed: readonly FailedOpRef[],
   pendingKeys: readonly string[] = [],
+  options: { readonly strictFifo?: boolean } = {},
 ): DeliveryReport {
   const byKey = new Map<string, AppliedEffect[]>();
   for (const e of applied) {
@@ -80,10 +92,12 @@ export function verifyDelivery(
   const latencies: number[] = [];
   let appliedOnce = 0;
   const orderOf = new Map<string, number>();
+  const entityOf = new Map<string, string>();
 
   enqueued.forEach((op, i) => {
     known.add(op.idempotencyKey);
     orderOf.set(op.idempotencyKey, op.order ?? i);
+    if (op.entity !== undefined) entityOf.set(op.idempotencyKey, op.entity);
     const effects = byKey.get(op.idempotencyKey) ?? [];
     const reason = failedKeys.get(op.idempotencyKey);
     if (effects.length > 1) duplicated.push(op.idempotencyKey);
@@ -101,6 +115,9 @@ export function verifyDelivery(
   });
 
   let foreignEffects = 0;
+  let fifoViolations = 0;
+  let maxOrder = -Infinity;
+  const misrouted: string[] = [];
   const lastOrderByEntity = new Map<string, number>();
   const orderViolations = new Set<string>();
   for (const e of applied) {
@@ -109,7 +126,11 @@ export function verifyDelivery(
       foreignEffects += 1;
       continue;
     }
+    if (order < maxOrder) fifoViolations += 1;
+    maxOrder = Math.max(maxOrder, order);
     const entity = `${e.resource}/${e.id}`;
+    const meant = entityOf.get(e.idempotencyKey);
+    if (meant !== undefined && meant !== entity) misrouted.push(e.idempotencyKey);
     const last = lastOrderByEntity.get(entity);
     if (last !== undefined && order < last) orderViolations.add(entity);
     lastOrderByEntity.set(entity, Math.max(order, last ?? order));
@@ -117,7 +138,13 @@ export function verifyDelivery(
 
   latencies.sort((a, b) => a - b);
   return {
-    ok: duplicated.length === 0 && lost.length === 0 && foreignEffects === 0 && orderViolations.size === 0,
+    ok:
+      duplicated.length === 0 &&
+      lost.length === 0 &&
+      foreignEffects === 0 &&
+      orderViolations.size === 0 &&
+      misrouted.length === 0 &&
+      (!options.strictFifo || fifoViolations === 0),
     enqueued: enqueued.length,
     appliedOnce,
     duplicated,
@@ -127,6 +154,8 @@ export function verifyDelivery(
     failedButApplied,
     foreignEffects,
     orderViolations: [...orderViolations],
+    fifoViolations,
+    misrouted,
     latencyMs: {
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),

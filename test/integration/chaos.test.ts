@@ -83,15 +83,17 @@ describe('chaos: seeded random faults', () => {
 
       const failedRecords = await engine.failedOps.list();
       const failed = failedRecords.map((r) => ({ idempotencyKey: r.op?.idempotencyKey ?? `corrupt:${r.id}`, reason: r.reason }));
-      const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed);
+      const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, [], { strictFifo: true });
 
-      expect({ seed, lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, foreign: report.foreignEffects }).toEqual({
+      expect({
         seed,
-        lost: [],
-        duplicated: [],
-        order: [],
-        foreign: 0,
-      });
+        lost: report.lost,
+        duplicated: report.duplicated,
+        order: report.orderViolations,
+        fifo: report.fifoViolations,
+        misrouted: report.misrouted,
+        foreign: report.foreignEffects,
+      }).toEqual({ seed, lost: [], duplicated: [], order: [], fifo: 0, misrouted: [], foreign: 0 });
       expect(report.pending).toEqual([]);
       // Every op has exactly one final outcome, and every failure a reason.
       expect(results).toHaveLength(items.length);

@@ -113,13 +113,15 @@ describe('crash recovery (SIGKILL, same SQLite store)', () => {
     await worker.stop();
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, rep.pendingKeys);
-    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, foreign: report.foreignEffects }).toEqual({
-      lost: [],
-      duplicated: [],
-      order: [],
-      foreign: 0,
-    });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, rep.pendingKeys, { strictFifo: true });
+    expect({
+      lost: report.lost,
+      duplicated: report.duplicated,
+      order: report.orderViolations,
+      fifo: report.fifoViolations,
+      misrouted: report.misrouted,
+      foreign: report.foreignEffects,
+    }).toEqual({ lost: [], duplicated: [], order: [], fifo: 0, misrouted: [], foreign: 0 });
     expect(rep.pendingKeys).toEqual([]);
     expect(rep.failed.every((f) => f.idempotencyKey !== null && f.reason.length > 0)).toBe(true);
     // The workload's own 400s and stale updates are the only expected failures.

@@ -88,8 +88,14 @@ describe('two engines on one store', () => {
     expect((requests.get(other.name) ?? []).filter((r) => r.start < killedAt)).toEqual([]);
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, rep.pendingKeys);
-    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations }).toEqual({ lost: [], duplicated: [], order: [] });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, rep.pendingKeys, { strictFifo: true });
+    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, fifo: report.fifoViolations, misrouted: report.misrouted }).toEqual({
+      lost: [],
+      duplicated: [],
+      order: [],
+      fifo: 0,
+      misrouted: [],
+    });
     expect(report.appliedOnce).toBe(items.filter((w) => w.expect === 'apply').length);
     // eslint-disable-next-line no-console
     console.log(`two engines: takeover ${recoveryMs} ms after SIGKILL (staleAfterMs ${lock.staleAfterMs}, heartbeat ${lock.heartbeatMs})`);

@@ -35,6 +35,19 @@ describe('verifyDelivery', () => {
     expect(r.appliedOnce).toBe(2);
   });
 
+  test('strictFifo checks the whole log; entity mismatches are misrouted', () => {
+    const enqueued = [
+      { idempotencyKey: 'a', createdAt: 0, entity: 'todos/1' },
+      { idempotencyKey: 'b', createdAt: 0, entity: 'todos/2' },
+    ];
+    const swapped = [effect(1, 'b', '2', 1), effect(2, 'a', '1', 2)];
+    expect(verifyDelivery(enqueued, swapped, []).ok).toBe(true);
+    const strict = verifyDelivery(enqueued, swapped, [], [], { strictFifo: true });
+    expect(strict).toMatchObject({ ok: false, fifoViolations: 1 });
+    const wrong = verifyDelivery(enqueued, [effect(1, 'a', '9', 1), effect(2, 'b', '2', 2)], [], [], { strictFifo: true });
+    expect(wrong).toMatchObject({ ok: false, misrouted: ['a'], fifoViolations: 0 });
+  });
+
   test('a failed op the server applied is reported, not counted as lost or applied', () => {
     const r = verifyDelivery([{ idempotencyKey: 'a', createdAt: 0 }], [effect(1, 'a', '1', 5)], [
       { idempotencyKey: 'a', reason: 'malformedResponse' },
