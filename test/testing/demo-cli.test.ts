@@ -1,4 +1,5 @@
-import { parseArgs, DEMO_DEFAULTS, HELP } from '../../demo/main';
+import { parseArgs, DEMO_DEFAULTS, HELP, formatTable, type DemoResult } from '../../demo/main';
+import { verifyDelivery } from '../../src/testing';
 import { renderLine } from '../../demo/progress';
 import { buildWorkload } from '../../demo/workload';
 
@@ -27,6 +28,63 @@ describe('demo CLI', () => {
   test('the progress line shows bar, phase and counters', () => {
     const line = renderLine({ phase: 'offline', total: 100, enqueued: 100, applied: 40, pending: 50, failed: 10, retries: 3, elapsedMs: 1234 }, 10);
     expect(line).toBe('█████░░░░░  50%  offline             pending    50  sent    40  retries    3  failed  10    1.2 s');
+  });
+});
+
+describe('demo verification table', () => {
+  const resultWith = (report: DemoResult['report'], ok: boolean): DemoResult => ({
+    report,
+    failed: [],
+    rejectedAtEnqueue: 0,
+    requestsSent: 3,
+    retries: 1,
+    retryAfterWaits: 0,
+    tokenRefreshes: 0,
+    server: {
+      requests: 3,
+      tokenRequests: 0,
+      distinctKeys: 2,
+      sends: 3,
+      applied: 2,
+      replays: 1,
+      inUse: 0,
+      mismatches: 0,
+      unauthorized: 0,
+      tokensIssued: 1,
+      byStatus: { 201: 2 },
+      faults: { commitThenDrop: 1 },
+    },
+    offlineRequests: 0,
+    elapsedMs: 1234,
+    ok,
+  });
+  const effect = (seq: number, key: string) => ({ seq, idempotencyKey: key, resource: 'todos' as const, id: key, action: 'create' as const, at: 10 });
+
+  test('a lost and a doubled op are marked FAIL and the verdict is NOT VERIFIED', () => {
+    const report = verifyDelivery(
+      [
+        { idempotencyKey: 'a', createdAt: 0 },
+        { idempotencyKey: 'b', createdAt: 0 },
+        { idempotencyKey: 'c', createdAt: 0 },
+      ],
+      [effect(1, 'a'), effect(2, 'b'), effect(3, 'b')],
+      [],
+      [],
+      { strictFifo: true },
+    );
+    const table = formatTable(resultWith(report, report.ok));
+    expect(report.ok).toBe(false);
+    expect(table).toMatch(/duplicates \(must be 0\)\s+1\s+FAIL/);
+    expect(table).toMatch(/lost \(must be 0\)\s+1\s+FAIL/);
+    expect(table).toContain('NOT VERIFIED');
+  });
+
+  test('a clean run says VERIFIED', () => {
+    const report = verifyDelivery([{ idempotencyKey: 'a', createdAt: 0 }], [effect(1, 'a')], [], [], { strictFifo: true });
+    const table = formatTable(resultWith(report, true));
+    expect(table).toMatch(/applied exactly once\s+1/);
+    expect(table).toContain('VERIFIED: every op');
+    expect(table).not.toContain('FAIL');
   });
 });
 
