@@ -5,6 +5,7 @@ import {
   Subscription,
   catchError,
   concatMap,
+  defer,
   defaultIfEmpty,
   distinctUntilChanged,
   expand,
@@ -17,9 +18,11 @@ import {
   map,
   observeOn,
   queueScheduler,
+  repeat,
   retry,
   scan,
   switchMap,
+  takeWhile,
   tap,
   timer,
   type Observable,
@@ -90,6 +93,9 @@ export interface EngineDeps {
   readonly payloadLimits?: PayloadLimits;
 }
 
+/** Counts reads tried before giving up until the next idle (each raced a change). */
+const COUNTS_READ_TRIES = 5;
+
 const sameReasons = (a: readonly GateReason[], b: readonly GateReason[]): boolean => a.join() === b.join();
 
 /**
@@ -120,6 +126,8 @@ class EngineCore implements SyncEngineHandle {
   /** dispose() finished: nothing is emitted any more. */
   #disposed = false;
   #disposing: Promise<void> | undefined;
+  /** Changes seen on the store's feed, to tell whether a counts read raced one. */
+  #changeSeq = 0;
 
   readonly status$: Observable<EngineStatus>;
   readonly results$: Observable<OpResult> = this.#results.asObservable();
@@ -149,6 +157,7 @@ class EngineCore implements SyncEngineHandle {
     );
     this.#subs.add(
       store.changes$.subscribe((change) => {
+        this.#changeSeq += 1;
         this.#dispatch({ type: 'change', change: change.type });
         // Emitted here (not after `append` resolves) so `enqueued` always
         // precedes the op's first attempt, even with a synchronous store.
@@ -335,11 +344,22 @@ class EngineCore implements SyncEngineHandle {
   }
 
   #refreshCounts(): void {
+    // A change that lands while a counts read is in flight may or may not be
+    // in its answer, so such a read is ambiguous: read again (a few times at
+    // most; the change feed keeps the counts exact in between).
+    const read = defer(() => {
+      const seq = this.#changeSeq;
+      return this.#deps.store.counts().pipe(map((counts) => ({ counts, clean: seq === this.#changeSeq })));
+    });
     this.#subs.add(
-      this.#deps.store
-        .counts()
-        .pipe(catchError(() => EMPTY))
-        .subscribe((c) => this.#dispatch({ type: 'counts', pending: c.pending, failed: c.failed })),
+      read
+        .pipe(
+          repeat(COUNTS_READ_TRIES),
+          takeWhile((r) => !r.clean, true),
+          filter((r) => r.clean),
+          catchError(() => EMPTY),
+        )
+        .subscribe(({ counts }) => this.#dispatch({ type: 'counts', pending: counts.pending, failed: counts.failed })),
     );
   }
 }
