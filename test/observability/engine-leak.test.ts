@@ -11,7 +11,6 @@ import { createSyncEngine } from '../../src/engine/create-sync-engine';
 import type { EngineStatus, OpResult } from '../../src/engine/sync-engine';
 import { ValidationError } from '../../src/errors/sync-error';
 import { nodeAesGcm } from '../../src/node/node-aes-gcm';
-import { attachObservability, type Observability } from '../../src/observability/attach-observability';
 import { createOpId } from '../../src/op/ids';
 import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore } from '../../src/store/create-op-store';
@@ -123,14 +122,11 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
       },
     };
 
-    const engineLog = captureLogger();
     const obsLog = captureLogger();
     const exporter = new InMemorySpanExporter();
     const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     const reader = new TestReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
-    let obs: Observability | undefined;
-
     const engine = createSyncEngine({
       baseUrl: 'https://api.example.test',
       routes,
@@ -140,18 +136,12 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
       online$: undefined,
       backoff: { baseMs: 2, capMs: 5, maxAttempts: 3, maxRetryAfterMs: 10 },
       lock: { heartbeatMs: 50, staleAfterMs: 300, settleMs: 5 },
-      logger: engineLog,
-      requestHeaders: (op) => obs?.requestHeaders(op),
+      // The engine wires logging, tracing and metrics itself.
+      logger: obsLog,
+      tracerProvider,
+      meterProvider,
+      metricsSampleIntervalMs: 60_000,
     });
-    // The wiring recipe for createSyncEngine (see the report / docs/operating.md).
-    obs = attachObservability(
-      {
-        events$: engine.events$,
-        pendingCount$: engine.status$.pipe(map((s) => s.pending)),
-        initialPending: engine.pendingOps(500),
-      },
-      { logger: obsLog, tracerProvider, meterProvider, memoryUsage: () => 1, sampleIntervalMs: 60_000 },
-    );
     const results: OpResult[] = [];
     const statuses: EngineStatus[] = [];
     subs = [engine.results$.subscribe((r) => results.push(r)), engine.status$.subscribe((s) => statuses.push(s))];
@@ -184,15 +174,13 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
     ]);
     expect(seen).toContain('authfail');
     expect(refreshes).toBe(2);
-    const live = obs.metrics.snapshot();
-    // (not asserting the exact depth: it mirrors status$.pending, which the engine derives)
-    expect(typeof live['sync.pending_ops.count']).toBe('number');
+    const live = await firstValueFrom(engine.metrics$);
+    expect(live['sync.pending_ops.count']).toBe(1); // authfail waits for credentials
     expect(live['sync.processed.success']).toBe(5);
     expect(live['sync.retry_after.count']).toBe(1);
     expect(live['sync.processor.active']).toBe(0); // gate closed: authRequired
-    await engine.dispose();
-
     const { resourceMetrics } = await reader.collect();
+    await engine.dispose();
     const metricData = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
     const spans = exporter.getFinishedSpans();
 
@@ -202,23 +190,21 @@ describe('no secret, e-mail or payload leaves a real engine run', () => {
       expect(messages).toContain(m);
     }
     expect(obsLog.lines.some((l) => l.fields?.['reason'] === 'corrupt')).toBe(true);
-    expect(engineLog.lines.some((l) => l.message === 'sync.auth.refresh_failed')).toBe(true);
+    expect(obsLog.lines.some((l) => l.message === 'sync.auth.refresh_failed')).toBe(true);
     expect(spans.filter((s) => s.name === 'sync.op.send').length).toBeGreaterThanOrEqual(12);
     expect(requests.every((h) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.test(h['traceparent'] ?? ''))).toBe(true);
     expect(metricData.find((m) => m.descriptor.name === 'sync.errors.network')?.dataPoints[0]?.value).toBe(1);
     expect(metricData.find((m) => m.descriptor.name === 'sync.processed.failed')?.dataPoints[0]?.value).toBeGreaterThanOrEqual(3);
 
     // …and nothing leaked
-    assertClean('engine logger lines', engineLog.lines);
-    assertClean('observability logger lines', obsLog.lines);
+    assertClean('logger lines', obsLog.lines);
     assertClean('spans', spans.map((s) => ({ n: s.name, a: s.attributes, e: s.events, st: s.status })));
     assertClean('metrics', metricData.map((m) => ({ d: m.descriptor, p: m.dataPoints })));
-    assertClean('metrics$', obs.metrics.snapshot());
+    assertClean('metrics$', live);
     assertClean('status$', statuses);
     assertClean('result errors and messages', results.map((r) => ({ e: r.error, m: r.message, reason: r.reason })));
     // trace headers go to the server: only ids, never the token (Authorization is separate)
     assertClean('trace headers', requests.map((h) => ({ t: h['traceparent'], id: h['Trace-Id'] })));
-    obs.dispose();
     await meterProvider.shutdown();
   });
 });
