@@ -96,6 +96,7 @@ export async function openDemoEngine(args: {
     requestTimeoutMs: config.requestTimeoutMs,
     backoff: config.backoff,
     lock: config.lock,
+    extra: config.idlePollMs === undefined ? undefined : { idlePollMs: config.idlePollMs },
   });
   return { engine, store, close: () => store.close() };
 }

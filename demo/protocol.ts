@@ -27,6 +27,8 @@ export interface WorkerConfig {
   readonly traceRequests?: boolean;
   /** SQLite `synchronous` of the store. Default NORMAL (survives SIGKILL, not power loss). */
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /** The engine's `idlePollMs` (ops other processes append). Default: the engine's (5 000). */
+  readonly idlePollMs?: number;
 }
 
 export interface EnqueueItem {

@@ -3,12 +3,15 @@
  * any time (no overlap of their requests, one lock holder); SIGKILL the
  * holder and the other takes over within the configured recovery time
  * (staleAfterMs + one heartbeat), then finishes the queue exactly once.
+ * Ops enqueued in the process that does NOT hold the lock are sent by the
+ * holder (its idle poll, `idlePollMs`), exactly once and in FIFO order, and
+ * by a new holder at once when the lock moves.
  */
 import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
 import { spawnWorker, type WorkerHandle } from '../../demo/worker-handle';
 import type { FromWorker } from '../../demo/protocol';
-import { enqueuedRefs, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
+import { enqueuedRefs, sleep, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
 
 jest.setTimeout(60_000);
 
@@ -62,8 +65,8 @@ describe('two engines on one store', () => {
     expect(holder.latest?.lockHeld).toBe(true);
     expect(other.latest?.lockHeld).toBe(false);
 
-    // Enqueue through the holder: the drain wakes on its own process's store
-    // change feed (an append in another process does not wake it).
+    // Enqueue through the holder here (its own change feed wakes it); appends
+    // by the non-holder are the next tests.
     const { entries } = await holder.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
     const manifest = new Map(entries.map((e) => [e.ref, e]));
     await waitUntil(() => backend.applied().length >= 40, 20_000, 'holder progress');
@@ -99,5 +102,119 @@ describe('two engines on one store', () => {
     expect(report.appliedOnce).toBe(items.filter((w) => w.expect === 'apply').length);
     // eslint-disable-next-line no-console
     console.log(`two engines: takeover ${recoveryMs} ms after SIGKILL (staleAfterMs ${lock.staleAfterMs}, heartbeat ${lock.heartbeatMs})`);
+  });
+  /** Spawn A and B on one store, wait until exactly one holds the lock; returns [holder, other]. */
+  async function holderAndOther(config: (name: string) => Parameters<typeof spawnWorker>[0]) {
+    const requests = new Map<string, RequestMsg[]>([
+      ['A', []],
+      ['B', []],
+    ]);
+    const commits = new Map<string, Extract<FromWorker, { t: 'committed' }>[]>([
+      ['A', []],
+      ['B', []],
+    ]);
+    const locks: { name: string; at: number; takeover: boolean }[] = [];
+    const spawn = (name: string) => {
+      const w = spawnWorker(config(name));
+      workers.push(w);
+      w.on('request', (m) => requests.get(name)?.push(m));
+      w.on('committed', (m) => commits.get(name)?.push(m));
+      w.on('lockAcquired', (m) => locks.push({ name, at: m.at, takeover: m.takeover }));
+      return w;
+    };
+    const a = spawn('A');
+    const b = spawn('B');
+    await Promise.all([a.ready, b.ready]);
+    await waitUntil(() => locks.length >= 1, 10_000, 'a lock holder');
+    // The contender tries for several heartbeats and stays out.
+    await sleep(1000 + 2 * 250);
+    expect(locks).toHaveLength(1);
+    const holder = locks[0]?.name === 'A' ? a : b;
+    const other = holder === a ? b : a;
+    expect(holder.latest?.lockHeld).toBe(true);
+    expect(other.latest?.lockHeld).toBe(false);
+    return { holder, other, requests, commits, locks };
+  }
+
+  test('ops enqueued by the process that does not hold the lock are sent by the holder: once each, FIFO, within idlePollMs', async () => {
+    const idlePollMs = 200;
+    const base = workerConfig(backend, dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs });
+    const { holder, other, requests, commits, locks } = await holderAndOther((name) => ({ ...base, name }));
+    // Every op applies (no 400/409 in the workload): the server's log must be the enqueue order.
+    const items = buildWorkload({ ops: 60, seed: 4, badRequestRate: 0, conflictRate: 0 });
+
+    // One op at a time in the other process: the holder drains, goes idle,
+    // polls again, many times over while the batch is being appended.
+    const { entries, rejected } = await other.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
+    expect(rejected).toEqual([]);
+    expect(entries).toHaveLength(items.length);
+    const keys = entries.map((e) => e.idempotencyKey);
+
+    await waitUntil(() => (commits.get(holder.name) ?? []).length >= items.length, 10_000, 'the holder to commit every op');
+    const rep = await waitForEmptyQueue(holder, 5_000);
+
+    const held = commits.get(holder.name) ?? [];
+    // Exactly once, in FIFO order, all by the holder, none completed from the ledger (each sent once).
+    expect(held.map((c) => c.idempotencyKey)).toEqual(keys);
+    expect(held.filter((c) => c.fromLedger)).toEqual([]);
+    expect(backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
+    // The first op waited at most one idle poll (plus a token fetch and one request).
+    const firstWait = (held[0]?.at ?? Infinity) - (entries[0]?.createdAt ?? 0);
+    expect(firstWait).toBeLessThanOrEqual(idlePollMs + 1500);
+
+    // The non-holder never sent anything and never held the lock.
+    expect(requests.get(other.name)).toEqual([]);
+    expect(commits.get(other.name)).toEqual([]);
+    expect(locks.map((l) => l.name)).toEqual([holder.name]);
+    expect((requests.get(holder.name) ?? []).length).toBe(items.length);
+
+    const manifest = new Map(entries.map((e) => [e.ref, e]));
+    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), [], rep.pendingKeys, { strictFifo: true });
+    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, fifo: report.fifoViolations, misrouted: report.misrouted }).toEqual({
+      lost: [],
+      duplicated: [],
+      order: [],
+      fifo: 0,
+      misrouted: [],
+    });
+    expect(report.appliedOnce).toBe(items.length);
+    expect(rep.failed).toEqual([]);
+    // eslint-disable-next-line no-console
+    console.log(`two engines: first op enqueued by the non-holder sent after ${firstWait} ms (idlePollMs ${idlePollMs})`);
+  });
+
+  test('the lock moves: a new holder drains at once, on acquisition, ops enqueued in its own process while the old holder never polled', async () => {
+    const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
+    // idlePollMs 0: no poll at all, so only the read on acquisition can find these ops.
+    const base = workerConfig(backend, dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0 });
+    const { holder, other, requests, commits } = await holderAndOther((name) => ({ ...base, name }));
+    const items = buildWorkload({ ops: 30, seed: 5, badRequestRate: 0, conflictRate: 0 });
+
+    const { entries } = await other.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
+    expect(entries).toHaveLength(items.length);
+    const keys = entries.map((e) => e.idempotencyKey);
+    // Without a poll the holder never hears of them (the limitation idlePollMs exists for).
+    await sleep(1000);
+    expect(backend.applied()).toEqual([]);
+    expect(requests.get(other.name)).toEqual([]);
+
+    const killedAt = Date.now();
+    holder.kill();
+    await holder.exited;
+    const takeover = await other.waitFor('lockAcquired', undefined, 10_000);
+    expect(takeover.takeover).toBe(true);
+    expect(takeover.at - killedAt).toBeLessThanOrEqual(lock.staleAfterMs + lock.heartbeatMs + 500);
+
+    await waitUntil(() => (commits.get(other.name) ?? []).length >= items.length, 10_000, 'the new holder to commit every op');
+    const rep = await waitForEmptyQueue(other, 5_000);
+    // The first send follows the acquisition at once (a read, a token fetch), not a poll or a change.
+    const sent = requests.get(other.name) ?? [];
+    expect((sent[0]?.start ?? Infinity) - takeover.at).toBeLessThanOrEqual(1000);
+    expect(sent).toHaveLength(items.length);
+    expect((commits.get(other.name) ?? []).map((c) => c.idempotencyKey)).toEqual(keys);
+    expect(backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
+    expect(requests.get(holder.name)).toEqual([]);
+    expect(rep.pendingKeys).toEqual([]);
+    expect(rep.failed).toEqual([]);
   });
 });
