@@ -383,7 +383,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
         };
         return detached(
           concat(
-            ctx.store.fail(op, { reason: 'conflict', error, failedAt: ctx.now() }),
+            ctx.store.fail(op, { reason: 'dropped', error, failedAt: ctx.now() }),
             ctx.store.discardFailed(op.id),
           ).pipe(
             ignoreElements(),

@@ -277,7 +277,9 @@ export function createOptimisticStore<S>(engine: SyncEngine, options: Optimistic
           }
           case 'discarded': {
             const op = c.record.op;
-            if (op) {
+            // A dropped conflict is discarded by the engine itself; its
+            // rollback came with the conflict result.
+            if (op && c.record.reason !== 'dropped') {
               rollback({ txToken: op.txToken, opId: op.id, reason: 'discarded', message: DISCARDED_MESSAGE });
             }
             return EMPTY;

@@ -2,8 +2,12 @@ import type { Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
 
-/** Why an op left the queue for the dead-letter queue. */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'malformedResponse' | 'corrupt';
+/**
+ * Why an op left the queue for the dead-letter queue. `dropped` marks a
+ * conflict that reconciliation dropped: its record is discarded right after
+ * (it is only seen if a crash hits between the two writes).
+ */
+export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'corrupt';
 
 /** What `fail()` records with the op. */
 export interface FailureInfo {

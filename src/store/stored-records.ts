@@ -24,6 +24,7 @@ const FailureReasonCodec = t.keyof({
   permanent: null,
   exhausted: null,
   conflict: null,
+  dropped: null,
   malformedResponse: null,
   corrupt: null,
 });

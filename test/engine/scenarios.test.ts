@@ -223,6 +223,7 @@ describe('pipeline scenarios (virtual time)', () => {
   describe('409 domain conflict', () => {
     const run = (m: Parameters<Parameters<typeof marbles>[0]>[0], decision?: ReconcileDecision) => {
       const seen: unknown[] = [];
+      const changes: string[] = [];
       const h = new EngineHarness(m.scheduler, {
         reconcile:
           decision === undefined
@@ -233,12 +234,15 @@ describe('pipeline scenarios (virtual time)', () => {
               },
       });
       h.server.script(fail(409, { code: 'version_conflict', details: { serverVersion: 3 } }), ok({ merged: true }), ok());
+      h.store.changes$.subscribe((c) =>
+        changes.push(c.type === 'failed' || c.type === 'discarded' ? `${c.type}:${c.record.reason}` : c.type),
+      );
       h.enqueue('a');
       h.enqueue('b');
       h.engine.start();
       h.at(5_000, () => void h.engine.stop());
       m.flush();
-      return { h, seen };
+      return { h, seen, changes };
     };
 
     test(
@@ -277,8 +281,11 @@ describe('pipeline scenarios (virtual time)', () => {
     test(
       'drop: the op leaves the queue, nothing kept in failed_ops, nothing resent',
       marbles((m) => {
-        const { h } = run(m, { action: 'drop' });
+        const { h, changes } = run(m, { action: 'drop' });
         expect(h.sentIds()).toEqual(['a', 'b']);
+        // Dead-lettered as 'dropped' and discarded at once, so an optimistic
+        // store rolls it back once (from the result), not again on the discard.
+        expect(changes.filter((c) => c.includes(':'))).toEqual(['failed:dropped', 'discarded:dropped']);
         expect(h.results.map((r) => [r.txToken, r.outcome, r.resolution])).toEqual([
           ['tx-a', 'conflict', 'drop'],
           ['tx-b', 'committed', undefined],

@@ -133,8 +133,14 @@ export class FakeEngine implements SyncEngine {
       this.queue[this.queue.indexOf(op)] = rewritten;
       change = { type: 'updated', op: rewritten };
     } else if (resolution === 'drop') {
+      // As the engine does it: dead-letter with reason 'dropped', then discard.
       this.#take(opId);
-      change = { type: 'completed', op };
+      const record: FailedRecord = { id: op.id, reason: 'dropped', error, attempts: 1, failedAt: 0, op };
+      if (this.resultsFirst) this.#results.next(result);
+      this.#changes.next({ type: 'failed', record });
+      this.#changes.next({ type: 'discarded', record });
+      if (!this.resultsFirst) this.#results.next(result);
+      return;
     } else {
       this.#take(opId);
       const record: FailedRecord = { id: op.id, reason: 'conflict', error, attempts: 1, failedAt: 0, op };
