@@ -109,6 +109,8 @@ export type { SyncEngineOptions } from './engine/sync-engine-options';
 export { platformOnline$, platformConstraints$, LOW_BATTERY_LEVEL } from './engine/platform-signals';
 export type { PowerConstraints } from './engine/platform-signals';
 export { storePortFromOpStore } from './engine/store-port';
+export { broadcastChannelWake } from './engine/wake-port';
+export type { WakePort, BroadcastChannelLike, BroadcastChannelConstructor } from './engine/wake-port';
 export type { Reconcile, ReconcileDecision } from '../streams/process-op';
 export type { StorePort, AuthPort, MetaPort } from '../streams/ports';
 export { createApiClient, API_CLIENT_DEFAULTS } from './api/api-client';

@@ -1,4 +1,4 @@
-import { asyncScheduler, map, type Observable } from 'rxjs';
+import { asyncScheduler, isObservable, map, type Observable } from 'rxjs';
 import { createApiClient } from '../api/api-client';
 import { createTokenManager } from '../auth/token-manager';
 import { ValidationError } from '../errors/sync-error';
@@ -70,6 +70,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   if (!options.auth || typeof options.auth.getToken !== 'function' || typeof options.auth.refreshToken !== 'function') {
     throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }');
   }
+  const wake = options.wake;
+  if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
+    throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
+  }
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
   // The documented default of an injectable; engine code only calls `random`.
@@ -110,6 +114,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     ),
     storageRetryMs: positive('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
     idlePollMs: nonNegative('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs),
+    wake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
     // a propagator), then the app's own headers. Called after attemptStarted.

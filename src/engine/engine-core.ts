@@ -53,6 +53,7 @@ import {
   type StatusState,
 } from './status-reducer';
 import type { EngineEvent, EngineStatus, EnqueueInput, GateReason, OpResult, SyncEngine } from './sync-engine';
+import type { WakePort } from './wake-port';
 
 /**
  * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
@@ -87,6 +88,8 @@ export interface EngineDeps {
   readonly storageRetryMs: number;
   /** Re-read an empty queue this often while processing (appends by other processes); 0 = never. */
   readonly idlePollMs: number;
+  /** Wakes between engines on the same storage (e.g. tabs, `broadcastChannelWake`); closed by `dispose()`. */
+  readonly wake?: WakePort;
   readonly reconcile?: Reconcile;
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   readonly rateLimiter?: RateLimiter;
@@ -162,6 +165,8 @@ class EngineCore implements SyncEngineHandle {
         // Emitted here (not after `append` resolves) so `enqueued` always
         // precedes the op's first attempt, even with a synchronous store.
         if (change.type === 'appended') this.#emit({ type: 'enqueued', at: deps.now(), op: change.op });
+        // Whoever holds the lock (another tab) is not on this feed: tell it.
+        if (change.type === 'appended' || change.type === 'retried') deps.wake?.post();
         // Records the store quarantined while reading (corrupt at the head).
         if (change.type === 'failed' && change.record.reason === 'corrupt') {
           this.#emit({ type: 'failed', at: deps.now(), record: change.record });
@@ -212,10 +217,13 @@ class EngineCore implements SyncEngineHandle {
       store,
       batchSize: deps.batchSize,
       // Own appends wake the drain through the change feed. Another tab or
-      // process appending to the same storage is not on this feed, so an
-      // idle holder also looks again every `idlePollMs`.
+      // process appending to the same storage is not on this feed: its wake
+      // port (same-origin tabs) says so at once, and in any case an idle
+      // holder looks again every `idlePollMs`. Acquiring the lock opens the
+      // gate, and the drain always reads the queue when it starts.
       wake$: merge(
         store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
+        deps.wake?.wake$ ?? EMPTY,
         deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
       ),
       process: (op) => processOp(op, ctx),
@@ -318,6 +326,7 @@ class EngineCore implements SyncEngineHandle {
     this.#disposing = this.stop().then(() => {
       this.#disposed = true;
       this.#subs.unsubscribe();
+      this.#deps.wake?.close();
       this.#events.complete();
       this.#results.complete();
     });

@@ -13,6 +13,7 @@ import type { PayloadLimits } from '../security/payload-guard';
 import type { RateLimitOptions } from '../security/rate-limiter';
 import type { OpStore } from '../store/op-store';
 import type { PowerConstraints } from './platform-signals';
+import type { WakePort } from './wake-port';
 
 /**
  * Options of `createSyncEngine`. Only `baseUrl`, `routes`, `store` and
@@ -75,6 +76,13 @@ export interface SyncEngineOptions {
    * at once regardless. 0 disables (single-process apps). Default 5 000.
    */
   readonly idlePollMs?: number;
+  /**
+   * Wake the lock holder in another tab at once when this engine appends
+   * (`broadcastChannelWake('sync-engine:<store name>')` in browsers);
+   * closed by `dispose()`. Default: none (other tabs' appends are found by
+   * `idlePollMs`).
+   */
+  readonly wake?: WakePort;
   /** Wait before retrying after a storage failure, ms. Default 1 000 (then the backoff policy). */
   readonly storageRetryMs?: number;
   /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (20 burst, 10/s). */

@@ -1,4 +1,4 @@
-import { firstValueFrom, of } from 'rxjs';
+import { Subject, firstValueFrom, of } from 'rxjs';
 import { createSyncEngine } from '../../src/engine/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
@@ -37,6 +37,8 @@ describe('createSyncEngine', () => {
     ['a zero request timeout', { requestTimeoutMs: 0 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
+    ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
+    ['a wake port whose wake$ is not an Observable', { wake: { post: () => undefined, wake$: [], close: () => undefined } as never }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {
@@ -86,6 +88,17 @@ describe('createSyncEngine', () => {
     } finally {
       await engine.dispose();
     }
+  });
+
+  test('a wake port gets one post per append and is closed by dispose()', async () => {
+    const calls: string[] = [];
+    const wake = { post: () => calls.push('post'), wake$: new Subject<void>(), close: () => calls.push('close') };
+    const engine = createSyncEngine({ ...base(), wake });
+    await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'x' } });
+    await engine.enqueue({ type: 'todo.create', payload: { id: '2', title: 'y' } });
+    expect(calls).toEqual(['post', 'post']);
+    await engine.dispose();
+    expect(calls).toEqual(['post', 'post', 'close']);
   });
 
   test('stop() before start() resolves and releases nothing', async () => {

@@ -111,6 +111,8 @@ export interface HarnessOptions {
   readonly storeLatencyMs?: number;
   /** Default 0 (no idle polling) so virtual-time scenarios count reads exactly. */
   readonly idlePollMs?: number;
+  /** Wakes between engines on one storage (e.g. a `MemoryWakeBus` port). */
+  readonly wake?: EngineDeps['wake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
 }
@@ -168,6 +170,7 @@ export class EngineHarness {
       powerSavingBackoffFactor: options.powerSavingBackoffFactor ?? 4,
       storageRetryMs: 1000,
       idlePollMs: options.idlePollMs ?? 0,
+      wake: options.wake,
       reconcile: options.reconcile,
       rateLimiter: options.rateLimiter,
       requestHeaders: options.requestHeaders,

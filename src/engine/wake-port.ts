@@ -1,0 +1,87 @@
+import { Observable, Subject, share } from 'rxjs';
+
+/**
+ * A cheap cross-engine wake: engines on the same storage (tabs of one
+ * origin) tell each other that the queue grew, so the lock holder reads it
+ * at once instead of at its next `idlePollMs` read. A wake is only a hint —
+ * it carries nothing, and a lost one costs at most one poll interval.
+ */
+export interface WakePort {
+  /** Tell the other engines on this storage that ops were appended or retried here. */
+  post(): void;
+  /** Wakes posted by the other engines (never this port's own posts). Hot. */
+  readonly wake$: Observable<unknown>;
+  /** Release the channel; the engine calls it on `dispose()`. Idempotent. */
+  close(): void;
+}
+
+/** The part of the WHATWG `BroadcastChannel` the wake port uses. */
+export interface BroadcastChannelLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: () => void): void;
+  removeEventListener(type: 'message', listener: () => void): void;
+  close(): void;
+}
+
+/** A `BroadcastChannel` constructor (the platform's, or a test double). */
+export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike;
+
+/** The message posted; receivers ignore its content. */
+const WAKE = 1;
+
+/**
+ * A `WakePort` over a `BroadcastChannel` named `name` (use one name per
+ * storage, e.g. `sync-engine:${storeName}`). A channel never delivers a
+ * message to the instance that posted it, so an engine is not woken by its
+ * own appends (its change feed already does that). The channel is opened on
+ * first use and closed by `close()`.
+ *
+ * Returns `undefined` where the platform has no `BroadcastChannel` (pass
+ * `BroadcastChannelCtor` to supply one). Browsers only deliver between
+ * contexts of the same origin; Node's global `BroadcastChannel` only within
+ * one process, so Node/Electron main processes rely on `idlePollMs`.
+ *
+ * @example
+ * createSyncEngine({ ...options, wake: broadcastChannelWake('sync-engine:my-app') });
+ */
+export function broadcastChannelWake(name: string, BroadcastChannelCtor?: BroadcastChannelConstructor): WakePort | undefined {
+  const Ctor =
+    BroadcastChannelCtor ?? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel;
+  if (Ctor === undefined) return undefined;
+  let channel: BroadcastChannelLike | undefined;
+  let closed = false;
+  const wakes = new Subject<void>();
+  const onMessage = (): void => wakes.next();
+  const open = (): BroadcastChannelLike | undefined => {
+    if (closed) return undefined;
+    if (channel === undefined) {
+      channel = new Ctor(name);
+      channel.addEventListener('message', onMessage);
+    }
+    return channel;
+  };
+  const wake$ = new Observable<void>((subscriber) => {
+    open();
+    return wakes.subscribe(subscriber);
+  }).pipe(share());
+  return {
+    post: () => {
+      try {
+        open()?.postMessage(WAKE);
+      } catch {
+        // A hint: a channel that cannot post (closed by the platform) is no error.
+      }
+    },
+    wake$,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (channel !== undefined) {
+        channel.removeEventListener('message', onMessage);
+        channel.close();
+        channel = undefined;
+      }
+      wakes.complete();
+    },
+  };
+}
