@@ -1,9 +1,9 @@
-import type { Observable, Subscription } from 'rxjs';
+import { Subscription, type Observable } from 'rxjs';
 import type { EngineEvent } from '../engine/sync-engine';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { PendingOp } from '../op/pending-op';
 import { ERROR_BUCKET } from './error-buckets';
-import { redactingLogger, type LogFields, type LogLevel, type Logger } from './logger';
+import { noopLogger, redactingLogger, type LogFields, type LogLevel, type Logger } from './logger';
 
 /** One log line: level, fixed message (event name) and fields. */
 export interface LogLine {
@@ -100,13 +100,16 @@ export function logLineFor(event: EngineEvent): LogLine {
 /**
  * Log every lifecycle event through `logger` (wrapped by `redactingLogger`,
  * so every line is redacted and a throwing logger is harmless). Returns the
- * subscription; unsubscribe to detach.
+ * subscription; unsubscribe to detach. With `noopLogger` (the engine's
+ * default) it does not subscribe at all: no line would reach anyone.
  *
  * @example
  * const sub = attachLogger(engine.events$, consoleLogger(console, 'info'));
  */
 export function attachLogger(events$: Observable<EngineEvent>, logger: Logger): Subscription {
   const log = redactingLogger(logger);
+  // No logger (the default): nothing would be written, so build no lines.
+  if (log === noopLogger) return new Subscription();
   return events$.subscribe({
     next: (event) => {
       let line: LogLine | undefined;
