@@ -98,8 +98,16 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   let usedSinceArmed = false;
   let disposed = false;
 
+  // `exp` of the last token decoded: every send asks for the token, and
+  // decoding it (base64url + JSON) each time costs more than the check.
+  let expOf: { readonly token: string; readonly exp: number | undefined } | null = null;
+  const expiresAt = (token: string): number | undefined => {
+    if (expOf === null || expOf.token !== token) expOf = { token, exp: jwtExpiresAt(token) };
+    return expOf.exp;
+  };
+
   const needsRefresh = (token: string): boolean => {
-    const exp = jwtExpiresAt(token);
+    const exp = expiresAt(token);
     return exp !== undefined && now() >= exp - skewMs;
   };
 
@@ -114,7 +122,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     timer = null;
     usedSinceArmed = false;
     if (!refreshAhead || disposed) return;
-    const exp = jwtExpiresAt(token);
+    const exp = expiresAt(token);
     if (exp === undefined) return;
     const due = exp - skewMs;
     const wake = (): void => {
@@ -142,7 +150,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
           if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
           replaced = old;
           fresh = token;
-          log.info('sync.auth.refreshed', { proactive, expiresAt: jwtExpiresAt(token) });
+          log.info('sync.auth.refreshed', { proactive, expiresAt: expiresAt(token) });
           refreshed$.next();
           arm(token);
           return token;
