@@ -47,7 +47,7 @@ export interface SyncEngineOptions {
   readonly online$?: Observable<boolean>;
   /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */
   readonly constraints$?: Observable<PowerConstraints>;
-  /** HTTP. Default: `cross-fetch`. */
+  /** HTTP. Default: the platform's `fetch` (`globalThis.fetch`), else `cross-fetch`. */
   readonly fetch?: FetchLike;
   /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */
   readonly transport?: HttpTransport;
@@ -73,7 +73,9 @@ export interface SyncEngineOptions {
    * While processing with an empty queue, look at the queue again this
    * often, ms, to pick up ops another tab or process appended to the same
    * storage (not on this engine's change feed). Own appends wake the drain
-   * at once regardless. 0 disables (single-process apps). Default 5 000.
+   * at once regardless, other tabs' too with a `wake` port, and a new lock
+   * holder reads the queue on acquisition. 0 disables (single-process
+   * apps). Default 5 000.
    */
   readonly idlePollMs?: number;
   /**
