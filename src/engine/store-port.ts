@@ -1,4 +1,4 @@
-import { defer, from, map, type Observable } from 'rxjs';
+import { Observable, map } from 'rxjs';
 import type { StorePort } from '../../streams/ports';
 import type { OpStore } from '../store/op-store';
 
@@ -11,7 +11,26 @@ import type { OpStore } from '../store/op-store';
  * const port = storePortFromOpStore(await createOpStore({ name: 'app' }));
  */
 export function storePortFromOpStore(store: OpStore): StorePort {
-  const call = <T>(fn: () => Promise<T>): Observable<T> => defer(() => from(fn()));
+  // `defer(() => from(fn()))` in one Observable: the store is called per
+  // subscription, a synchronous throw or a rejection is the error. Several
+  // calls per op go through here, so it skips the two wrapper subscribers.
+  const call = <T>(fn: () => Promise<T>): Observable<T> =>
+    new Observable<T>((subscriber) => {
+      let result: Promise<T>;
+      try {
+        result = fn();
+      } catch (err) {
+        subscriber.error(err);
+        return;
+      }
+      result.then(
+        (value) => {
+          subscriber.next(value);
+          subscriber.complete();
+        },
+        (err: unknown) => subscriber.error(err),
+      );
+    });
   return {
     append: (op) => call(() => store.append(op)),
     peek: (n, afterId) => call(() => store.peek(n, afterId)),
