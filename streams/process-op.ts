@@ -163,14 +163,24 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
     return timer(wait, scheduler).pipe(ignoreElements());
   };
 
+  // One attempt: attemptStarted, build and send the request, decode the
+  // answer, then attemptSucceeded — or attemptFailed for any failure on the
+  // way (a throwing `toWire`, the transport, the response codec). Written as
+  // one Observable rather than defer/map/tap/catchError: it runs per op.
   const sendOnce = (token: string): Observable<ApiResponse> =>
-    defer(() => {
+    new Observable<ApiResponse>((subscriber) => {
       attemptNo += 1;
       const attempt = attemptNo;
       const op = current;
       ctx.emit({ type: 'attemptStarted', at: now(), op, attempt });
       const started = now();
-      return defer(() => {
+      const fail = (raw: unknown): void => {
+        const err = toSyncError(raw);
+        ctx.emit({ type: 'attemptFailed', at: now(), op, attempt, error: err.toInfo(), durationMs: now() - started });
+        subscriber.error(err);
+      };
+      let source$: Observable<ApiResponse>;
+      try {
         const request = ctx.router.toRequest(op);
         const send$ = ctx.api.send({
           method: request.method,
@@ -182,18 +192,26 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
           headers: ctx.requestHeaders?.(op),
         });
         ctx.dispatch({ type: 'sending', opId: op.id });
-        return ctx.rateLimiter ? ctx.rateLimiter.take().pipe(concatMap(() => send$)) : send$;
-      }).pipe(
-        map((res) => ({ status: res.status, data: ctx.router.decodeResponse(op.type, res.data) })),
-        tap((res) =>
-          ctx.emit({ type: 'attemptSucceeded', at: now(), op, attempt, status: res.status, durationMs: now() - started }),
-        ),
-        catchError((raw: unknown) => {
-          const err = toSyncError(raw);
-          ctx.emit({ type: 'attemptFailed', at: now(), op, attempt, error: err.toInfo(), durationMs: now() - started });
-          return throwError(() => err);
-        }),
-      );
+        source$ = ctx.rateLimiter ? ctx.rateLimiter.take().pipe(concatMap(() => send$)) : send$;
+      } catch (raw) {
+        fail(raw);
+        return undefined;
+      }
+      return source$.subscribe({
+        next: (res) => {
+          let out: ApiResponse;
+          try {
+            out = { status: res.status, data: ctx.router.decodeResponse(op.type, res.data) };
+            ctx.emit({ type: 'attemptSucceeded', at: now(), op, attempt, status: out.status, durationMs: now() - started });
+          } catch (raw) {
+            fail(raw);
+            return;
+          }
+          subscriber.next(out);
+        },
+        error: fail,
+        complete: () => subscriber.complete(),
+      });
     });
 
   // One try with the current token; on 401 refresh once and try once more.
@@ -241,8 +259,10 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
     }),
   );
 
-  const settle = (): Observable<never> =>
-    concat(storedWait(), attempts$).pipe(
+  const settle = (): Observable<never> => {
+    // Usually nothing to wait for: then no concat around the attempts.
+    const wait$ = storedWait();
+    return (wait$ === EMPTY ? attempts$ : concat(wait$, attempts$)).pipe(
       concatMap((res) => commit(current, res.data, ctx)),
       catchError((err: unknown) => {
         if (err instanceof AuthRequiredSignal) {
@@ -267,6 +287,7 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
         return throwError(() => err);
       }),
     );
+  };
   return settle();
 }
 
