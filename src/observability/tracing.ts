@@ -9,6 +9,7 @@ import {
   type Context,
   type HrTime,
   type Span,
+  type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { Observable, Subscription } from 'rxjs';
@@ -109,7 +110,18 @@ const errorAttributes = (e: ErrorInfo | null | undefined): Attributes => {
 export function attachTracing(events$: Observable<EngineEvent>, options: TracingOptions = {}): Tracing {
   const maxOpen = Math.max(1, options.maxOpenOps ?? 1000);
   const open = new Map<string, OpSpans>();
-  const tracer = () => (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME, TRACER_VERSION);
+  // One tracer per provider, not one `getTracer` per event (the global proxy
+  // provider makes a new ProxyTracer on every call until an SDK registers).
+  // Keyed by the provider object: a new global provider gets a new tracer,
+  // and a ProxyTracer itself follows an SDK registered later.
+  let cached: { readonly provider: TracerProvider; readonly tracer: Tracer } | undefined;
+  const tracer = (): Tracer => {
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    if (cached === undefined || cached.provider !== provider) {
+      cached = { provider, tracer: provider.getTracer(TRACER_NAME, TRACER_VERSION) };
+    }
+    return cached.tracer;
+  };
 
   const endOp = (id: string, atMs: number | undefined, attributes: Attributes, error: boolean): void => {
     const spans = open.get(id);
