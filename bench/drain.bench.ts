@@ -13,9 +13,14 @@
  *    before and while draining — the drain pages the queue, so memory must
  *    not grow with its length.
  *
+ * Both sides use Node's global `fetch` (undici) for the goal rows; the same
+ * pair is measured again with `cross-fetch` (node-fetch), the engine's
+ * default client when no `fetch` is given.
+ *
  * Sizes: BENCH_DRAIN_OPS (default 2000), BENCH_QUEUED_OPS (default 100000).
  */
 import { fork } from 'node:child_process';
+import crossFetch from 'cross-fetch';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,11 +38,16 @@ const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
 
 const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
 
-async function rawLoop(backend: ReferenceBackend, n: number): Promise<number> {
+/** HTTP clients measured: Node's global `fetch` (undici) and `cross-fetch`, the engine's default (node-fetch on Node). */
+type Client = 'global' | 'cross-fetch';
+const fetchOf = (client: Client): typeof fetch => (client === 'global' ? fetch : (crossFetch as unknown as typeof fetch));
+
+async function rawLoop(backend: ReferenceBackend, n: number, client: Client = 'global'): Promise<number> {
   const token = backend.issueToken(3_600_000);
+  const fetchFn = fetchOf(client);
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1) {
-    const res = await fetch(`${backend.url}/todos`, {
+    const res = await fetchFn(`${backend.url}/todos`, {
       method: 'POST',
       headers: {
         Authorization: `Bearer ${token}`,
@@ -53,21 +63,22 @@ async function rawLoop(backend: ReferenceBackend, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function engineFor(backend: ReferenceBackend, store: OpStore): DemoEngine {
+function engineFor(backend: ReferenceBackend, store: OpStore, client: Client = 'global'): DemoEngine {
   const token = backend.issueToken(3_600_000);
   return createDemoEngine({
     baseUrl: backend.url,
     store,
     auth: { getToken: async () => token, refreshToken: async () => backend.issueToken(3_600_000) },
-    fetch: (input, init) => fetch(input, init),
+    // 'cross-fetch': no `fetch` option, the engine's default client.
+    ...(client === 'global' ? { fetch: (input: string | URL | Request, init?: RequestInit) => fetch(input, init) } : {}),
     requestTimeoutMs: 10_000,
     backoff: { baseMs: 100, capMs: 1000 },
     lock: { heartbeatMs: 1000, staleAfterMs: 5000 },
   });
 }
 
-async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number): Promise<number> {
-  const engine = engineFor(backend, store);
+async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number, client: Client = 'global'): Promise<number> {
+  const engine = engineFor(backend, store, client);
   let committed = 0;
   let failed = 0;
   let done: () => void = () => undefined;
@@ -199,6 +210,8 @@ export async function run(): Promise<void> {
     // Warm up client, server and engine code (JIT, sockets).
     await rawLoop(backend, 300);
     backend.reset();
+    await rawLoop(backend, 300, 'cross-fetch');
+    backend.reset();
     const warm = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
     await engineDrain(backend, warm, 300);
     await warm.close();
@@ -207,19 +220,35 @@ export async function run(): Promise<void> {
     // Rounds interleave the raw loop and each engine variant so that noise
     // from a shared machine hits all of them alike; medians are reported.
     const ROUNDS = 3;
-    const samples = { raw: [] as number[], mem: [] as number[], full: [] as number[], normal: [] as number[] };
+    const samples = {
+      raw: [] as number[],
+      mem: [] as number[],
+      full: [] as number[],
+      normal: [] as number[],
+      rawXf: [] as number[],
+      memXf: [] as number[],
+    };
+    const memoryStore = async () =>
+      createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
     const fullStore = await openTestStore(join(dir, 'full.sqlite'), 'FULL');
     const normalStore = await openTestStore(join(dir, 'normal.sqlite'), 'NORMAL');
     for (let round = 0; round < ROUNDS; round += 1) {
       samples.raw.push(await rawLoop(backend, OPS));
       backend.reset();
-      const memStore = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
+      const memStore = await memoryStore();
       samples.mem.push(await engineDrain(backend, memStore, OPS));
       await memStore.close();
       backend.reset();
       samples.full.push(await engineDrain(backend, fullStore, OPS));
       backend.reset();
       samples.normal.push(await engineDrain(backend, normalStore, OPS));
+      backend.reset();
+      // The same comparison with the engine's default client on both sides.
+      samples.rawXf.push(await rawLoop(backend, OPS, 'cross-fetch'));
+      backend.reset();
+      const xfStore = await memoryStore();
+      samples.memXf.push(await engineDrain(backend, xfStore, OPS, 'cross-fetch'));
+      await xfStore.close();
       backend.reset();
     }
     await normalStore.close();
@@ -228,6 +257,8 @@ export async function run(): Promise<void> {
     const mem = median(samples.mem);
     const full = median(samples.full);
     const normal = median(samples.normal);
+    const rawXf = median(samples.rawXf);
+    const memXf = median(samples.memXf);
     const lat = await latency(backend, fullStore, Math.min(OPS, 500), 100);
     await fullStore.close();
 
@@ -237,6 +268,8 @@ export async function run(): Promise<void> {
     rows.push(['engine drain, memory driver', `${f(mem)} ops/s (${ratio(mem)} raw, goal ≥ 0.80×)`]);
     rows.push(['engine drain, SQLite FULL', `${f(full)} ops/s (${ratio(full)} raw)`]);
     rows.push(['engine drain, SQLite NORMAL', `${f(normal)} ops/s (${ratio(normal)} raw)`]);
+    rows.push(['raw sequential loop, cross-fetch', `${f(rawXf)} ops/s (the engine's default client)`]);
+    rows.push(['engine drain, memory, default client', `${f(memXf)} ops/s (${(memXf / rawXf).toFixed(2)}× the cross-fetch loop)`]);
     rows.push(['e2e latency @100 ops/s, SQLite FULL', `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`]);
 
     const rss = await rssInChild();
