@@ -53,13 +53,37 @@ export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
 
 const nonNegative = (n: number): number => (n > 0 ? n : 0);
 
-/** Drop keys whose value is undefined (so `EngineStatus` objects compare by content). */
-function without<T extends object>(s: T, ...keys: Array<keyof T>): T {
-  // Copied key by key rather than spread-then-`delete`: a `delete` turns the
-  // object into a slow dictionary-mode object for everything that reads it
-  // after (every status subscriber, three times per op).
-  const out = {} as T;
-  for (const k in s) if (!keys.includes(k)) out[k] = s[k];
+type OptionalKey = 'inFlight' | 'nextAttemptAt' | 'lastError';
+// `without` lists every key of StatusState: adding one fails to compile here.
+const everyKeyListed: Exclude<
+  keyof StatusState,
+  'started' | 'online' | 'lockHeld' | 'authRequired' | 'powerSaving' | 'visible' | 'pending' | 'failed' | OptionalKey
+> extends never
+  ? true
+  : never = true;
+void everyKeyListed;
+
+/**
+ * The state minus the optional `keys`; optional keys whose value is
+ * undefined are dropped too (so `EngineStatus` objects compare by content).
+ * Built field by field — not spread then `delete`d, which turns the object
+ * into a slow dictionary-mode object for every status subscriber, three
+ * times per op — so every state has the same shape.
+ */
+function without(s: StatusState, ...keys: OptionalKey[]): StatusState {
+  const out: { -readonly [K in keyof StatusState]: StatusState[K] } = {
+    started: s.started,
+    online: s.online,
+    lockHeld: s.lockHeld,
+    authRequired: s.authRequired,
+    powerSaving: s.powerSaving,
+    visible: s.visible,
+    pending: s.pending,
+    failed: s.failed,
+  };
+  if (s.inFlight !== undefined && !keys.includes('inFlight')) out.inFlight = s.inFlight;
+  if (s.nextAttemptAt !== undefined && !keys.includes('nextAttemptAt')) out.nextAttemptAt = s.nextAttemptAt;
+  if (s.lastError !== undefined && !keys.includes('lastError')) out.lastError = s.lastError;
   return out;
 }
 
