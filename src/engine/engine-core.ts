@@ -16,11 +16,8 @@ import {
   lastValueFrom,
   merge,
   map,
-  observeOn,
-  queueScheduler,
   repeat,
   retry,
-  scan,
   switchMap,
   takeWhile,
   tap,
@@ -118,7 +115,9 @@ export function createEngineCore(deps: EngineDeps): SyncEngineHandle {
 
 class EngineCore implements SyncEngineHandle {
   readonly #deps: EngineDeps;
-  readonly #actions = new Subject<StatusAction>();
+  /** Actions dispatched during a fold, folded in order after it. */
+  readonly #pendingActions: StatusAction[] = [];
+  #folding = false;
   readonly #state = new BehaviorSubject<StatusState>(INITIAL_STATUS_STATE);
   readonly #events = new Subject<EngineEvent>();
   readonly #results = new Subject<OpResult>();
@@ -145,11 +144,6 @@ class EngineCore implements SyncEngineHandle {
     this.failedOps = store.failed;
     this.status$ = this.#state.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
 
-    // Actions dispatched while an action is being folded (the drain starting
-    // inside a state emission) are queued, so every observer sees states in order.
-    this.#subs.add(
-      this.#actions.pipe(observeOn(queueScheduler), scan(reduceStatus, INITIAL_STATUS_STATE)).subscribe((s) => this.#state.next(s)),
-    );
     this.#subs.add(
       deps.online$.pipe(distinctUntilChanged()).subscribe((online) => this.#dispatch({ type: 'online', online })),
     );
@@ -344,8 +338,26 @@ class EngineCore implements SyncEngineHandle {
     );
   }
 
+  /**
+   * Fold an action into the state and emit it. Actions dispatched while one
+   * is being folded (the drain starting inside a state emission) are queued
+   * and folded after it, so every observer sees states in order. (A plain
+   * queue: `observeOn(queueScheduler)` + `scan` did the same with a
+   * scheduled action and two subscribers per dispatch, three per op.)
+   */
   #dispatch(action: StatusAction): void {
-    if (!this.#disposed) this.#actions.next(action);
+    if (this.#disposed) return;
+    this.#pendingActions.push(action);
+    if (this.#folding) return;
+    this.#folding = true;
+    try {
+      for (let next = this.#pendingActions.shift(); next !== undefined; next = this.#pendingActions.shift()) {
+        this.#state.next(reduceStatus(this.#state.value, next));
+        if (this.#disposed) this.#pendingActions.length = 0;
+      }
+    } finally {
+      this.#folding = false;
+    }
   }
 
   #emit(event: EngineEvent): void {
