@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { describeInChromium, launchChromium, servePage, type PageServer } from './chromium-page-server';
 
 /**
  * Two tabs of one origin, each with a whole engine on the same IndexedDB
@@ -13,12 +10,6 @@ import { chromium, type Browser, type Page } from 'playwright-core';
  * enqueue order. Skipped (with a notice) without chromium, like
  * store-in-chromium.test.ts.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
-const maybe = available ? describe : describe.skip;
-if (!available) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
-
 interface TabEvent {
   readonly type: string;
   readonly at: number;
@@ -48,61 +39,34 @@ const tab = (page: Page) => ({
   close: () => page.evaluate(() => (globalThis as unknown as { tabTest: TabApi }).tabTest.close()),
 });
 
-maybe('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake)', () => {
-  let server: Server;
+describeInChromium('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake)', () => {
+  let server: PageServer;
   let browser: Browser;
-  let url: string;
   const received: Received[] = [];
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [join(__dirname, 'tabs-entry.ts')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      write: false,
-      logLevel: 'silent',
+    server = await servePage(join(__dirname, 'tabs-entry.ts'), (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/todos') return false;
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { id } = JSON.parse(body) as { id: string };
+        received.push({ id, key: String(req.headers['idempotency-key']), at: Date.now() });
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } }));
+      });
+      return true;
     });
-    const js = bundle.outputFiles[0].text;
-    server = createServer((req, res) => {
-      if (req.method === 'POST' && req.url === '/todos') {
-        let body = '';
-        req.on('data', (c: Buffer) => (body += c.toString()));
-        req.on('end', () => {
-          const { id } = JSON.parse(body) as { id: string };
-          received.push({ id, key: String(req.headers['idempotency-key']), at: Date.now() });
-          res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } }));
-        });
-      } else if (req.url === '/bundle.js') {
-        res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-      } else {
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/bundle.js"></script>');
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Both tabs keep their timers (lock heartbeats) at full rate.
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-        '--disable-backgrounding-occluded-windows',
-      ],
-    });
+    browser = await launchChromium([
+      // Both tabs keep their timers (lock heartbeats) at full rate.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ]);
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await server?.close();
   });
 
   it('ops enqueued in the tab without the lock are sent by the holder tab at once, once each, in order', async () => {
@@ -116,10 +80,10 @@ maybe('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake)', () => {
     const b = tab(pageB);
     const opts = { name: 'tabs-test', idlePollMs: 60_000, wake: true };
     try {
-      await pageA.goto(url);
+      await pageA.goto(server.url);
       await a.open(opts);
       await waitUntil(async () => (await a.events()).some((e) => e.type === 'lockAcquired'), 10_000, 'tab A to hold the lock');
-      await pageB.goto(url);
+      await pageB.goto(server.url);
       await b.open(opts);
       // B contends for a few heartbeats (default 1 000 ms, stale after 3 000 ms) and stays out.
       await sleep(2_500);
