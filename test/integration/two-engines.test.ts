@@ -7,38 +7,23 @@
  * holder (its idle poll, `idlePollMs`), exactly once and in FIFO order, and
  * by a new holder at once when the lock moves.
  */
-import { startReferenceBackend, verifyDelivery, type ReferenceBackend } from '../../src/testing';
+import { verifyDelivery } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
-import { spawnWorker, type WorkerHandle } from '../../demo/worker-handle';
+import { spawnWorker } from '../../demo/worker-handle';
 import type { FromWorker } from '../../demo/protocol';
-import { enqueuedRefs, sleep, tempDir, waitForEmptyQueue, waitUntil, workerConfig } from './support/harness';
+import { enqueuedRefs, sleep, waitForEmptyQueue, waitUntil, workerConfig, workerFixture, deliveryProblems, NOTHING_WRONG } from './support/harness';
 
 jest.setTimeout(60_000);
 
 type RequestMsg = Extract<FromWorker, { t: 'request' }>;
 
 describe('two engines on one store', () => {
-  let backend: ReferenceBackend;
-  let dir: ReturnType<typeof tempDir>;
-  const workers: WorkerHandle[] = [];
-
-  beforeEach(async () => {
-    backend = await startReferenceBackend();
-    dir = tempDir('two');
-  });
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.kill();
-      await w.exited;
-    }
-    await backend.close();
-    dir.cleanup();
-  });
+  const fx = workerFixture('two');
 
   test('one processor at a time; kill the holder → takeover within staleAfterMs + heartbeat', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
-    const base = workerConfig(backend, dir.path, { lock, traceRequests: true, autoStart: true });
-    backend.faults.rule(() => ({ kind: 'latency', ms: 8 }));
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true });
+    fx.backend.faults.rule(() => ({ kind: 'latency', ms: 8 }));
     const items = buildWorkload({ ops: 150, seed: 77 });
 
     const requests = new Map<string, RequestMsg[]>([
@@ -48,7 +33,7 @@ describe('two engines on one store', () => {
     const locks: { name: string; at: number; takeover: boolean }[] = [];
     const spawn = (name: string) => {
       const w = spawnWorker({ ...base, name });
-      workers.push(w);
+      fx.workers.push(w);
       w.on('request', (m) => requests.get(name)?.push(m));
       w.on('lockAcquired', (m) => locks.push({ name, at: m.at, takeover: m.takeover }));
       return w;
@@ -69,7 +54,7 @@ describe('two engines on one store', () => {
     // by the non-holder are the next tests.
     const { entries } = await holder.enqueue(items.map((w) => ({ ref: w.ref, type: w.type, payload: w.payload })));
     const manifest = new Map(entries.map((e) => [e.ref, e]));
-    await waitUntil(() => backend.applied().length >= 40, 20_000, 'holder progress');
+    await waitUntil(() => fx.backend.applied().length >= 40, 20_000, 'holder progress');
 
     const killedAt = Date.now();
     holder.kill();
@@ -91,14 +76,8 @@ describe('two engines on one store', () => {
     expect((requests.get(other.name) ?? []).filter((r) => r.start < killedAt)).toEqual([]);
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), failed, rep.pendingKeys, { strictFifo: true });
-    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, fifo: report.fifoViolations, misrouted: report.misrouted }).toEqual({
-      lost: [],
-      duplicated: [],
-      order: [],
-      fifo: 0,
-      misrouted: [],
-    });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), failed, rep.pendingKeys, { strictFifo: true });
+    expect(deliveryProblems(report)).toEqual(NOTHING_WRONG);
     expect(report.appliedOnce).toBe(items.filter((w) => w.expect === 'apply').length);
     // eslint-disable-next-line no-console
     console.log(`two engines: takeover ${recoveryMs} ms after SIGKILL (staleAfterMs ${lock.staleAfterMs}, heartbeat ${lock.heartbeatMs})`);
@@ -116,7 +95,7 @@ describe('two engines on one store', () => {
     const locks: { name: string; at: number; takeover: boolean }[] = [];
     const spawn = (name: string) => {
       const w = spawnWorker(config(name));
-      workers.push(w);
+      fx.workers.push(w);
       w.on('request', (m) => requests.get(name)?.push(m));
       w.on('committed', (m) => commits.get(name)?.push(m));
       w.on('lockAcquired', (m) => locks.push({ name, at: m.at, takeover: m.takeover }));
@@ -138,7 +117,7 @@ describe('two engines on one store', () => {
 
   test('ops enqueued by the process that does not hold the lock are sent by the holder: once each, FIFO, within idlePollMs', async () => {
     const idlePollMs = 200;
-    const base = workerConfig(backend, dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs });
     const { holder, other, requests, commits, locks } = await holderAndOther((name) => ({ ...base, name }));
     // Every op applies (no 400/409 in the workload): the server's log must be the enqueue order.
     const items = buildWorkload({ ops: 60, seed: 4, badRequestRate: 0, conflictRate: 0 });
@@ -157,7 +136,7 @@ describe('two engines on one store', () => {
     // Exactly once, in FIFO order, all by the holder, none completed from the ledger (each sent once).
     expect(held.map((c) => c.idempotencyKey)).toEqual(keys);
     expect(held.filter((c) => c.fromLedger)).toEqual([]);
-    expect(backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
+    expect(fx.backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
     // The first op waited at most one idle poll (plus a token fetch and one request).
     const firstWait = (held[0]?.at ?? Infinity) - (entries[0]?.createdAt ?? 0);
     expect(firstWait).toBeLessThanOrEqual(idlePollMs + 1500);
@@ -169,14 +148,8 @@ describe('two engines on one store', () => {
     expect((requests.get(holder.name) ?? []).length).toBe(items.length);
 
     const manifest = new Map(entries.map((e) => [e.ref, e]));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), backend.applied(), [], rep.pendingKeys, { strictFifo: true });
-    expect({ lost: report.lost, duplicated: report.duplicated, order: report.orderViolations, fifo: report.fifoViolations, misrouted: report.misrouted }).toEqual({
-      lost: [],
-      duplicated: [],
-      order: [],
-      fifo: 0,
-      misrouted: [],
-    });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), [], rep.pendingKeys, { strictFifo: true });
+    expect(deliveryProblems(report)).toEqual(NOTHING_WRONG);
     expect(report.appliedOnce).toBe(items.length);
     expect(rep.failed).toEqual([]);
     // eslint-disable-next-line no-console
@@ -186,7 +159,7 @@ describe('two engines on one store', () => {
   test('the lock moves: a new holder drains at once, on acquisition, ops enqueued in its own process while the old holder never polled', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
     // idlePollMs 0: no poll at all, so only the read on acquisition can find these ops.
-    const base = workerConfig(backend, dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0 });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0 });
     const { holder, other, requests, commits } = await holderAndOther((name) => ({ ...base, name }));
     const items = buildWorkload({ ops: 30, seed: 5, badRequestRate: 0, conflictRate: 0 });
 
@@ -195,7 +168,7 @@ describe('two engines on one store', () => {
     const keys = entries.map((e) => e.idempotencyKey);
     // Without a poll the holder never hears of them (the limitation idlePollMs exists for).
     await sleep(1000);
-    expect(backend.applied()).toEqual([]);
+    expect(fx.backend.applied()).toEqual([]);
     expect(requests.get(other.name)).toEqual([]);
 
     const killedAt = Date.now();
@@ -212,7 +185,7 @@ describe('two engines on one store', () => {
     expect((sent[0]?.start ?? Infinity) - takeover.at).toBeLessThanOrEqual(1000);
     expect(sent).toHaveLength(items.length);
     expect((commits.get(other.name) ?? []).map((c) => c.idempotencyKey)).toEqual(keys);
-    expect(backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
+    expect(fx.backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
     expect(requests.get(holder.name)).toEqual([]);
     expect(rep.pendingKeys).toEqual([]);
     expect(rep.failed).toEqual([]);

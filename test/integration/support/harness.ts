@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineStatus, SyncEngine } from '../../../src/engine/sync-engine';
-import type { ReferenceBackend } from '../../../src/testing';
+import { startReferenceBackend, type DeliveryReport, type ReferenceBackend, type ReferenceBackendOptions } from '../../../src/testing';
 import type { FromWorker, WorkerConfig } from '../../../demo/protocol';
 import type { WorkerHandle } from '../../../demo/worker-handle';
 import type { WorkItem } from '../../../demo/workload';
@@ -13,6 +13,49 @@ export function tempDir(prefix: string): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), `sync-engine-${prefix}-`));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/** What a fixture of `workerFixture` holds for the running test. */
+export interface WorkerFixture {
+  backend: ReferenceBackend;
+  dir: { path: string; cleanup: () => void };
+  /** Worker processes to kill (and await) after the test. */
+  readonly workers: WorkerHandle[];
+}
+
+/**
+ * Per test: a fresh reference backend and temp dir; afterwards every worker
+ * in `workers` is killed and awaited, the backend closed, the dir removed.
+ */
+export function workerFixture(prefix: string, backendOptions?: ReferenceBackendOptions): WorkerFixture {
+  const fx = { workers: [] as WorkerHandle[] } as unknown as WorkerFixture;
+  beforeEach(async () => {
+    fx.backend = await startReferenceBackend(backendOptions);
+    fx.dir = tempDir(prefix);
+  });
+  afterEach(async () => {
+    for (const w of fx.workers.splice(0)) {
+      w.kill();
+      await w.exited;
+    }
+    await fx.backend.close();
+    fx.dir.cleanup();
+  });
+  return fx;
+}
+
+/** The invariants of a delivery report; equal to `NOTHING_WRONG` when exactly-once and FIFO hold. */
+export function deliveryProblems(report: DeliveryReport): Record<string, unknown> {
+  return {
+    lost: report.lost,
+    duplicated: report.duplicated,
+    order: report.orderViolations,
+    fifo: report.fifoViolations,
+    misrouted: report.misrouted,
+    foreign: report.foreignEffects,
+  };
+}
+
+export const NOTHING_WRONG = { lost: [], duplicated: [], order: [], fifo: 0, misrouted: [], foreign: 0 };
 
 /** Worker config for tests: fast backoff, short lock timings, loopback backend. */
 export function workerConfig(backend: ReferenceBackend, dir: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
