@@ -53,38 +53,46 @@ export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
 
 const nonNegative = (n: number): number => (n > 0 ? n : 0);
 
-type OptionalKey = 'inFlight' | 'nextAttemptAt' | 'lastError';
-// `without` lists every key of StatusState: adding one fails to compile here.
-const everyKeyListed: Exclude<
-  keyof StatusState,
-  'started' | 'online' | 'lockHeld' | 'authRequired' | 'powerSaving' | 'visible' | 'pending' | 'failed' | OptionalKey
-> extends never
-  ? true
-  : never = true;
-void everyKeyListed;
+/** What an action changes; an optional key present with `undefined` clears it. */
+interface Patch {
+  readonly started?: boolean;
+  readonly online?: boolean;
+  readonly lockHeld?: boolean;
+  readonly authRequired?: boolean;
+  readonly powerSaving?: boolean;
+  readonly visible?: boolean;
+  readonly pending?: number;
+  readonly failed?: number;
+  readonly inFlight?: OpId | undefined;
+  readonly nextAttemptAt?: number | undefined;
+  readonly lastError?: ErrorInfo | undefined;
+}
+
+// Every key of StatusState is written by `next`: adding one fails to compile here.
+const everyKeyWritten: Exclude<keyof StatusState, keyof Patch> extends never ? true : never = true;
+void everyKeyWritten;
 
 /**
- * The state minus the optional `keys`; optional keys whose value is
- * undefined are dropped too (so `EngineStatus` objects compare by content).
- * Built field by field — not spread then `delete`d, which turns the object
- * into a slow dictionary-mode object for every status subscriber, three
- * times per op — so every state has the same shape.
+ * The state with `patch` applied. Every state has the same eleven keys in
+ * the same order (a cleared optional one holds `undefined`; `toEngineStatus`
+ * leaves it out), so the fold, the gate and every status subscriber read
+ * one object shape — three folds per op. Spreads then `delete` made each
+ * state a slow dictionary-mode object of its own shape.
  */
-function without(s: StatusState, ...keys: OptionalKey[]): StatusState {
-  const out: { -readonly [K in keyof StatusState]: StatusState[K] } = {
-    started: s.started,
-    online: s.online,
-    lockHeld: s.lockHeld,
-    authRequired: s.authRequired,
-    powerSaving: s.powerSaving,
-    visible: s.visible,
-    pending: s.pending,
-    failed: s.failed,
+function next(s: StatusState, p: Patch): StatusState {
+  return {
+    started: p.started ?? s.started,
+    online: p.online ?? s.online,
+    lockHeld: p.lockHeld ?? s.lockHeld,
+    authRequired: p.authRequired ?? s.authRequired,
+    powerSaving: p.powerSaving ?? s.powerSaving,
+    visible: p.visible ?? s.visible,
+    pending: p.pending ?? s.pending,
+    failed: p.failed ?? s.failed,
+    inFlight: 'inFlight' in p ? p.inFlight : s.inFlight,
+    nextAttemptAt: 'nextAttemptAt' in p ? p.nextAttemptAt : s.nextAttemptAt,
+    lastError: 'lastError' in p ? p.lastError : s.lastError,
   };
-  if (s.inFlight !== undefined && !keys.includes('inFlight')) out.inFlight = s.inFlight;
-  if (s.nextAttemptAt !== undefined && !keys.includes('nextAttemptAt')) out.nextAttemptAt = s.nextAttemptAt;
-  if (s.lastError !== undefined && !keys.includes('lastError')) out.lastError = s.lastError;
-  return out;
 }
 
 /**
@@ -100,45 +108,47 @@ function without(s: StatusState, ...keys: OptionalKey[]): StatusState {
 export function reduceStatus(state: StatusState, action: StatusAction): StatusState {
   switch (action.type) {
     case 'started':
-      return action.started ? { ...state, started: true } : without({ ...state, started: false }, 'inFlight', 'nextAttemptAt');
+      return action.started
+        ? next(state, { started: true })
+        : next(state, { started: false, inFlight: undefined, nextAttemptAt: undefined });
     case 'online':
-      return { ...state, online: action.online };
+      return next(state, { online: action.online });
     case 'lock':
-      return { ...state, lockHeld: action.held };
+      return next(state, { lockHeld: action.held });
     case 'authRequired':
-      return { ...state, authRequired: action.required };
+      return next(state, { authRequired: action.required });
     case 'constraints':
-      return { ...state, powerSaving: action.powerSaving, visible: action.visible };
+      return next(state, { powerSaving: action.powerSaving, visible: action.visible });
     case 'counts':
-      return { ...state, pending: nonNegative(action.pending), failed: nonNegative(action.failed) };
+      return next(state, { pending: nonNegative(action.pending), failed: nonNegative(action.failed) });
     case 'change':
       switch (action.change) {
         case 'appended':
-          return { ...state, pending: state.pending + 1 };
+          return next(state, { pending: state.pending + 1 });
         case 'completed':
-          return { ...state, pending: nonNegative(state.pending - 1) };
+          return next(state, { pending: nonNegative(state.pending - 1) });
         case 'failed':
-          return { ...state, pending: nonNegative(state.pending - 1), failed: state.failed + 1 };
+          return next(state, { pending: nonNegative(state.pending - 1), failed: state.failed + 1 });
         case 'retried':
-          return { ...state, pending: state.pending + 1, failed: nonNegative(state.failed - 1) };
+          return next(state, { pending: state.pending + 1, failed: nonNegative(state.failed - 1) });
         case 'discarded':
-          return { ...state, failed: nonNegative(state.failed - 1) };
+          return next(state, { failed: nonNegative(state.failed - 1) });
         case 'updated':
           return state;
       }
       return state;
     case 'sending':
-      return without({ ...state, inFlight: action.opId }, 'nextAttemptAt');
-    case 'waiting': {
-      const next = without({ ...state, nextAttemptAt: action.nextAttemptAt }, 'inFlight');
-      return action.error === undefined ? next : { ...next, lastError: action.error };
-    }
+      return next(state, { inFlight: action.opId, nextAttemptAt: undefined });
+    case 'waiting':
+      return action.error === undefined
+        ? next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined })
+        : next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined, lastError: action.error });
     case 'settled':
-      return without(state, 'inFlight', 'nextAttemptAt', 'lastError');
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined, lastError: undefined });
     case 'idle':
-      return without(state, 'inFlight', 'nextAttemptAt');
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined });
     case 'error':
-      return { ...state, lastError: action.error };
+      return next(state, { lastError: action.error });
   }
 }
 
