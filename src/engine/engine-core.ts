@@ -44,12 +44,13 @@ import {
   INITIAL_STATUS_STATE,
   gateReasons,
   reduceStatus,
+  sameReasons,
   sameStatus,
   toEngineStatus,
   type StatusAction,
   type StatusState,
 } from './status-reducer';
-import type { EngineEvent, EngineStatus, EnqueueInput, GateReason, OpResult, SyncEngine } from './sync-engine';
+import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngine } from './sync-engine';
 import type { WakePort } from './wake-port';
 
 /**
@@ -96,7 +97,6 @@ export interface EngineDeps {
 /** Counts reads tried before giving up until the next idle (each raced a change). */
 const COUNTS_READ_TRIES = 5;
 
-const sameReasons = (a: readonly GateReason[], b: readonly GateReason[]): boolean => a.join() === b.join();
 
 /**
  * Wire the pipeline from its ports: status$ folded from tagged actions,

@@ -194,6 +194,19 @@ export function toEngineStatus(s: StatusState): EngineStatus {
 }
 
 /**
+ * Same gate reasons in the same order (element by element; no string joins,
+ * it runs on every status fold).
+ *
+ * @example
+ * sameReasons(['offline'], ['offline']); // true
+ */
+export function sameReasons(a: readonly GateReason[], b: readonly GateReason[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * Structural equality of two statuses (for `distinctUntilChanged`).
  *
  * @example
@@ -209,7 +222,7 @@ export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
     a.failed === b.failed &&
     a.inFlight === b.inFlight &&
     a.nextAttemptAt === b.nextAttemptAt &&
-    a.blockedBy.join() === b.blockedBy.join() &&
+    sameReasons(a.blockedBy, b.blockedBy) &&
     a.lastError?.kind === b.lastError?.kind &&
     a.lastError?.status === b.lastError?.status &&
     a.lastError?.code === b.lastError?.code &&
