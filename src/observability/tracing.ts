@@ -1,4 +1,5 @@
 import {
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -50,6 +51,18 @@ const hr = (epochMs: number): HrTime => {
   const seconds = Math.floor(epochMs / 1000);
   return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
 };
+
+// The API's no-op provider: what a ProxyTracerProvider delegates to until an
+// SDK is registered (the same singleton for every proxy of this API copy).
+const NOOP_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
+
+/**
+ * True while `provider` is the API's proxy with no SDK behind it: every span
+ * it would start is a non-recording no-op. Checked per event (two property
+ * reads), so an SDK registered later is seen at the next event.
+ */
+const isNoopProxy = (provider: TracerProvider): boolean =>
+  provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER;
 
 const TRACER_NAME = 'sync-engine';
 const TRACER_VERSION = '0.1.0';
@@ -235,6 +248,11 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
 
   const subscription: Subscription = events$.subscribe({
     next: (e) => {
+      // No SDK registered and no span left open from when one was: every
+      // span would be a no-op, so skip building spans and attributes. The op
+      // then has no context (`contextFor` is undefined), which injects the
+      // same headers as a non-recording span's invalid context: none.
+      if (open.size === 0 && isNoopProxy(options.tracerProvider ?? trace.getTracerProvider())) return;
       try {
         onEvent(e);
       } catch {
