@@ -1,4 +1,4 @@
-import { asyncScheduler, catchError, map, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
+import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
 import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
 import { classifyError } from '../policy/classify-error';
@@ -97,21 +97,57 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         headers['Content-Type'] = 'application/json';
         body = JSON.stringify(request.body);
       }
-      return transport({ method: request.method, url: joinUrl(base, request.path), headers, body }).pipe(
-        timeout({
-          first: timeoutMs,
-          with: () => throwError(() => new TimeoutError({ code: 'client_timeout' })),
-          scheduler,
-        }),
-        // Transport failures (DNS, reset, refused, abort by a foreign signal)
-        // become NetworkError / TimeoutError; never the raw message.
-        catchError((err: unknown) => throwError(() => (err instanceof SyncError ? err : classifyError(err)))),
-        map((res) => {
-          const classified = classifyResponse(res, now());
-          if (!classified.ok) throw classified.error;
-          return { status: res.status, data: classified.data };
-        }),
-      );
+      const httpRequest = { method: request.method, url: joinUrl(base, request.path), headers, body };
+      // transport → timeout({ first }) → classify errors → classify the
+      // answer, as one Observable (it runs per attempt): the timer starts
+      // after subscribing unless the answer came synchronously, and is
+      // cleared by the first notification; when it fires the exchange is
+      // unsubscribed (which aborts the fetch) and the attempt errors.
+      return new Observable<ApiResponse>((subscriber) => {
+        let seen = false;
+        let timer: Subscription | undefined;
+        const clearTimer = (): void => {
+          seen = true;
+          timer?.unsubscribe();
+          timer = undefined;
+        };
+        const exchange = transport(httpRequest).subscribe({
+          next: (res) => {
+            clearTimer();
+            let out: ApiResponse;
+            try {
+              const classified = classifyResponse(res, now());
+              if (!classified.ok) throw classified.error;
+              out = { status: res.status, data: classified.data };
+            } catch (err) {
+              subscriber.error(err);
+              return;
+            }
+            subscriber.next(out);
+          },
+          // Transport failures (DNS, reset, refused, abort by a foreign signal)
+          // become NetworkError / TimeoutError; never the raw message.
+          error: (err: unknown) => {
+            clearTimer();
+            subscriber.error(err instanceof SyncError ? err : classifyError(err));
+          },
+          complete: () => {
+            clearTimer();
+            subscriber.complete();
+          },
+        });
+        if (!seen && !subscriber.closed) {
+          timer = scheduler.schedule(() => {
+            timer = undefined;
+            exchange.unsubscribe();
+            subscriber.error(new TimeoutError({ code: 'client_timeout' }));
+          }, timeoutMs);
+        }
+        return () => {
+          timer?.unsubscribe();
+          exchange.unsubscribe();
+        };
+      });
     },
   };
 }
