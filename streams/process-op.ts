@@ -20,6 +20,7 @@ import {
   timer,
   type ObservableInput,
   type SchedulerLike,
+  type Subscription,
 } from 'rxjs';
 import type { ApiClient, ApiResponse } from '../src/api/api-client';
 import type { EngineEvent, OpResult } from '../src/engine/sync-engine';
@@ -134,15 +135,11 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
   // The server accepted this key before (the crash hit between the ledger
   // write and the removal): finish without sending.
-  return detached(
-    ctx.store.complete(op, ctx.now()).pipe(
-      tap(() => {
-        ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
-        ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
-        ctx.dispatch({ type: 'settled', opId: op.id });
-      }),
-    ),
-  ).pipe(ignoreElements());
+  return detachedEffect(ctx.store.complete(op, ctx.now()), () => {
+    ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
+    ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
+    ctx.dispatch({ type: 'settled', opId: op.id });
+  });
 }
 
 function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<never> {
@@ -296,16 +293,46 @@ function commit(op: PendingOp, data: unknown, ctx: ProcessContext): Observable<n
   // before this write resends with the same key and gets the replay.
   // Detached: once the server answered, closing the gate must not leave the
   // op completed in the store without its result.
-  return detached(
-    ctx.store.complete(op, ctx.now()).pipe(
-      tap(() => {
-        ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
-        ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
-        // Status last: whoever waits for "idle" on status$ has the result already.
-        ctx.dispatch({ type: 'settled', opId: op.id });
-      }),
-    ),
-  ).pipe(ignoreElements());
+  return detachedEffect(ctx.store.complete(op, ctx.now()), () => {
+    ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
+    ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
+    // Status last: whoever waits for "idle" on status$ has the result already.
+    ctx.dispatch({ type: 'settled', opId: op.id });
+  });
+}
+
+/**
+ * `detached(source.pipe(tap(effect))).pipe(ignoreElements())` as one
+ * Observable (it runs once per op): `effect` runs for each value of
+ * `source`, inside the detached part, so it runs even after the subscriber
+ * left; a throwing `effect` is the error, as `tap` would make it.
+ */
+function detachedEffect(source: Observable<unknown>, effect: () => void): Observable<never> {
+  return new Observable<never>((subscriber) => {
+    let listener: typeof subscriber | null = subscriber;
+    let failed = false;
+    let sub: Subscription | undefined;
+    sub = source.subscribe({
+      next: () => {
+        if (failed) return;
+        try {
+          effect();
+        } catch (err) {
+          failed = true;
+          sub?.unsubscribe();
+          listener?.error(err);
+        }
+      },
+      error: (err: unknown) => listener?.error(err),
+      complete: () => {
+        if (!failed) listener?.complete();
+      },
+    });
+    if (failed) sub.unsubscribe();
+    return () => {
+      listener = null;
+    };
+  });
 }
 
 function failOp(
