@@ -127,9 +127,56 @@ export function processOp(op: PendingOp, ctx: ProcessContext): Observable<never>
 
 function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
   const { store } = ctx;
-  return store.isCompleted(initial.idempotencyKey).pipe(
-    switchMap((done) => (done ? completeFromLedger(initial, ctx) : sendUntilSettled(initial, ctx))),
+  return switchTo(store.isCompleted(initial.idempotencyKey), (done) =>
+    done ? completeFromLedger(initial, ctx) : sendUntilSettled(initial, ctx),
   );
+}
+
+/**
+ * `source.pipe(switchMap(project))` as one Observable, for the single-value
+ * ports asked once per op (ledger check, token): each value unsubscribes the
+ * previous inner and subscribes `project(value)`; a throwing `project`, or
+ * any error, is the error; completes once the source and the last inner have.
+ */
+function switchTo<A, B>(source: Observable<A>, project: (value: A) => Observable<B>): Observable<B> {
+  return new Observable<B>((subscriber) => {
+    let inner: Subscription | null = null;
+    let outerDone = false;
+    const outer = source.subscribe({
+      next: (value) => {
+        inner?.unsubscribe();
+        inner = null;
+        let inner$: Observable<B>;
+        try {
+          inner$ = project(value);
+        } catch (err) {
+          subscriber.error(err);
+          return;
+        }
+        let innerDone = false;
+        const s = inner$.subscribe({
+          next: (v) => subscriber.next(v),
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            innerDone = true;
+            inner = null;
+            if (outerDone) subscriber.complete();
+          },
+        });
+        if (subscriber.closed) s.unsubscribe();
+        else if (!innerDone) inner = s;
+      },
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => {
+        outerDone = true;
+        if (inner === null) subscriber.complete();
+      },
+    });
+    return () => {
+      outer.unsubscribe();
+      inner?.unsubscribe();
+    };
+  });
 }
 
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
@@ -213,23 +260,21 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
 
   // One try with the current token; on 401 refresh once and try once more.
   const tryWithAuth = (): Observable<ApiResponse> =>
-    ctx.auth.token().pipe(
-      switchMap((token) => {
-        if (token === null) return throwError(() => new AuthRequiredSignal());
-        return sendOnce(token).pipe(
-          catchError((err: unknown) => {
-            if (!(err instanceof SyncError) || err.kind !== 'auth') return throwError(() => err);
-            return ctx.auth.refresh(token).pipe(
-              catchError(() => throwError(() => new AuthRequiredSignal())),
-              switchMap((fresh) => sendOnce(fresh)),
-              catchError((again: unknown) =>
-                throwError(() => (again instanceof SyncError && again.kind === 'auth' ? new AuthRequiredSignal() : again)),
-              ),
-            );
-          }),
-        );
-      }),
-    );
+    switchTo(ctx.auth.token(), (token) => {
+      if (token === null) return throwError(() => new AuthRequiredSignal());
+      return sendOnce(token).pipe(
+        catchError((err: unknown) => {
+          if (!(err instanceof SyncError) || err.kind !== 'auth') return throwError(() => err);
+          return ctx.auth.refresh(token).pipe(
+            catchError(() => throwError(() => new AuthRequiredSignal())),
+            switchMap((fresh) => sendOnce(fresh)),
+            catchError((again: unknown) =>
+              throwError(() => (again instanceof SyncError && again.kind === 'auth' ? new AuthRequiredSignal() : again)),
+            ),
+          );
+        }),
+      );
+    });
 
   const attempts$ = tryWithAuth().pipe(
     retry({
