@@ -304,8 +304,9 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
   const settle = (): Observable<never> => {
     // Usually nothing to wait for: then no concat around the attempts.
     const wait$ = storedWait();
-    return (wait$ === EMPTY ? attempts$ : concat(wait$, attempts$)).pipe(
-      concatMap((res) => commit(current, res.data, ctx)),
+    // The attempts emit one answer at most (retry resubscribes on errors
+    // only), so switching to the commit is concatMap without its buffer.
+    return switchTo(wait$ === EMPTY ? attempts$ : concat(wait$, attempts$), (res) => commit(current, res.data, ctx)).pipe(
       catchError((err: unknown) => {
         if (err instanceof AuthRequiredSignal) {
           ctx.dispatch({ type: 'idle' });
