@@ -34,6 +34,7 @@ import type { OpRouter } from '../src/router/op-router';
 import type { RateLimiter } from '../src/security/rate-limiter';
 import type { FailedRecord, FailureReason } from '../src/store/op-store';
 import { detached } from './detached';
+import { switchTo } from './switch-to';
 import type { AuthPort, StorePort } from './ports';
 
 /** What `reconcile` decides for a 409 domain conflict. */
@@ -130,53 +131,6 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
   return switchTo(store.isCompleted(initial.idempotencyKey), (done) =>
     done ? completeFromLedger(initial, ctx) : sendUntilSettled(initial, ctx),
   );
-}
-
-/**
- * `source.pipe(switchMap(project))` as one Observable, for the single-value
- * ports asked once per op (ledger check, token): each value unsubscribes the
- * previous inner and subscribes `project(value)`; a throwing `project`, or
- * any error, is the error; completes once the source and the last inner have.
- */
-function switchTo<A, B>(source: Observable<A>, project: (value: A) => Observable<B>): Observable<B> {
-  return new Observable<B>((subscriber) => {
-    let inner: Subscription | null = null;
-    let outerDone = false;
-    const outer = source.subscribe({
-      next: (value) => {
-        inner?.unsubscribe();
-        inner = null;
-        let inner$: Observable<B>;
-        try {
-          inner$ = project(value);
-        } catch (err) {
-          subscriber.error(err);
-          return;
-        }
-        let innerDone = false;
-        const s = inner$.subscribe({
-          next: (v) => subscriber.next(v),
-          error: (err: unknown) => subscriber.error(err),
-          complete: () => {
-            innerDone = true;
-            inner = null;
-            if (outerDone) subscriber.complete();
-          },
-        });
-        if (subscriber.closed) s.unsubscribe();
-        else if (!innerDone) inner = s;
-      },
-      error: (err: unknown) => subscriber.error(err),
-      complete: () => {
-        outerDone = true;
-        if (inner === null) subscriber.complete();
-      },
-    });
-    return () => {
-      outer.unsubscribe();
-      inner?.unsubscribe();
-    };
-  });
 }
 
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
