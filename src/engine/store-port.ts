@@ -1,4 +1,5 @@
-import { Observable, map } from 'rxjs';
+import { map } from 'rxjs';
+import { fromCall } from '../../streams/from-call';
 import type { StorePort } from '../../streams/ports';
 import type { OpStore } from '../store/op-store';
 
@@ -11,37 +12,17 @@ import type { OpStore } from '../store/op-store';
  * const port = storePortFromOpStore(await createOpStore({ name: 'app' }));
  */
 export function storePortFromOpStore(store: OpStore): StorePort {
-  // `defer(() => from(fn()))` in one Observable: the store is called per
-  // subscription, a synchronous throw or a rejection is the error. Several
-  // calls per op go through here, so it skips the two wrapper subscribers.
-  const call = <T>(fn: () => Promise<T>): Observable<T> =>
-    new Observable<T>((subscriber) => {
-      let result: Promise<T>;
-      try {
-        result = fn();
-      } catch (err) {
-        subscriber.error(err);
-        return;
-      }
-      result.then(
-        (value) => {
-          subscriber.next(value);
-          subscriber.complete();
-        },
-        (err: unknown) => subscriber.error(err),
-      );
-    });
   return {
-    append: (op) => call(() => store.append(op)),
-    peek: (n, afterId) => call(() => store.peek(n, afterId)),
-    update: (op) => call(() => store.update(op)),
-    complete: (op, at) => call(() => store.complete(op, at)),
-    fail: (op, failure) => call(() => store.fail(op, failure)),
-    discardFailed: (id) => call(() => store.failed.discard(id)),
-    isCompleted: (key) => call(() => store.isCompleted(key)),
-    counts: () => call(() => store.counts()),
-    readMeta: <T>(key: string) => call(() => store.readMeta<T>(key)),
-    writeMeta: <T>(key: string, value: T) => call(() => store.writeMeta<T>(key, value)).pipe(map(() => undefined)),
+    append: (op) => fromCall(() => store.append(op)),
+    peek: (n, afterId) => fromCall(() => store.peek(n, afterId)),
+    update: (op) => fromCall(() => store.update(op)),
+    complete: (op, at) => fromCall(() => store.complete(op, at)),
+    fail: (op, failure) => fromCall(() => store.fail(op, failure)),
+    discardFailed: (id) => fromCall(() => store.failed.discard(id)),
+    isCompleted: (key) => fromCall(() => store.isCompleted(key)),
+    counts: () => fromCall(() => store.counts()),
+    readMeta: <T>(key: string) => fromCall(() => store.readMeta<T>(key)),
+    writeMeta: <T>(key: string, value: T) => fromCall(() => store.writeMeta<T>(key, value)).pipe(map(() => undefined)),
     changes$: store.changes$,
     failed: store.failed,
   };
