@@ -366,6 +366,19 @@ function failOp(
   ).pipe(ignoreElements());
 }
 
+/** The `results$` entry of a conflict that reconciliation resolved (retry or drop). */
+function conflictResult(op: PendingOp, conflict: ConflictError, resolution: 'retry' | 'drop'): OpResult {
+  return {
+    opId: op.id,
+    txToken: op.txToken,
+    type: op.type,
+    outcome: 'conflict',
+    error: conflict.toInfo(),
+    message: conflict.userMessage,
+    resolution,
+  };
+}
+
 /** Emits the op to send next (retry with a new payload and key) or null when it left the queue. */
 function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessContext): Observable<PendingOp | null> {
   const decision$: Observable<ReconcileDecision> =
@@ -400,15 +413,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
           ctx.store.update(next).pipe(
             tap(() => {
               ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
-              ctx.result({
-                opId: op.id,
-                txToken: op.txToken,
-                type: op.type,
-                outcome: 'conflict',
-                error,
-                message: conflict.userMessage,
-                resolution: 'retry',
-              });
+              ctx.result(conflictResult(op, conflict, 'retry'));
             }),
           ),
         ).pipe(map(() => next));
@@ -418,15 +423,7 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
         // the record. A crash in between leaves it in failed_ops (kept, not lost).
         const dropped = (): void => {
           ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
-          ctx.result({
-            opId: op.id,
-            txToken: op.txToken,
-            type: op.type,
-            outcome: 'conflict',
-            error,
-            message: conflict.userMessage,
-            resolution: 'drop',
-          });
+          ctx.result(conflictResult(op, conflict, 'drop'));
           ctx.dispatch({ type: 'settled', opId: op.id });
         };
         return detached(
