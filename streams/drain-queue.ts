@@ -3,22 +3,26 @@ import {
   concat,
   concatMap,
   defer,
+  endWith,
   exhaustMap,
   expand,
   from,
   ignoreElements,
   map,
+  merge,
   retry,
   startWith,
+  take,
   tap,
   timer,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import type { PendingOp } from '../src/op/pending-op';
+import type { OpId, PendingOp } from '../src/op/pending-op';
 import { SyncError } from '../src/errors/sync-error';
 import type { ErrorInfo } from '../src/errors/sync-error';
 import type { StorePort } from './ports';
+import type { SettleLane } from './settle-lane';
 
 /** Inputs of `drainQueue`. */
 export interface DrainOptions {
@@ -27,11 +31,16 @@ export interface DrainOptions {
   readonly batchSize: number;
   /** Emits when the queue may have grown (appends, retries from failed_ops). */
   readonly wake$: Observable<unknown>;
-  /** Processes one op; must never error and completes when the op left the head. */
+  /**
+   * Processes one op; must never error. Completes when the op left the head
+   * or its settlement was handed to `lane`.
+   */
   readonly process: (op: PendingOp) => Observable<unknown>;
+  /** Where `process` settles ops: read from the head only once it is drained. */
+  readonly lane: Pick<SettleLane, 'drained$' | 'failures$'>;
   /** Called each time the queue was found empty (e.g. to resynchronise counts). */
   readonly onIdle?: () => void;
-  /** Called when reading the queue fails (the read is retried after `retryMs`). */
+  /** Called when reading the queue or a handed commit fails (retried after `retryMs`). */
   readonly onError?: (error: ErrorInfo) => void;
   readonly retryMs: number;
   readonly scheduler: SchedulerLike;
@@ -44,44 +53,66 @@ export interface DrainOptions {
  * `wake$` — an empty queue costs no polling. A wake that arrives while a
  * pass is reading is not lost: the pass reads again before going idle.
  *
- * Never errors: a failed read is reported and retried after `retryMs`.
+ * Commits are handed to the settle lane while the next op is sent, so a
+ * pass reads the head only once the lane is drained, reads each next batch
+ * after the last op it took (`peek(n, afterId)`: ops whose commit is still
+ * being written are not read again), and goes idle only once every commit
+ * has landed.
+ *
+ * Never errors: a failed read is reported and retried after `retryMs`; a
+ * failed handed commit is reported and the pass starts over from the head
+ * after `retryMs` (the ops behind it are sent again; the server replays).
  *
  * @example
- * gate$.pipe(switchMap((open) => (open ? drainQueue({ store, batchSize: 20, wake$, process, retryMs: 1000, scheduler }) : EMPTY)));
+ * gate$.pipe(switchMap((open) => (open ? drainQueue({ store, batchSize: 20, wake$, process, lane, retryMs: 1000, scheduler }) : EMPTY)));
  */
 export function drainQueue(options: DrainOptions): Observable<never> {
-  const { store, batchSize, process, scheduler } = options;
+  const { store, batchSize, process, lane, scheduler } = options;
+  const retryAfterReport = (err: unknown) => {
+    options.onError?.(err instanceof SyncError ? err.toInfo() : { kind: 'storage' });
+    return timer(options.retryMs, scheduler);
+  };
   return defer(() => {
     // Wakes seen so far; a pass compares it before and after its read.
     let wakes = 0;
-    const read$ = defer(() => {
-      const seen = wakes;
-      return store.peek(batchSize).pipe(map((batch) => ({ batch, seen })));
-    }).pipe(
-      retry({
-        delay: (err: unknown) => {
-          options.onError?.(err instanceof SyncError ? err.toInfo() : { kind: 'storage' });
-          return timer(options.retryMs, scheduler);
-        },
-      }),
-    );
-    const pass$ = read$.pipe(
+    // From the head once every commit landed; else after the last op taken.
+    const read$ = (afterId?: OpId) =>
+      defer(() => {
+        const seen = wakes;
+        const peek$ = store.peek(batchSize, afterId).pipe(map((batch) => ({ batch, seen })));
+        return afterId === undefined ? concat(lane.drained$, peek$) : peek$;
+      }).pipe(retry({ delay: retryAfterReport }));
+    const pass$ = read$().pipe(
       expand(({ batch, seen }) => {
         if (batch.length === 0) {
-          if (wakes !== seen) return read$;
-          options.onIdle?.();
-          return EMPTY;
+          // Idle only once the commits landed (one may fail and restart the pass).
+          return concat(
+            lane.drained$,
+            defer(() => {
+              if (wakes !== seen) return read$();
+              options.onIdle?.();
+              return EMPTY;
+            }),
+          );
         }
-        return concat(from(batch).pipe(concatMap((op) => process(op)), ignoreElements()), read$);
+        const last = batch[batch.length - 1] as PendingOp;
+        return concat(from(batch).pipe(concatMap((op) => process(op)), ignoreElements()), read$(last.id));
       }, 1),
       ignoreElements(),
     );
+    // A failed handed commit ends the pass; it starts over from the head.
+    const failed$ = lane.failures$.pipe(
+      map((err) => {
+        throw err;
+      }),
+    );
+    const guardedPass$ = merge(pass$.pipe(endWith(true)), failed$).pipe(take(1), ignoreElements(), retry({ delay: retryAfterReport }));
     return options.wake$.pipe(
       startWith(undefined),
       tap(() => {
         wakes += 1;
       }),
-      exhaustMap(() => pass$),
+      exhaustMap(() => guardedPass$),
     );
   });
 }

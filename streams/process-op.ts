@@ -10,7 +10,6 @@ import {
   from,
   ignoreElements,
   isObservable,
-  map,
   of,
   retry,
   switchMap,
@@ -20,7 +19,6 @@ import {
   timer,
   type ObservableInput,
   type SchedulerLike,
-  type Subscription,
 } from 'rxjs';
 import type { ApiClient, ApiResponse } from '../src/api/api-client';
 import type { EngineEvent, OpResult } from '../src/engine/sync-engine';
@@ -33,7 +31,7 @@ import { retryDelay, type BackoffPolicy } from '../src/policy/backoff';
 import type { OpRouter } from '../src/router/op-router';
 import type { RateLimiter } from '../src/security/rate-limiter';
 import type { FailedRecord, FailureReason } from '../src/store/op-store';
-import { detached } from './detached';
+import type { SettleLane } from './settle-lane';
 import { switchTo } from './switch-to';
 import type { AuthPort, StorePort } from './ports';
 
@@ -55,6 +53,8 @@ export type Reconcile = (op: PendingOp, conflict: ConflictError) => ReconcileDec
 /** Everything one op's processing needs; all I/O is injected. */
 export interface ProcessContext {
   readonly store: StorePort;
+  /** Where ops leave the queue, in order: commits are handed over, other settlements wait. */
+  readonly lane: SettleLane;
   readonly api: ApiClient;
   readonly auth: AuthPort;
   readonly router: OpRouter;
@@ -103,7 +103,9 @@ const decisionOf = (value: ReconcileDecision | ObservableInput<ReconcileDecision
  *
  * Never errors and emits nothing: outcomes go to `ctx.result`, lifecycle to
  * `ctx.emit`, status to `ctx.dispatch`. Completes when the op has left the
- * queue; stays open (until unsubscribed by the gate) in `authRequired`.
+ * queue — or, for a success, as soon as its commit (ledger write, removal,
+ * result) is handed to `ctx.lane`, so the next op is sent while it is
+ * written; stays open (until unsubscribed by the gate) in `authRequired`.
  * Unsubscribing aborts the in-flight request without consuming an attempt.
  * A storage failure restarts the op's processing after a backoff wait.
  *
@@ -136,7 +138,7 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
 function completeFromLedger(op: PendingOp, ctx: ProcessContext): Observable<never> {
   // The server accepted this key before (the crash hit between the ledger
   // write and the removal): finish without sending.
-  return detachedEffect(ctx.store.complete(op, ctx.now()), () => {
+  return ctx.lane.run(ctx.store.complete(op, ctx.now()), () => {
     ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: true });
     ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed' });
     ctx.dispatch({ type: 'settled', opId: op.id });
@@ -263,10 +265,17 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
     return switchTo(wait$ === EMPTY ? attempts$ : concat(wait$, attempts$), (res) => commit(current, res.data, ctx)).pipe(
       catchError((err: unknown) => {
         if (err instanceof AuthRequiredSignal) {
-          ctx.dispatch({ type: 'idle' });
-          ctx.dispatch({ type: 'authRequired', required: true });
-          ctx.emit({ type: 'authRequired', at: now() });
-          return NEVER;
+          // After the commits still being written: whoever reacts to
+          // authRequired has the earlier ops' results already.
+          return concat(
+            ctx.lane.drained$,
+            defer(() => {
+              ctx.dispatch({ type: 'idle' });
+              ctx.dispatch({ type: 'authRequired', required: true });
+              ctx.emit({ type: 'authRequired', at: now() });
+              return NEVER;
+            }),
+          );
         }
         if (err instanceof ConflictError) {
           return resolveConflict(current, err, ctx).pipe(
@@ -290,49 +299,17 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
 
 function commit(op: PendingOp, data: unknown, ctx: ProcessContext): Observable<never> {
   // Ledger first (inside complete): a crash after the server's answer and
-  // before this write resends with the same key and gets the replay.
-  // Detached: once the server answered, closing the gate must not leave the
-  // op completed in the store without its result.
-  return detachedEffect(ctx.store.complete(op, ctx.now()), () => {
+  // before this write resends with the same key and gets the replay — also
+  // when the next op was already sent (handed over, the commit is written
+  // while it is in flight). In the lane, the write runs to its end even if
+  // the gate closes meanwhile, and results stay in FIFO order.
+  ctx.lane.hand(ctx.store.complete(op, ctx.now()), () => {
     ctx.emit({ type: 'completed', at: ctx.now(), op, fromLedger: false });
     ctx.result({ opId: op.id, txToken: op.txToken, type: op.type, outcome: 'committed', data });
     // Status last: whoever waits for "idle" on status$ has the result already.
     ctx.dispatch({ type: 'settled', opId: op.id });
   });
-}
-
-/**
- * `detached(source.pipe(tap(effect))).pipe(ignoreElements())` as one
- * Observable (it runs once per op): `effect` runs for each value of
- * `source`, inside the detached part, so it runs even after the subscriber
- * left; a throwing `effect` is the error, as `tap` would make it.
- */
-function detachedEffect(source: Observable<unknown>, effect: () => void): Observable<never> {
-  return new Observable<never>((subscriber) => {
-    let listener: typeof subscriber | null = subscriber;
-    let failed = false;
-    let sub: Subscription | undefined;
-    sub = source.subscribe({
-      next: () => {
-        if (failed) return;
-        try {
-          effect();
-        } catch (err) {
-          failed = true;
-          sub?.unsubscribe();
-          listener?.error(err);
-        }
-      },
-      error: (err: unknown) => listener?.error(err),
-      complete: () => {
-        if (!failed) listener?.complete();
-      },
-    });
-    if (failed) sub.unsubscribe();
-    return () => {
-      listener = null;
-    };
-  });
+  return EMPTY;
 }
 
 function failOp(
@@ -345,25 +322,21 @@ function failOp(
   const failedAt = ctx.now();
   const error = err.toInfo();
   const record: FailedRecord = { id: op.id, reason, error, attempts: op.attempts, failedAt, op };
-  return detached(
-    ctx.store.fail(op, { reason, error, failedAt }).pipe(
-      tap(() => {
-        if (outcome === 'conflict') ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'fail' });
-        ctx.emit({ type: 'failed', at: ctx.now(), record });
-        ctx.result({
-          opId: op.id,
-          txToken: op.txToken,
-          type: op.type,
-          outcome,
-          error,
-          message: err.userMessage,
-          reason,
-          ...(outcome === 'conflict' ? { resolution: 'fail' as const } : {}),
-        });
-        ctx.dispatch({ type: 'settled', opId: op.id });
-      }),
-    ),
-  ).pipe(ignoreElements());
+  return ctx.lane.run(ctx.store.fail(op, { reason, error, failedAt }), () => {
+    if (outcome === 'conflict') ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'fail' });
+    ctx.emit({ type: 'failed', at: ctx.now(), record });
+    ctx.result({
+      opId: op.id,
+      txToken: op.txToken,
+      type: op.type,
+      outcome,
+      error,
+      message: err.userMessage,
+      reason,
+      ...(outcome === 'conflict' ? { resolution: 'fail' as const } : {}),
+    });
+    ctx.dispatch({ type: 'settled', opId: op.id });
+  });
 }
 
 /** The `results$` entry of a conflict that reconciliation resolved (retry or drop). */
@@ -409,39 +382,24 @@ function resolveConflict(op: PendingOp, conflict: ConflictError, ctx: ProcessCon
           nextAttemptAt: null,
           lastError: error,
         };
-        return detached(
-          ctx.store.update(next).pipe(
-            tap(() => {
-              ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
-              ctx.result(conflictResult(op, conflict, 'retry'));
-            }),
-          ),
-        ).pipe(map(() => next));
+        const retried$ = ctx.lane.run(ctx.store.update(next), () => {
+          ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'retry' });
+          ctx.result(conflictResult(op, conflict, 'retry'));
+        });
+        return concat(retried$, of(next));
       }
       if (decision.action === 'drop') {
         // No "remove" in the store contract: dead-letter it, then discard
         // the record. A crash in between leaves it in failed_ops (kept, not lost).
-        const dropped = (): void => {
-          ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
-          ctx.result(conflictResult(op, conflict, 'drop'));
-          ctx.dispatch({ type: 'settled', opId: op.id });
-        };
-        return detached(
-          concat(
-            ctx.store.fail(op, { reason: 'dropped', error, failedAt: ctx.now() }),
-            ctx.store.discardFailed(op.id),
-          ).pipe(
-            ignoreElements(),
-            (done$) =>
-              concat(
-                done$,
-                defer(() => {
-                  dropped();
-                  return of(null);
-                }),
-              ),
-          ),
+        const dropped$ = ctx.lane.run(
+          concat(ctx.store.fail(op, { reason: 'dropped', error, failedAt: ctx.now() }), ctx.store.discardFailed(op.id)),
+          () => {
+            ctx.emit({ type: 'conflict', at: ctx.now(), op, resolution: 'drop' });
+            ctx.result(conflictResult(op, conflict, 'drop'));
+            ctx.dispatch({ type: 'settled', opId: op.id });
+          },
         );
+        return concat(dropped$, of(null));
       }
       return concat(failOp(op, 'conflict', conflict, ctx, 'conflict'), of(null));
     }),

@@ -9,6 +9,7 @@ import type { MetricsSnapshot } from '../observability/metrics';
 import { resolveBackoffPolicy } from '../policy/backoff';
 import { createRateLimiter } from '../security/rate-limiter';
 import { authPortFromTokenManager } from './auth-port';
+import { taskScheduler } from './task-scheduler';
 import { createEngineCore, type SyncEngineHandle } from './engine-core';
 import { platformConstraints$, platformOnline$ } from './platform-signals';
 import { storePortFromOpStore } from './store-port';
@@ -104,6 +105,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     online$: options.online$ ?? platformOnline$(),
     constraints$: options.constraints$ ?? platformConstraints$(),
     scheduler,
+    // Virtual time when a scheduler is given; else the next macrotask.
+    commitScheduler: options.scheduler ?? taskScheduler(),
     now,
     random,
     backoff: resolveBackoffPolicy(options.backoff),

@@ -4,6 +4,7 @@ import {
   Subject,
   Subscription,
   catchError,
+  concat,
   concatMap,
   defer,
   defaultIfEmpty,
@@ -29,6 +30,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { drainQueue } from '../../streams/drain-queue';
 import type { AuthPort, StorePort } from '../../streams/ports';
 import { processOp, type ProcessContext, type Reconcile } from '../../streams/process-op';
+import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
 import type { ApiClient } from '../api/api-client';
 import { SyncError, ValidationError } from '../errors/sync-error';
 import type { ProcessorLock } from '../lock/processor-lock';
@@ -78,6 +80,12 @@ export interface EngineDeps {
   readonly online$: Observable<boolean>;
   readonly constraints$: Observable<PowerConstraints>;
   readonly scheduler: SchedulerLike;
+  /**
+   * Where a committed op's ledger write starts: a task after the one that
+   * received the answer, so the next request goes out first. Default
+   * `scheduler`; `createSyncEngine` uses `taskScheduler()` unless given one.
+   */
+  readonly commitScheduler?: SchedulerLike;
   readonly now: () => number;
   readonly random: () => number;
   readonly backoff: BackoffPolicy;
@@ -121,6 +129,8 @@ class EngineCore implements SyncEngineHandle {
   readonly #state = new BehaviorSubject<StatusState>(INITIAL_STATUS_STATE);
   readonly #events = new Subject<EngineEvent>();
   readonly #results = new Subject<OpResult>();
+  /** Where ops leave the queue, in FIFO order (commits written while the next op is sent). */
+  readonly #lane: SettleLane;
   readonly #started = new BehaviorSubject<boolean>(false);
   readonly #subs = new Subscription();
   /** dispose() was called: enqueue and start are refused. */
@@ -140,6 +150,7 @@ class EngineCore implements SyncEngineHandle {
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     const { store, scheduler } = deps;
+    this.#lane = createSettleLane(deps.commitScheduler ?? scheduler);
     this.changes$ = store.changes$;
     this.failedOps = store.failed;
     this.status$ = this.#state.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
@@ -192,6 +203,7 @@ class EngineCore implements SyncEngineHandle {
     // gate unsubscribes the drain, which aborts the request in flight.
     const ctx: ProcessContext = {
       store,
+      lane: this.#lane,
       api: deps.api,
       auth: deps.auth,
       router: deps.router,
@@ -221,6 +233,7 @@ class EngineCore implements SyncEngineHandle {
         deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
       ),
       process: (op) => processOp(op, ctx),
+      lane: this.#lane,
       onIdle: () => {
         this.#dispatch({ type: 'idle' });
         this.#refreshCounts();
@@ -297,8 +310,10 @@ class EngineCore implements SyncEngineHandle {
     if (!wasStarted && !this.#state.value.lockHeld) return Promise.resolve();
     // Effects in `tap`, not in `.then`: with a synchronous port they happen
     // before `stop()` returns (virtual-time tests see them).
+    // Commits still being written land (with their results) before another
+    // holder may take the queue over.
     return lastValueFrom(
-      this.#deps.lock.release().pipe(
+      concat(this.#lane.drained$, this.#deps.lock.release()).pipe(
         defaultIfEmpty(false),
         tap((released) => {
           this.#dispatch({ type: 'lock', held: false });

@@ -16,6 +16,13 @@ export interface StatusState {
   readonly inFlight?: OpId;
   readonly nextAttemptAt?: number;
   readonly lastError?: ErrorInfo;
+  /**
+   * The op that `inFlight`, `nextAttemptAt` and an attempt's `lastError`
+   * describe (internal). A commit is written while the next op is already
+   * sent, so its `settled` may come after the next op's `sending`: it then
+   * leaves the next op's fields alone.
+   */
+  readonly subject?: OpId;
 }
 
 /** The tagged actions the status is folded from (`scan(reduceStatus)`). */
@@ -32,7 +39,7 @@ export type StatusAction =
   | { readonly type: 'sending'; readonly opId: OpId }
   /** The head op failed an attempt and waits until `nextAttemptAt`. */
   | { readonly type: 'waiting'; readonly opId: OpId; readonly nextAttemptAt: number; readonly error?: ErrorInfo }
-  /** The head op left the queue (committed, failed, dropped). */
+  /** An op left the queue (committed, failed, dropped); possibly after the next op's `sending`. */
   | { readonly type: 'settled'; readonly opId: OpId }
   /** The drain stopped (gate closed) or the queue is empty: nothing in flight. */
   | { readonly type: 'idle' }
@@ -66,6 +73,7 @@ interface Patch {
   readonly inFlight?: OpId | undefined;
   readonly nextAttemptAt?: number | undefined;
   readonly lastError?: ErrorInfo | undefined;
+  readonly subject?: OpId | undefined;
 }
 
 // Every key of StatusState is written by `next`: adding one fails to compile here.
@@ -73,7 +81,7 @@ const everyKeyWritten: Exclude<keyof StatusState, keyof Patch> extends never ? t
 void everyKeyWritten;
 
 /**
- * The state with `patch` applied. Every state has the same eleven keys in
+ * The state with `patch` applied. Every state has the same twelve keys in
  * the same order (a cleared optional one holds `undefined`; `toEngineStatus`
  * leaves it out), so the fold, the gate and every status subscriber read
  * one object shape — three folds per op. Spreads then `delete` made each
@@ -92,6 +100,7 @@ function next(s: StatusState, p: Patch): StatusState {
     inFlight: 'inFlight' in p ? p.inFlight : s.inFlight,
     nextAttemptAt: 'nextAttemptAt' in p ? p.nextAttemptAt : s.nextAttemptAt,
     lastError: 'lastError' in p ? p.lastError : s.lastError,
+    subject: 'subject' in p ? p.subject : s.subject,
   };
 }
 
@@ -138,13 +147,18 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
       }
       return state;
     case 'sending':
-      return next(state, { inFlight: action.opId, nextAttemptAt: undefined });
+      // The previous op's error is moot once the next one is sent: it succeeded.
+      return state.subject !== undefined && state.subject !== action.opId
+        ? next(state, { inFlight: action.opId, nextAttemptAt: undefined, lastError: undefined, subject: action.opId })
+        : next(state, { inFlight: action.opId, nextAttemptAt: undefined, subject: action.opId });
     case 'waiting':
       return action.error === undefined
-        ? next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined })
-        : next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined, lastError: action.error });
+        ? next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined, subject: action.opId })
+        : next(state, { nextAttemptAt: action.nextAttemptAt, inFlight: undefined, lastError: action.error, subject: action.opId });
     case 'settled':
-      return next(state, { inFlight: undefined, nextAttemptAt: undefined, lastError: undefined });
+      // A commit landing while the next op is already sent (or waiting).
+      if (state.subject !== undefined && state.subject !== action.opId) return state;
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined, lastError: undefined, subject: undefined });
     case 'idle':
       return next(state, { inFlight: undefined, nextAttemptAt: undefined });
     case 'error':

@@ -40,8 +40,9 @@ describe('engine core (virtual time)', () => {
         'gate',
         'attemptStarted',
         'attemptSucceeded',
-        'completed',
+        // a's commit starts in the task after its answer: b is sent first.
         'attemptStarted',
+        'completed',
         'attemptSucceeded',
         'completed',
         'gate', // stopped

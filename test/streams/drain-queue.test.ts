@@ -1,6 +1,7 @@
 import { marbles } from 'rxjs-marbles/jest';
 import { Subject, defer, filter, map, timer, type Subscription } from 'rxjs';
 import { drainQueue } from '../../streams/drain-queue';
+import { createSettleLane } from '../../streams/settle-lane';
 import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
 import type { PendingOp } from '../../src/op/pending-op';
 import { MemoryStorePort } from '../support/memory-store-port';
@@ -51,6 +52,7 @@ describe('drainQueue (virtual time)', () => {
             return src;
           });
         },
+        lane: createSettleLane(m.scheduler),
         retryMs: 1000,
         scheduler: m.scheduler,
       }).subscribe();
@@ -77,7 +79,8 @@ describe('drainQueue (virtual time)', () => {
             done.push((o.payload as { n: number }).n);
             return store.complete(o, 0);
           },
-          retryMs: 1000,
+          lane: createSettleLane(m.scheduler),
+        retryMs: 1000,
           scheduler: m.scheduler,
         }).subscribe();
       });
@@ -112,6 +115,7 @@ describe('drainQueue (virtual time)', () => {
           done.push((o.payload as { n: number }).n);
           return store.complete(o, 0);
         },
+        lane: createSettleLane(m.scheduler),
         retryMs: 1000,
         scheduler: m.scheduler,
       }).subscribe();
@@ -143,6 +147,7 @@ describe('drainQueue (virtual time)', () => {
           return store.complete(o, 0);
         },
         onError: (e) => errors.push(e.kind),
+        lane: createSettleLane(m.scheduler),
         retryMs: 1000,
         scheduler: m.scheduler,
       }).subscribe({ error: () => errors.push('drain errored') });

@@ -1,6 +1,7 @@
 import { marbles } from 'rxjs-marbles/jest';
 import type { Observable } from 'rxjs';
 import { processOp, type ProcessContext } from '../../streams/process-op';
+import { createSettleLane } from '../../streams/settle-lane';
 import type { ApiResponse } from '../../src/api/api-client';
 import type { StatusAction } from '../../src/engine/status-reducer';
 import type { EngineEvent, OpResult } from '../../src/engine/sync-engine';
@@ -21,6 +22,7 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>) {
   let sends = 0;
   const ctx: ProcessContext = {
     store,
+    lane: createSettleLane(m.scheduler),
     api: { send: () => answers[Math.min(sends++, answers.length - 1)]! },
     auth: new FakeAuth(),
     router: testRoutes,

@@ -11,7 +11,7 @@ import type { LockState, ProcessorLock } from '../../src/lock/processor-lock';
 import { createStorageLock, type StorageLockOptions } from '../../src/lock/storage-lock';
 import { DEFAULT_BACKOFF_POLICY, type BackoffPolicy } from '../../src/policy/backoff';
 import { defineRoutes } from '../../src/router/op-router';
-import { MemoryStoreData, MemoryStorePort } from './memory-store-port';
+import { MemoryStoreData, MemoryStorePort, type MemoryStorePortOptions } from './memory-store-port';
 import { ScriptedTransport } from './scripted-transport';
 
 /** Routes used by the engine tests: `todo.create` (POST /todos) and `todo.update` (PATCH /todos/:id). */
@@ -108,7 +108,7 @@ export interface HarnessOptions {
   readonly batchSize?: number;
   readonly random?: () => number;
   readonly powerSavingBackoffFactor?: number;
-  readonly storeLatencyMs?: number;
+  readonly storeLatencyMs?: MemoryStorePortOptions['latencyMs'];
   /** Default 0 (no idle polling) so virtual-time scenarios count reads exactly. */
   readonly idlePollMs?: number;
   /** Wakes between engines on one storage (e.g. a `MemoryWakeBus` port). */

@@ -10,13 +10,13 @@ import type { FailedOps, FailedRecord, FailureInfo, StoreChange, StoreCounts } f
 export interface MemoryStorePortOptions {
   /** With `latencyMs`, results arrive after this much virtual time. */
   readonly scheduler?: SchedulerLike;
-  /** Delay of every call (default 0: synchronous). Writes land when the result arrives. */
-  readonly latencyMs?: number;
+  /** Delay of every call, or per method (default 0: synchronous). Writes land when the result arrives. */
+  readonly latencyMs?: number | Partial<Readonly<Record<StoreMethod, number>>>;
   /** Clock for quarantine times. Default `scheduler.now()` or 0. */
   readonly now?: () => number;
 }
 
-type Method = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
+export type StoreMethod = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
 
 /**
  * An in-memory `StorePort` for marble tests: synchronous by default (every
@@ -32,12 +32,12 @@ type Method = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFaile
  */
 export class MemoryStorePort implements StorePort {
   readonly data: MemoryStoreData;
-  readonly calls: Array<{ readonly method: Method; readonly at: number }> = [];
+  readonly calls: Array<{ readonly method: StoreMethod; readonly at: number }> = [];
   readonly #changes = new Subject<StoreChange>();
   readonly changes$ = this.#changes.asObservable();
   readonly failed: FailedOps;
   readonly #opts: MemoryStorePortOptions;
-  readonly #failures = new Map<Method, number>();
+  readonly #failures = new Map<StoreMethod, number>();
 
   constructor(options: MemoryStorePortOptions = {}, data: MemoryStoreData = new MemoryStoreData()) {
     this.#opts = options;
@@ -63,7 +63,7 @@ export class MemoryStorePort implements StorePort {
   }
 
   /** Make the next `times` calls of `method` fail with `StorageError('unavailable')`. */
-  failNext(method: Method, times = 1): void {
+  failNext(method: StoreMethod, times = 1): void {
     this.#failures.set(method, (this.#failures.get(method) ?? 0) + times);
   }
 
@@ -81,7 +81,7 @@ export class MemoryStorePort implements StorePort {
     return this.#opts.now?.() ?? this.#opts.scheduler?.now() ?? 0;
   }
 
-  #call<T>(method: Method, fn: () => T): Observable<T> {
+  #call<T>(method: StoreMethod, fn: () => T): Observable<T> {
     const run = (): Observable<T> =>
       defer(() => {
         this.calls.push({ method, at: this.#now() });
@@ -96,7 +96,8 @@ export class MemoryStorePort implements StorePort {
           return throwError(() => err);
         }
       });
-    const latency = this.#opts.latencyMs ?? 0;
+    const l = this.#opts.latencyMs ?? 0;
+    const latency = typeof l === 'number' ? l : (l[method] ?? 0);
     if (latency > 0 && this.#opts.scheduler) {
       // The write lands (and the change is emitted) when the result arrives.
       return timer(latency, this.#opts.scheduler).pipe(concatMap(() => run()));
