@@ -2,11 +2,13 @@
  * Drain benchmark (`npm run bench -- drain`).
  *
  * 1. Throughput at concurrency 1 against the reference backend on loopback
- *    (no faults), beside a raw sequential `fetch` loop sending the same
- *    requests (same headers, bodies, client) in the same run. The raw loop
- *    is the ceiling for strict FIFO one-at-a-time; goal ≥ 0.8× of it. The
- *    engine runs on the memory driver (pipeline cost) and on SQLite with
- *    `synchronous` FULL and NORMAL (durability cost).
+ *    (no faults) in its own process, beside a raw sequential `fetch` loop
+ *    sending the same requests (same headers, bodies, client) in the same
+ *    run. The raw loop is the ceiling for strict FIFO one-at-a-time; goal
+ *    ≥ 0.8× of it. The engine runs on the memory driver (pipeline cost) and
+ *    on SQLite with `synchronous` FULL and NORMAL (durability cost). One
+ *    more pair runs with the backend on the client's own thread, as the
+ *    first version of this bench did.
  * 2. End-to-end latency (enqueue → committed on results$) p50/p95/p99 with
  *    ops arriving at a steady rate while the engine runs (SQLite FULL).
  * 3. RSS with 100k queued ops (SQLite NORMAL), in a fresh child process,
@@ -17,7 +19,7 @@
  * pair is measured again with `cross-fetch` (node-fetch), the engine's
  * default client when no `fetch` is given.
  *
- * Sizes: BENCH_DRAIN_OPS (default 2000), BENCH_DRAIN_ROUNDS (default 5),
+ * Sizes: BENCH_DRAIN_OPS (default 2000), BENCH_DRAIN_ROUNDS (default 7),
  * BENCH_QUEUED_OPS (default 100000).
  */
 import { fork } from 'node:child_process';
@@ -33,10 +35,11 @@ import { defineMemoryDriver } from '../src/drivers/memory-driver';
 import { generateStoreKey } from '../src/crypto/record-cipher';
 import { nodeAesGcm } from '../src/node';
 import type { OpStore } from '../src/store/op-store';
+import { startBackendProcess } from './backend-process';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
 const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_DRAIN_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_DRAIN_ROUNDS ?? 7);
 
 const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
 
@@ -44,8 +47,21 @@ const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
 type Client = 'global' | 'cross-fetch';
 const fetchOf = (client: Client): typeof fetch => (client === 'global' ? fetch : (crossFetch as unknown as typeof fetch));
 
-async function rawLoop(backend: ReferenceBackend, n: number, client: Client = 'global'): Promise<number> {
-  const token = backend.issueToken(3_600_000);
+/** What the measurements need of a backend: its own process (`startBackendProcess`) or this one. */
+interface Backend {
+  readonly url: string;
+  token(): Promise<string>;
+  reset(): Promise<void>;
+}
+
+const inThisProcess = (b: ReferenceBackend): Backend => ({
+  url: b.url,
+  token: async () => b.issueToken(3_600_000),
+  reset: async () => b.reset(),
+});
+
+async function rawLoop(backend: Backend, n: number, client: Client = 'global'): Promise<number> {
+  const token = await backend.token();
   const fetchFn = fetchOf(client);
   const t0 = performance.now();
   for (let i = 0; i < n; i += 1) {
@@ -65,12 +81,12 @@ async function rawLoop(backend: ReferenceBackend, n: number, client: Client = 'g
   return n / ((performance.now() - t0) / 1000);
 }
 
-function engineFor(backend: ReferenceBackend, store: OpStore, client: Client = 'global'): DemoEngine {
-  const token = backend.issueToken(3_600_000);
+async function engineFor(backend: Backend, store: OpStore, client: Client = 'global'): Promise<DemoEngine> {
+  const token = await backend.token();
   return createDemoEngine({
     baseUrl: backend.url,
     store,
-    auth: { getToken: async () => token, refreshToken: async () => backend.issueToken(3_600_000) },
+    auth: { getToken: async () => token, refreshToken: () => backend.token() },
     // 'cross-fetch': no `fetch` option, the engine's default client.
     ...(client === 'global' ? { fetch: (input: string | URL | Request, init?: RequestInit) => fetch(input, init) } : {}),
     requestTimeoutMs: 10_000,
@@ -79,8 +95,8 @@ function engineFor(backend: ReferenceBackend, store: OpStore, client: Client = '
   });
 }
 
-async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number, client: Client = 'global'): Promise<number> {
-  const engine = engineFor(backend, store, client);
+async function engineDrain(backend: Backend, store: OpStore, n: number, client: Client = 'global'): Promise<number> {
+  const engine = await engineFor(backend, store, client);
   let committed = 0;
   let failed = 0;
   let done: () => void = () => undefined;
@@ -106,8 +122,8 @@ async function engineDrain(backend: ReferenceBackend, store: OpStore, n: number,
   }
 }
 
-async function latency(backend: ReferenceBackend, store: OpStore, n: number, ratePerSec: number) {
-  const engine = engineFor(backend, store);
+async function latency(backend: Backend, store: OpStore, n: number, ratePerSec: number) {
+  const engine = await engineFor(backend, store);
   const started = new Map<string, number>();
   const lat: number[] = [];
   let done: () => void = () => undefined;
@@ -145,7 +161,7 @@ async function rssChild(): Promise<void> {
   const backend = await startReferenceBackend();
   try {
     const store = await openTestStore(join(dir, 'q.sqlite'), 'NORMAL');
-    const engine = engineFor(backend, store);
+    const engine = await engineFor(inThisProcess(backend), store);
     const gc = (globalThis as { gc?: () => void }).gc;
     const mb = () => {
       gc?.();
@@ -205,19 +221,29 @@ function rssInChild(): Promise<Record<string, number>> {
 }
 
 export async function run(): Promise<void> {
-  const backend = await startReferenceBackend({ tokenTtlMs: 3_600_000 });
+  // The backend runs in its own process, as a real one does: its CPU and GC
+  // are not billed to the client. The session-1 setup (backend on the
+  // client's thread) is kept as one pair of rows for comparison.
+  const remote = await startBackendProcess();
+  const local = await startReferenceBackend({ tokenTtlMs: 3_600_000 });
+  const backend: Backend = remote;
+  const sameThread = inThisProcess(local);
   const dir = mkdtempSync(join(tmpdir(), 'sync-engine-drain-'));
   const rows: [string, string][] = [];
+  const memoryStore = async () =>
+    createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
   try {
     // Warm up client, server and engine code (JIT, sockets).
-    await rawLoop(backend, 300);
-    backend.reset();
-    await rawLoop(backend, 300, 'cross-fetch');
-    backend.reset();
-    const warm = await createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
-    await engineDrain(backend, warm, 300);
-    await warm.close();
-    backend.reset();
+    for (const b of [backend, sameThread]) {
+      await rawLoop(b, 300);
+      await b.reset();
+      await rawLoop(b, 300, 'cross-fetch');
+      await b.reset();
+      const warm = await memoryStore();
+      await engineDrain(b, warm, 300);
+      await warm.close();
+      await b.reset();
+    }
 
     // Rounds interleave the raw loop and each engine variant so that noise
     // from a shared machine hits all of them alike. Reported: the median
@@ -231,50 +257,53 @@ export async function run(): Promise<void> {
       normal: [] as number[],
       rawXf: [] as number[],
       memXf: [] as number[],
+      rawLocal: [] as number[],
+      memLocal: [] as number[],
     };
-    const memoryStore = async () =>
-      createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
+    const drainMemory = async (b: Backend, client: Client = 'global') => {
+      const store = await memoryStore();
+      try {
+        return await engineDrain(b, store, OPS, client);
+      } finally {
+        await store.close();
+        await b.reset();
+      }
+    };
+    const measure = async (b: Backend, sample: () => Promise<number>) => {
+      const x = await sample();
+      await b.reset();
+      return x;
+    };
     const fullStore = await openTestStore(join(dir, 'full.sqlite'), 'FULL');
     const normalStore = await openTestStore(join(dir, 'normal.sqlite'), 'NORMAL');
     for (let round = 0; round < ROUNDS; round += 1) {
-      samples.raw.push(await rawLoop(backend, OPS));
-      backend.reset();
-      const memStore = await memoryStore();
-      samples.mem.push(await engineDrain(backend, memStore, OPS));
-      await memStore.close();
-      backend.reset();
-      samples.full.push(await engineDrain(backend, fullStore, OPS));
-      backend.reset();
-      samples.normal.push(await engineDrain(backend, normalStore, OPS));
-      backend.reset();
+      samples.raw.push(await measure(backend, () => rawLoop(backend, OPS)));
+      samples.mem.push(await drainMemory(backend));
+      samples.full.push(await measure(backend, () => engineDrain(backend, fullStore, OPS)));
+      samples.normal.push(await measure(backend, () => engineDrain(backend, normalStore, OPS)));
       // The same comparison with the engine's default client on both sides.
-      samples.rawXf.push(await rawLoop(backend, OPS, 'cross-fetch'));
-      backend.reset();
-      const xfStore = await memoryStore();
-      samples.memXf.push(await engineDrain(backend, xfStore, OPS, 'cross-fetch'));
-      await xfStore.close();
-      backend.reset();
+      samples.rawXf.push(await measure(backend, () => rawLoop(backend, OPS, 'cross-fetch')));
+      samples.memXf.push(await drainMemory(backend, 'cross-fetch'));
+      // The backend on the client's own thread (how session 1 measured).
+      samples.rawLocal.push(await measure(sameThread, () => rawLoop(sameThread, OPS)));
+      samples.memLocal.push(await drainMemory(sameThread));
     }
     await normalStore.close();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const pairedRatio = (xs: number[], base: number[]) => median(xs.map((x, i) => x / (base[i] as number)));
-    const raw = median(samples.raw);
-    const mem = median(samples.mem);
-    const full = median(samples.full);
-    const normal = median(samples.normal);
-    const rawXf = median(samples.rawXf);
-    const memXf = median(samples.memXf);
     const lat = await latency(backend, fullStore, Math.min(OPS, 500), 100);
     await fullStore.close();
 
-    const f = (x: number) => x.toFixed(0);
+    const f = (xs: number[]) => median(xs).toFixed(0);
     const ratio = (xs: number[], base: number[] = samples.raw) => `${pairedRatio(xs, base).toFixed(2)}×`;
-    rows.push(['raw sequential fetch loop', `${f(raw)} ops/s`]);
-    rows.push(['engine drain, memory driver', `${f(mem)} ops/s (${ratio(samples.mem)} raw, goal ≥ 0.80×)`]);
-    rows.push(['engine drain, SQLite FULL', `${f(full)} ops/s (${ratio(samples.full)} raw)`]);
-    rows.push(['engine drain, SQLite NORMAL', `${f(normal)} ops/s (${ratio(samples.normal)} raw)`]);
-    rows.push(['raw sequential loop, cross-fetch', `${f(rawXf)} ops/s (the engine's default client)`]);
-    rows.push(['engine drain, memory, default client', `${f(memXf)} ops/s (${ratio(samples.memXf, samples.rawXf)} the cross-fetch loop)`]);
+    rows.push(['raw sequential fetch loop', `${f(samples.raw)} ops/s`]);
+    rows.push(['engine drain, memory driver', `${f(samples.mem)} ops/s (${ratio(samples.mem)} raw, goal ≥ 0.80×)`]);
+    rows.push(['engine drain, SQLite FULL', `${f(samples.full)} ops/s (${ratio(samples.full)} raw)`]);
+    rows.push(['engine drain, SQLite NORMAL', `${f(samples.normal)} ops/s (${ratio(samples.normal)} raw)`]);
+    rows.push(['raw sequential loop, cross-fetch', `${f(samples.rawXf)} ops/s (the engine's default client)`]);
+    rows.push(['engine drain, memory, default client', `${f(samples.memXf)} ops/s (${ratio(samples.memXf, samples.rawXf)} the cross-fetch loop)`]);
+    rows.push(['raw loop, backend on the same thread', `${f(samples.rawLocal)} ops/s`]);
+    rows.push(['engine, memory, backend same thread', `${f(samples.memLocal)} ops/s (${ratio(samples.memLocal, samples.rawLocal)} that raw loop)`]);
     rows.push(['e2e latency @100 ops/s, SQLite FULL', `p50 ${lat.p50.toFixed(1)} / p95 ${lat.p95.toFixed(1)} / p99 ${lat.p99.toFixed(1)} ms`]);
 
     const rss = await rssInChild();
@@ -284,12 +313,13 @@ export async function run(): Promise<void> {
     rows.push([`RSS / heap peak, draining 5 s`, `${m(rss.rssDrainPeak)} / ${m(rss.heapDrainPeak)} (${rss.committed} committed, ${rss.pendingLeft} left)`]);
     rows.push([`heap after the drain, after GC`, m(rss.heapAfterDrain)]);
   } finally {
-    await backend.close();
+    await remote.close();
+    await local.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(
-    `${OPS} ops per throughput run, ${ROUNDS} interleaved rounds (medians; ratios: median of per-round ratios), loopback, no faults, concurrency 1\n`,
+    `${OPS} ops per throughput run, ${ROUNDS} interleaved rounds (medians; ratios: median of per-round ratios), loopback, backend in its own process, no faults, concurrency 1\n`,
   );
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
 }

@@ -1,10 +1,12 @@
 import {
   EMPTY,
+  ReplaySubject,
   concat,
   concatMap,
   defer,
   endWith,
   exhaustMap,
+  finalize,
   expand,
   from,
   ignoreElements,
@@ -12,6 +14,7 @@ import {
   merge,
   retry,
   startWith,
+  subscribeOn,
   take,
   tap,
   timer,
@@ -44,12 +47,20 @@ export interface DrainOptions {
   readonly onError?: (error: ErrorInfo) => void;
   readonly retryMs: number;
   readonly scheduler: SchedulerLike;
+  /**
+   * Where the read of the next batch starts while a batch is processed: a
+   * task after the current one, so the first op's request goes out first.
+   * Default `scheduler`.
+   */
+  readonly readAheadScheduler?: SchedulerLike;
 }
 
 /**
  * Drain the durable queue in strict FIFO order, pulling the head in batches
- * of `batchSize` and processing one op at a time (`concatMap`); it never
- * holds more than one batch. When a pass finds the queue empty it waits for
+ * of `batchSize` and processing one op at a time (`concatMap`). The next
+ * batch (the ops after the current batch's last) is read while the current
+ * one is processed, so decrypting and decoding it is not on the way between
+ * two requests; it never holds more than two batches. When a pass finds the queue empty it waits for
  * `wake$` — an empty queue costs no polling. A wake that arrives while a
  * pass is reading is not lost: the pass reads again before going idle.
  *
@@ -66,8 +77,15 @@ export interface DrainOptions {
  * @example
  * gate$.pipe(switchMap((open) => (open ? drainQueue({ store, batchSize: 20, wake$, process, lane, retryMs: 1000, scheduler }) : EMPTY)));
  */
+interface Read {
+  readonly batch: readonly PendingOp[];
+  /** Wakes counted when the read started. */
+  readonly seen: number;
+}
+
 export function drainQueue(options: DrainOptions): Observable<never> {
   const { store, batchSize, process, lane, scheduler } = options;
+  const readAheadScheduler = options.readAheadScheduler ?? scheduler;
   const retryAfterReport = (err: unknown) => {
     options.onError?.(err instanceof SyncError ? err.toInfo() : { kind: 'storage' });
     return timer(options.retryMs, scheduler);
@@ -76,7 +94,7 @@ export function drainQueue(options: DrainOptions): Observable<never> {
     // Wakes seen so far; a pass compares it before and after its read.
     let wakes = 0;
     // From the head once every commit landed; else after the last op taken.
-    const read$ = (afterId?: OpId) =>
+    const read$ = (afterId?: OpId): Observable<Read> =>
       defer(() => {
         const seen = wakes;
         const peek$ = store.peek(batchSize, afterId).pipe(map((batch) => ({ batch, seen })));
@@ -96,7 +114,16 @@ export function drainQueue(options: DrainOptions): Observable<never> {
           );
         }
         const last = batch[batch.length - 1] as PendingOp;
-        return concat(from(batch).pipe(concatMap((op) => process(op)), ignoreElements()), read$(last.id));
+        // Read ahead: the ops after this batch are not touched by processing
+        // it (only the op being processed is updated; appends and retries get
+        // later ids and wake the drain).
+        return defer(() => {
+          const ahead = new ReplaySubject<Read>(1);
+          const reading = read$(last.id).pipe(subscribeOn(readAheadScheduler)).subscribe(ahead);
+          return concat(from(batch).pipe(concatMap((op) => process(op)), ignoreElements()), ahead.pipe(take(1))).pipe(
+            finalize(() => reading.unsubscribe()),
+          );
+        });
       }, 1),
       ignoreElements(),
     );

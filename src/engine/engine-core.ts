@@ -234,6 +234,7 @@ class EngineCore implements SyncEngineHandle {
       ),
       process: (op) => processOp(op, ctx),
       lane: this.#lane,
+      readAheadScheduler: deps.commitScheduler,
       onIdle: () => {
         this.#dispatch({ type: 'idle' });
         this.#refreshCounts();

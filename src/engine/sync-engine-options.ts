@@ -51,7 +51,12 @@ export interface SyncEngineOptions {
   readonly fetch?: FetchLike;
   /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */
   readonly transport?: HttpTransport;
-  /** Every timer (backoff, timeouts, heartbeats). Default `asyncScheduler`. */
+  /**
+   * Every timer (backoff, timeouts, heartbeats). Default `asyncScheduler`.
+   * When given, it also starts the commit of an answered op and the read of
+   * the next batch (virtual time in tests); by default those start in the
+   * next macrotask (`taskScheduler`), once the next request has gone out.
+   */
   readonly scheduler?: SchedulerLike;
   /** Jitter source in [0, 1). Default `Math.random`. */
   readonly random?: () => number;

@@ -158,4 +158,42 @@ describe('drainQueue (virtual time)', () => {
       expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 1000, 2000, 2000]);
     }),
   );
+
+  test(
+    'reads the next batch while the current one is processed (after its last op), and an append meanwhile is not skipped',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      for (let i = 1; i <= 4; i++) store.append(op(i)).subscribe();
+      const done: number[] = [];
+      const sub = drainQueue({
+        store,
+        batchSize: 2,
+        wake$: store.changes$.pipe(filter((c) => c.type === 'appended')),
+        process: (o) =>
+          timer(10, m.scheduler).pipe((src) =>
+            defer(() => {
+              const n = (o.payload as { n: number }).n;
+              return src.pipe(
+                map(() => {
+                  done.push(n);
+                  store.complete(o, m.scheduler.now()).subscribe();
+                }),
+              );
+            }),
+          ),
+        lane: createSettleLane(m.scheduler),
+        retryMs: 1000,
+        scheduler: m.scheduler,
+      }).subscribe();
+      // Lands while the last batch is processed, after its read-ahead.
+      m.scheduler.schedule(() => store.append(op(5)).subscribe(), 25);
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      expect(done).toEqual([1, 2, 3, 4, 5]);
+      // Head at 0, batch 2 read ahead at 0 (while op 1 is processed), batch 3
+      // (empty) read ahead at 20; op 5's wake (25) is seen: the head is read
+      // again at 40, its own read-ahead (empty) too, then idle.
+      expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 0, 20, 40, 40]);
+    }),
+  );
 });
