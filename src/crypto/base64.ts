@@ -36,21 +36,38 @@ export function toBase64(bytes: Uint8Array): string {
 
 /** Strict decoding: anything but canonical padded base64 is `null`. */
 export function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
-  if (b64.length % 4 !== 0) return null;
-  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((b64.length / 4) * 3 - pad);
+  const len = b64.length;
+  if (len % 4 !== 0) return null;
+  const pad = len === 0 ? 0 : b64.charCodeAt(len - 1) !== PAD ? 0 : b64.charCodeAt(len - 2) === PAD ? 2 : 1;
+  const out = new Uint8Array((len / 4) * 3 - pad);
+  // Every group but the last has no padding: four table lookups, one
+  // validity check (a negative index anywhere makes the OR negative).
+  const full = pad === 0 ? len : len - 4;
   let o = 0;
-  for (let i = 0; i < b64.length; i += 4) {
-    let n = 0;
-    for (let j = 0; j < 4; j++) {
-      const c = b64.charCodeAt(i + j);
-      const v = c === 61 && i + 4 === b64.length && j >= 4 - pad ? 0 : c < 128 ? (B64_INDEX[c] as number) : -1;
-      if (v < 0) return null;
-      n = (n << 6) | v;
-    }
-    if (o < out.length) out[o++] = n >>> 16;
-    if (o < out.length) out[o++] = (n >>> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
+  for (let i = 0; i < full; i += 4) {
+    const a = index(b64.charCodeAt(i));
+    const b = index(b64.charCodeAt(i + 1));
+    const c = index(b64.charCodeAt(i + 2));
+    const d = index(b64.charCodeAt(i + 3));
+    if ((a | b | c | d) < 0) return null;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >>> 16;
+    out[o++] = (n >>> 8) & 255;
+    out[o++] = n & 255;
+  }
+  if (pad > 0) {
+    const a = index(b64.charCodeAt(full));
+    const b = index(b64.charCodeAt(full + 1));
+    const c = pad === 1 ? index(b64.charCodeAt(full + 2)) : 0;
+    if ((a | b | c) < 0) return null;
+    const n = (a << 18) | (b << 12) | (c << 6);
+    out[o++] = n >>> 16;
+    if (pad === 1) out[o++] = (n >>> 8) & 255;
   }
   return out;
+}
+
+/** The 6-bit value of a base64 character code, or -1. */
+function index(code: number): number {
+  return code < 128 ? (B64_INDEX[code] as number) : -1;
 }
