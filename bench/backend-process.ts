@@ -70,9 +70,10 @@ async function serve(): Promise<void> {
       process.send?.({ id: req.id });
     }
   });
-  process.on('SIGTERM', () => {
-    void backend.close().then(() => process.exit(0));
-  });
+  const stop = () => void backend.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  // The bench died without closing it: do not outlive it.
+  process.on('disconnect', stop);
   process.send?.({ url: backend.url });
 }
 

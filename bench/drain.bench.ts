@@ -233,16 +233,19 @@ export async function run(): Promise<void> {
   const memoryStore = async () =>
     createOpStore({ name: `bench-${randomUUID()}`, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
   try {
-    // Warm up client, server and engine code (JIT, sockets).
+    // Warm up client, server and engine code (JIT tiers, sockets): the
+    // engine runs far more code than the raw loop and needs longer.
     for (const b of [backend, sameThread]) {
-      await rawLoop(b, 300);
-      await b.reset();
-      await rawLoop(b, 300, 'cross-fetch');
-      await b.reset();
-      const warm = await memoryStore();
-      await engineDrain(b, warm, 300);
-      await warm.close();
-      await b.reset();
+      for (const client of ['global', 'cross-fetch'] as const) {
+        await rawLoop(b, 500, client);
+        await b.reset();
+        for (let i = 0; i < 2; i += 1) {
+          const warm = await memoryStore();
+          await engineDrain(b, warm, 500, client);
+          await warm.close();
+          await b.reset();
+        }
+      }
     }
 
     // Rounds interleave the raw loop and each engine variant so that noise
