@@ -4,10 +4,75 @@ import { compareKeys, type RangeDriverExtras } from './range-driver';
 /** The localforage driver name of the in-memory driver. */
 export const MEMORY_DRIVER = 'syncEngineMemoryDriver';
 
-interface Table {
-  /** Keys kept sorted: iterate and readRange walk them in key order. */
-  readonly keys: string[];
-  readonly values: Map<string, unknown>;
+/**
+ * One table: values by key, and the keys in sorted order (iterate and
+ * readRange walk them in key order). A queue is appended at the end and
+ * removed at the head, so removing the first key only moves `#head`
+ * (the array is compacted once the dead prefix is large): O(1) instead of a
+ * splice shifting every other key.
+ */
+class Table {
+  readonly values = new Map<string, unknown>();
+  #keys: string[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#keys.length - this.#head;
+  }
+
+  /** The n-th key in order. */
+  at(n: number): string | undefined {
+    return this.#keys[this.#head + n];
+  }
+
+  /** Position (in `at` terms) of the first key >= key (binary search). */
+  lowerBound(key: string): number {
+    let lo = this.#head;
+    let hi = this.#keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.#keys[mid] as string, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - this.#head;
+  }
+
+  set(k: string, value: unknown): void {
+    if (!this.values.has(k)) {
+      // Appends are the common case: a key larger than the last goes at the end.
+      const last = this.#keys[this.#keys.length - 1];
+      if (this.size === 0 || compareKeys(last as string, k) < 0) this.#keys.push(k);
+      else this.#keys.splice(this.#head + this.lowerBound(k), 0, k);
+    }
+    this.values.set(k, clone(value === undefined ? null : value));
+  }
+
+  delete(k: string): void {
+    if (!this.values.delete(k)) return;
+    if (this.#keys[this.#head] === k) {
+      this.#keys[this.#head] = '';
+      this.#head += 1;
+      if (this.#head === this.#keys.length) this.clear();
+      else if (this.#head >= 1024 && this.#head * 2 >= this.#keys.length) {
+        this.#keys = this.#keys.slice(this.#head);
+        this.#head = 0;
+      }
+      return;
+    }
+    const i = this.lowerBound(k);
+    if (this.at(i) === k) this.#keys.splice(this.#head + i, 1);
+  }
+
+  clear(): void {
+    this.#keys = [];
+    this.#head = 0;
+    this.values.clear();
+  }
+
+  /** A snapshot of the keys in order. */
+  keys(): string[] {
+    return this.#keys.slice(this.#head);
+  }
 }
 
 interface MemoryDbInfo {
@@ -25,22 +90,10 @@ function tableFor(name: string, storeName: string): Table {
   const id = `${name}\u0000${storeName}`;
   let t = tables.get(id);
   if (!t) {
-    t = { keys: [], values: new Map() };
+    t = new Table();
     tables.set(id, t);
   }
   return t;
-}
-
-/** Index of the first key >= key (binary search). */
-function lowerBound(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareKeys(keys[mid] as string, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function table(self: Self): Table {
@@ -50,16 +103,6 @@ function table(self: Self): Table {
 // Values are cloned on the way in and out, as structured-clone storage does,
 // so callers can never mutate stored state by reference.
 const clone = <T>(v: T): T => (v === null || typeof v !== 'object' ? v : structuredClone(v));
-
-function put(t: Table, k: string, value: unknown): void {
-  if (!t.values.has(k)) {
-    // Appends are the common case: a key larger than the last goes at the end.
-    const last = t.keys[t.keys.length - 1];
-    if (last === undefined || compareKeys(last, k) < 0) t.keys.push(k);
-    else t.keys.splice(lowerBound(t.keys, k), 0, k);
-  }
-  t.values.set(k, clone(value === undefined ? null : value));
-}
 
 const memoryDriver: LocalForageDriver & RangeDriverExtras = {
   _driver: MEMORY_DRIVER,
@@ -73,40 +116,34 @@ const memoryDriver: LocalForageDriver & RangeDriverExtras = {
     return (v === undefined ? null : clone(v)) as T | null;
   },
   async setItem<T>(this: Self, key: string, value: T) {
-    put(table(this), String(key), value);
+    table(this).set(String(key), value);
     return value;
   },
   async setItems(this: Self, entries: ReadonlyArray<readonly [string, unknown]>) {
     // Synchronous, so trivially all-or-nothing.
     const t = table(this);
-    for (const [k, v] of entries) put(t, String(k), v);
+    for (const [k, v] of entries) t.set(String(k), v);
   },
   async removeItem(this: Self, key: string) {
-    const k = String(key);
-    const t = table(this);
-    if (!t.values.delete(k)) return;
-    const i = lowerBound(t.keys, k);
-    if (t.keys[i] === k) t.keys.splice(i, 1);
+    table(this).delete(String(key));
   },
   async clear(this: Self) {
-    const t = table(this);
-    t.keys.length = 0;
-    t.values.clear();
+    table(this).clear();
   },
   async length(this: Self) {
-    return table(this).keys.length;
+    return table(this).size;
   },
   async key(this: Self, n: number) {
-    return (table(this).keys[n] ?? null) as string;
+    return (table(this).at(n) ?? null) as string;
   },
   async keys(this: Self) {
-    return table(this).keys.slice();
+    return table(this).keys();
   },
   async iterate<T, U>(this: Self, iteratee: (value: T, key: string, n: number) => U) {
     const t = table(this);
     // Walk a snapshot of the keys so writes made by the callback's caller
     // between iterations cannot skip or repeat an entry.
-    const keys = t.keys.slice();
+    const keys = t.keys();
     let n = 1;
     for (const k of keys) {
       if (!t.values.has(k)) continue;
@@ -125,11 +162,11 @@ const memoryDriver: LocalForageDriver & RangeDriverExtras = {
   },
   async readRange(this: Self, afterKey: string | null, limit: number) {
     const t = table(this);
-    let i = afterKey === null ? 0 : lowerBound(t.keys, afterKey);
-    if (afterKey !== null && t.keys[i] === afterKey) i++;
+    let i = afterKey === null ? 0 : t.lowerBound(afterKey);
+    if (afterKey !== null && t.at(i) === afterKey) i++;
     const out: Array<readonly [string, unknown]> = [];
-    for (; i < t.keys.length && out.length < limit; i++) {
-      const k = t.keys[i] as string;
+    for (; i < t.size && out.length < limit; i++) {
+      const k = t.at(i) as string;
       out.push([k, clone(t.values.get(k))]);
     }
     return out;
