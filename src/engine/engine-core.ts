@@ -46,6 +46,7 @@ import {
   INITIAL_STATUS_STATE,
   gateReasons,
   reduceStatus,
+  sameGateInputs,
   sameReasons,
   sameStatus,
   toEngineStatus,
@@ -246,6 +247,8 @@ class EngineCore implements SyncEngineHandle {
     this.#subs.add(
       this.#state
         .pipe(
+          // Only the gate's inputs matter here, not the per-op fields.
+          distinctUntilChanged(sameGateInputs),
           map(gateReasons),
           distinctUntilChanged(sameReasons),
           tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
@@ -368,7 +371,11 @@ class EngineCore implements SyncEngineHandle {
     this.#folding = true;
     try {
       for (let next = this.#pendingActions.shift(); next !== undefined; next = this.#pendingActions.shift()) {
-        this.#state.next(reduceStatus(this.#state.value, next));
+        const prev = this.#state.value;
+        const state = reduceStatus(prev, next);
+        // Most per-op actions change something; those that do not (a late
+        // `settled`, a repeated `idle`) wake no observer.
+        if (state !== prev) this.#state.next(state);
         if (this.#disposed) this.#pendingActions.length = 0;
       }
     } finally {

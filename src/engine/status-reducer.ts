@@ -88,7 +88,7 @@ void everyKeyWritten;
  * state a slow dictionary-mode object of its own shape.
  */
 function next(s: StatusState, p: Patch): StatusState {
-  return {
+  const n: StatusState = {
     started: p.started ?? s.started,
     online: p.online ?? s.online,
     lockHeld: p.lockHeld ?? s.lockHeld,
@@ -102,6 +102,33 @@ function next(s: StatusState, p: Patch): StatusState {
     lastError: 'lastError' in p ? p.lastError : s.lastError,
     subject: 'subject' in p ? p.subject : s.subject,
   };
+  // Nothing changed: the same object, so the engine wakes no observer.
+  return sameGateInputs(n, s) &&
+    n.pending === s.pending &&
+    n.failed === s.failed &&
+    n.inFlight === s.inFlight &&
+    n.nextAttemptAt === s.nextAttemptAt &&
+    n.lastError === s.lastError &&
+    n.subject === s.subject
+    ? s
+    : n;
+}
+
+/**
+ * Same inputs to the gate (`gateReasons` reads only these fields).
+ *
+ * @example
+ * state$.pipe(distinctUntilChanged(sameGateInputs), map(gateReasons));
+ */
+export function sameGateInputs(a: StatusState, b: StatusState): boolean {
+  return (
+    a.started === b.started &&
+    a.online === b.online &&
+    a.lockHeld === b.lockHeld &&
+    a.authRequired === b.authRequired &&
+    a.powerSaving === b.powerSaving &&
+    a.visible === b.visible
+  );
 }
 
 /**
