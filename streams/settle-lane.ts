@@ -82,9 +82,12 @@ export function createSettleLane(scheduler: SchedulerLike): SettleLane {
     if (!failed) {
       listener?.complete();
     } else if (entry.handed) {
-      // What was queued behind it must not land before it.
-      queue.length = 0;
+      // What was queued behind it must not land before it: dropped (the
+      // ops stay in the store); a caller still waiting on a dropped `run`
+      // gets the same error.
+      const dropped = queue.splice(0);
       failures.next(err);
+      for (const d of dropped) d.listener?.error(err);
     } else {
       listener?.error(err);
     }

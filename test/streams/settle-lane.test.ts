@@ -89,6 +89,23 @@ describe('settle lane (virtual time)', () => {
   );
 
   test(
+    'a run queued behind a failed handed write is dropped and its caller gets the error',
+    marbles((m) => {
+      const lane = createSettleLane(m.scheduler);
+      const log: string[] = [];
+      lane.hand(failing(m, 10), () => log.push('a:then'));
+      const outcome: string[] = [];
+      lane.run(write(m, log, 'b', 5), () => log.push('b:then')).subscribe({
+        error: (e: Error) => outcome.push(`${e.message}@${m.scheduler.now()}`),
+        complete: () => outcome.push('completed'),
+      });
+      m.flush();
+      expect(outcome).toEqual(['disk full@10']);
+      expect(log).toEqual([]);
+    }),
+  );
+
+  test(
     'a failed run errors its caller only; the writes behind it still run',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
