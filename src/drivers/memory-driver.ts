@@ -1,5 +1,5 @@
 import localforage from 'localforage';
-import { compareKeys, type RangeDriverExtras } from './range-driver';
+import { compareKeys, type RangeCapableForage, type RangeDriverExtras } from './range-driver';
 
 /** The localforage driver name of the in-memory driver. */
 export const MEMORY_DRIVER = 'syncEngineMemoryDriver';
@@ -126,6 +126,13 @@ const memoryDriver: LocalForageDriver & RangeDriverExtras = {
   },
   async removeItem(this: Self, key: string) {
     table(this).delete(String(key));
+  },
+  async setAndRemove(this: Self, key: string, value: unknown, other: RangeCapableForage, otherKey: string) {
+    // Synchronous; the set (which may throw: an uncloneable value) first,
+    // so a failure changes nothing.
+    const theirs = table(other as Self);
+    table(this).set(String(key), value);
+    theirs.delete(String(otherKey));
   },
   async clear(this: Self) {
     table(this).clear();

@@ -17,6 +17,14 @@ export interface RangeDriverExtras {
    * in the same tick together (group commit: one fsync for the batch).
    */
   setItems?(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  /**
+   * Set `key` to `value` in this instance's table and remove `otherKey` from
+   * the table of `other` — an instance of the same database on the same
+   * driver — in one transaction: both land or neither does. Lets the store
+   * write a ledger entry and remove the completed op with one commit (one
+   * fsync) and no state in between.
+   */
+  setAndRemove?(key: string, value: unknown, other: RangeCapableForage, otherKey: string): Promise<void>;
   /** Release the instance's handle (file, connection). */
   closeInstance?(): Promise<void>;
 }

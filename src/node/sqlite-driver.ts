@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import localforage from 'localforage';
-import type { RangeDriverExtras } from '../drivers/range-driver';
+import type { RangeCapableForage, RangeDriverExtras } from '../drivers/range-driver';
 
 /** The localforage driver name of the SQLite driver. */
 export const SQLITE_DRIVER = 'syncEngineSqliteDriver';
@@ -39,6 +39,8 @@ interface SqliteDbInfo {
   readonly conn: Connection;
   readonly stmts: Statements;
   readonly setMany: (entries: ReadonlyArray<readonly [string, unknown]>) => void;
+  /** Remove from another table, then set here: one transaction. */
+  readonly removeThenSet: (remove: Database.Statement<[string]>, otherKey: string, key: string, value: unknown) => void;
   closed: boolean;
 }
 
@@ -117,7 +119,11 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
       const setMany = conn.db.transaction((entries: ReadonlyArray<readonly [string, unknown]>) => {
         for (const [k, v] of entries) stmts.set.run(String(k), encode(v));
       });
-      this._dbInfo = { path, conn, stmts, setMany, closed: false };
+      const removeThenSet = conn.db.transaction((remove: Database.Statement<[string]>, otherKey: string, key: string, value: unknown) => {
+        remove.run(otherKey);
+        stmts.set.run(key, encode(value));
+      });
+      this._dbInfo = { path, conn, stmts, setMany, removeThenSet, closed: false };
     }) as unknown as void;
   },
   getItem<T>(this: Self, key: string) {
@@ -165,6 +171,15 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
   setItems(this: Self, entries: ReadonlyArray<readonly [string, unknown]>) {
     return run(() => {
       info(this).setMany(entries);
+    });
+  },
+  setAndRemove(this: Self, key: string, value: unknown, other: RangeCapableForage, otherKey: string) {
+    return run(() => {
+      const mine = info(this);
+      const theirs = info(other as Self);
+      // Two tables of one file share the connection, hence the transaction.
+      if (theirs.conn !== mine.conn) throw new Error('setAndRemove: the other instance is not in the same database');
+      mine.removeThenSet(theirs.stmts.remove, String(otherKey), String(key), value);
     });
   },
   readRange(this: Self, afterKey: string | null, limit: number) {

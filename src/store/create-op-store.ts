@@ -359,10 +359,19 @@ class Store implements LocalForageOpStore {
   complete(op: PendingOp, completedAt: number): Promise<void> {
     return this.#guard(async () => {
       const entry: LedgerEntry = { opId: op.id, completedAt };
-      // Crash window: after the ledger write the op is done in effect;
-      // open() removes it from pending, and isCompleted() already says so.
-      await this.#writeSealed(STORE_TABLES.ledger, op.idempotencyKey, JSON.stringify(entry));
-      await this.#t.pending.removeItem(op.id);
+      const json = JSON.stringify(entry);
+      const { ledger, pending } = this.#t;
+      if (typeof ledger.setAndRemove === 'function') {
+        // One transaction (SQLite, memory): ledger entry and removal land
+        // together, one commit and one fsync, no state in between.
+        const sealed = await this.#cipher.seal(STORE_TABLES.ledger, op.idempotencyKey, json);
+        await ledger.setAndRemove(op.idempotencyKey, sealed, pending, op.id);
+      } else {
+        // Crash window: after the ledger write the op is done in effect;
+        // open() removes it from pending, and isCompleted() already says so.
+        await this.#writeSealed(STORE_TABLES.ledger, op.idempotencyKey, json);
+        await pending.removeItem(op.id);
+      }
       this.#emit({ type: 'completed', op });
       this.#maybePrune();
     });

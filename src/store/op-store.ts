@@ -72,7 +72,7 @@ export interface OpStore {
   peek(n: number, afterId?: OpId): Promise<readonly PendingOp[]>;
   /** Replace a pending op (attempts, nextAttemptAt, lastError): one write. */
   update(op: PendingOp): Promise<void>;
-  /** Record the idempotency key in the ledger, then remove from pending. */
+  /** Record the idempotency key in the ledger, then remove from pending (one transaction where the driver has `setAndRemove`). */
   complete(op: PendingOp, completedAt: number): Promise<void>;
   /** Write to the dead-letter queue, then remove from pending. */
   fail(op: PendingOp, failure: FailureInfo): Promise<void>;

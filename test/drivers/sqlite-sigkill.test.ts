@@ -30,18 +30,19 @@ describe('SQLite store killed with SIGKILL between two writes', () => {
     expect(r.stdout).not.toContain('survived');
   }
 
-  it('complete: the op never comes back from pending and the ledger has it', async () => {
-    const path = join(dir, 'complete.sqlite');
+  // On SQLite, complete is one transaction (ledger entry + removal).
+  it.each([0, 1])('complete killed after %i write(s): the op is pending and unknown to the ledger, or gone and in it', async (writes) => {
+    const path = join(dir, `complete-${writes}.sqlite`);
     const [a, b] = makeOps(2) as [PendingOp, PendingOp];
     const seed = await createSqliteOpStore(path);
     await seed.append(a);
     await seed.append(b);
     await seed.close();
 
-    killChild(path, 'complete', [a], 1);
+    killChild(path, 'complete', [a], writes);
     const after = await createSqliteOpStore(path, { now: () => 1_700_000_000_000 });
-    expect(await after.peek(5)).toEqual([b]);
-    expect(await after.isCompleted(a.idempotencyKey)).toBe(true);
+    expect(await after.peek(5)).toEqual(writes === 0 ? [a, b] : [b]);
+    expect(await after.isCompleted(a.idempotencyKey)).toBe(writes === 1);
     await after.close();
   });
 

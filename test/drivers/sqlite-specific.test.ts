@@ -33,6 +33,53 @@ describe('SQLite driver and Node entry', () => {
     await f.closeInstance!();
   });
 
+  it('setAndRemove sets in one table and removes from another in one transaction: both or neither', async () => {
+    const name = join(dir, 'move.sqlite');
+    const ledger = localforage.createInstance({ name, storeName: 'ledger', driver }) as RangeCapableForage;
+    const pending = localforage.createInstance({ name, storeName: 'pending', driver }) as RangeCapableForage;
+    await ledger.ready();
+    await pending.setItem('op1', 'sealed op');
+    await pending.setItem('op2', 'sealed op 2');
+    await ledger.setAndRemove!('key1', 'sealed entry', pending, 'op1');
+    expect(await ledger.getItem('key1')).toBe('sealed entry');
+    expect(await pending.keys()).toEqual(['op2']);
+    // The value cannot be encoded (a BigInt): the removal already run inside
+    // the transaction is rolled back with it.
+    await expect(ledger.setAndRemove!('key2', 10n, pending, 'op2')).rejects.toThrow();
+    expect(await ledger.getItem('key2')).toBeNull();
+    expect(await pending.keys()).toEqual(['op2']);
+    await ledger.closeInstance!();
+    await pending.closeInstance!();
+  });
+
+  it('a store completes an op with one setAndRemove (one commit), not a ledger write and a removal', async () => {
+    const base = (await localforage.getDriver(driver)) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const calls: string[] = [];
+    const saved = new Map<string, (...a: unknown[]) => unknown>();
+    for (const m of ['setItem', 'removeItem', 'setAndRemove']) {
+      const orig = base[m]!;
+      saved.set(m, orig);
+      base[m] = function (this: unknown, ...args: unknown[]) {
+        calls.push(m);
+        return orig.apply(this, args);
+      };
+    }
+    try {
+      const store = await createSqliteOpStore(join(dir, 'one-commit.sqlite'));
+      const [a, b] = makeOps(2) as [ReturnType<typeof makeOp>, ReturnType<typeof makeOp>];
+      await store.append(a);
+      await store.append(b);
+      calls.length = 0;
+      await store.complete(a, 1);
+      expect(calls).toEqual(['setAndRemove']);
+      expect((await store.peek(5)).map((o) => o.id)).toEqual([b.id]);
+      expect(await store.isCompleted(a.idempotencyKey)).toBe(true);
+      await store.close();
+    } finally {
+      for (const [m, f] of saved) base[m] = f;
+    }
+  });
+
   it('maps SQLITE_FULL to StorageError(quota) and leaves the queue as it was', async () => {
     const path = join(dir, 'full.sqlite');
     const store = await createSqliteOpStore(path, { pragmas: ['max_page_count = 12'] });
