@@ -47,7 +47,10 @@ export interface SyncEngineOptions {
   readonly online$?: Observable<boolean>;
   /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */
   readonly constraints$?: Observable<PowerConstraints>;
-  /** HTTP. Default: the platform's `fetch` (`globalThis.fetch`), else `cross-fetch`. */
+  /**
+   * HTTP. Default `cross-fetch`: the browser's own `fetch` where there is
+   * one; on Node, node-fetch over `node:http` (not Node's global `fetch`).
+   */
   readonly fetch?: FetchLike;
   /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */
   readonly transport?: HttpTransport;
