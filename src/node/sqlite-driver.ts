@@ -49,15 +49,50 @@ type Self = LocalForage & { _dbInfo: SqliteDbInfo };
 // One connection per database file, shared by the store's four tables.
 const connections = new Map<string, Connection>();
 
+/** The subset of a better-sqlite3 `Database` that `enableWal` uses. */
+export interface PragmaRunner {
+  pragma(source: string): unknown;
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`, retried for up to `timeoutMs` while SQLite
+ * answers SQLITE_BUSY. Two processes opening a new file at the same moment
+ * both convert it to WAL, and the loser gets SQLITE_BUSY at once, without
+ * waiting on the busy timeout (seen about once in 50 such starts); once the
+ * winner is done the pragma is a no-op. Waits synchronously (the driver is
+ * synchronous), 5 ms doubling to 100 ms between tries.
+ *
+ * @example
+ * enableWal(new Database(path));
+ */
+export function enableWal(db: PragmaRunner, timeoutMs = 5_000, now: () => number = () => performance.now()): void {
+  const deadline = now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 100)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || now() >= deadline) throw err;
+      Atomics.wait(sleeper, 0, 0, waitMs);
+    }
+  }
+}
+
 function connect(path: string, synchronous: SqliteSynchronous, pragmas: readonly string[]): Connection {
   let conn = connections.get(path);
   if (!conn) {
     const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-    // Several processes may share the file; wait for a writer rather than fail.
-    db.pragma('busy_timeout = 5000');
-    for (const p of pragmas) db.pragma(p);
+    try {
+      // Several processes may share the file; wait for a writer rather than fail.
+      db.pragma('busy_timeout = 5000');
+      enableWal(db);
+      db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      for (const p of pragmas) db.pragma(p);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     conn = { db, refs: 0 };
     connections.set(path, conn);
   }
