@@ -55,13 +55,20 @@ export interface DrainOptions {
   readonly readAheadScheduler?: SchedulerLike;
 }
 
+/** One read of the queue. */
+interface Read {
+  readonly batch: readonly PendingOp[];
+  /** Wakes counted when the read started. */
+  readonly seen: number;
+}
+
 /**
  * Drain the durable queue in strict FIFO order, pulling the head in batches
  * of `batchSize` and processing one op at a time (`concatMap`). The next
  * batch (the ops after the current batch's last) is read while the current
  * one is processed, so decrypting and decoding it is not on the way between
- * two requests; it never holds more than two batches. When a pass finds the queue empty it waits for
- * `wake$` — an empty queue costs no polling. A wake that arrives while a
+ * two requests; it never holds more than two batches. When a pass finds the
+ * queue empty it waits for `wake$` — an empty queue costs no polling. A wake that arrives while a
  * pass is reading is not lost: the pass reads again before going idle.
  *
  * Commits are handed to the settle lane while the next op is sent, so a
@@ -77,12 +84,6 @@ export interface DrainOptions {
  * @example
  * gate$.pipe(switchMap((open) => (open ? drainQueue({ store, batchSize: 20, wake$, process, lane, retryMs: 1000, scheduler }) : EMPTY)));
  */
-interface Read {
-  readonly batch: readonly PendingOp[];
-  /** Wakes counted when the read started. */
-  readonly seen: number;
-}
-
 export function drainQueue(options: DrainOptions): Observable<never> {
   const { store, batchSize, process, lane, scheduler } = options;
   const readAheadScheduler = options.readAheadScheduler ?? scheduler;

@@ -14,9 +14,9 @@ import { Observable, Subject, type SchedulerLike, type Subscriber } from 'rxjs';
  * handed write starts on `scheduler` (in production the next macrotask, see
  * `taskScheduler`), by which time the next op's request is on the wire — so
  * the previous op's ledger write and removal happen while the server works,
- * off the critical path of strict one-at-a-time delivery. That is safe because a crash before the write
- * lands resends the op with the same idempotency key (the server replays
- * its answer) and the server has seen the ops in order. Other settlements
+ * off the critical path of strict one-at-a-time delivery. That is safe: a
+ * crash before the write lands resends the op with the same idempotency key
+ * (the server replays its answer), and the server has seen the ops in order. Other settlements
  * are `run`: the caller waits for them.
  *
  * A handed write that fails drops whatever was queued behind it (those ops

@@ -82,9 +82,10 @@ export interface EngineDeps {
   readonly constraints$: Observable<PowerConstraints>;
   readonly scheduler: SchedulerLike;
   /**
-   * Where a committed op's ledger write starts: a task after the one that
-   * received the answer, so the next request goes out first. Default
-   * `scheduler`; `createSyncEngine` uses `taskScheduler()` unless given one.
+   * Where a committed op's ledger write and the read of the next batch
+   * start: a task after the current one, so the next request goes out
+   * first. Default `scheduler`; `createSyncEngine` uses `taskScheduler()`
+   * unless given one.
    */
   readonly commitScheduler?: SchedulerLike;
   readonly now: () => number;
