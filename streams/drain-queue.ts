@@ -68,8 +68,9 @@ interface Read {
  * batch (the ops after the current batch's last) is read while the current
  * one is processed, so decrypting and decoding it is not on the way between
  * two requests; it never holds more than two batches. When a pass finds the
- * queue empty it waits for `wake$` — an empty queue costs no polling. A wake that arrives while a
- * pass is reading is not lost: the pass reads again before going idle.
+ * queue empty it waits for `wake$` — an empty queue costs no polling. A
+ * wake that arrives while a pass is reading is not lost: the pass reads
+ * again before going idle.
  *
  * Commits are handed to the settle lane while the next op is sent, so a
  * pass reads the head only once the lane is drained, reads each next batch

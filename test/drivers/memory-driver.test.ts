@@ -84,21 +84,6 @@ describe('memory driver', () => {
     );
   });
 
-  it('setAndRemove sets in one table and removes from another: both or neither', async () => {
-    const ledger = make('move', 'ledger');
-    const pending = make('move', 'pending');
-    await ledger.ready();
-    await pending.setItem('op1', 'sealed op');
-    await pending.setItem('op2', 'sealed op 2');
-    await ledger.setAndRemove!('key1', 'sealed entry', pending, 'op1');
-    expect(await ledger.getItem('key1')).toBe('sealed entry');
-    expect(await pending.keys()).toEqual(['op2']);
-    // An uncloneable value fails the set, and nothing is removed.
-    await expect(ledger.setAndRemove!('key2', { f: () => 1 }, pending, 'op2')).rejects.toThrow();
-    expect(await ledger.getItem('key2')).toBeNull();
-    expect(await pending.keys()).toEqual(['op2']);
-  });
-
   it('stops iterate early and walks in key order', async () => {
     const f = make('m2');
     for (const k of ['3', '1', '2']) await f.setItem(k, Number(k));

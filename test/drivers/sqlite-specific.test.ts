@@ -33,25 +33,6 @@ describe('SQLite driver and Node entry', () => {
     await f.closeInstance!();
   });
 
-  it('setAndRemove sets in one table and removes from another in one transaction: both or neither', async () => {
-    const name = join(dir, 'move.sqlite');
-    const ledger = localforage.createInstance({ name, storeName: 'ledger', driver }) as RangeCapableForage;
-    const pending = localforage.createInstance({ name, storeName: 'pending', driver }) as RangeCapableForage;
-    await ledger.ready();
-    await pending.setItem('op1', 'sealed op');
-    await pending.setItem('op2', 'sealed op 2');
-    await ledger.setAndRemove!('key1', 'sealed entry', pending, 'op1');
-    expect(await ledger.getItem('key1')).toBe('sealed entry');
-    expect(await pending.keys()).toEqual(['op2']);
-    // The value cannot be encoded (a BigInt): the removal already run inside
-    // the transaction is rolled back with it.
-    await expect(ledger.setAndRemove!('key2', 10n, pending, 'op2')).rejects.toThrow();
-    expect(await ledger.getItem('key2')).toBeNull();
-    expect(await pending.keys()).toEqual(['op2']);
-    await ledger.closeInstance!();
-    await pending.closeInstance!();
-  });
-
   it('a store completes an op with one setAndRemove (one commit), not a ledger write and a removal', async () => {
     const base = (await localforage.getDriver(driver)) as unknown as Record<string, (...a: unknown[]) => unknown>;
     const calls: string[] = [];
