@@ -22,6 +22,8 @@ export interface StorePort {
   /** Remove a dead-letter record (used by the `drop` conflict resolution). */
   discardFailed(id: string): Observable<void>;
   isCompleted(idempotencyKey: string): Observable<boolean>;
+  /** `OpStore.completesAtomically`: when true, no pending op is in the ledger (the check before a send is skipped). */
+  readonly completesAtomically?: boolean;
   counts(): Observable<StoreCounts>;
   readMeta<T>(key: string): Observable<T | undefined>;
   writeMeta<T>(key: string, value: T): Observable<void>;

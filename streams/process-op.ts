@@ -96,10 +96,11 @@ const decisionOf = (value: ReconcileDecision | ObservableInput<ReconcileDecision
   isObservable(value) || isThenable(value) ? from(value as ObservableInput<ReconcileDecision>) : of(value as ReconcileDecision);
 
 /**
- * Process the head op until it leaves the queue: ledger check, wait for a
- * stored `nextAttemptAt`, send with auth refresh, retry transient failures
- * with `retry({ delay })` (persisting `attempts`, `nextAttemptAt` and
- * `lastError` before each wait), then complete, fail or reconcile.
+ * Process the head op until it leaves the queue: ledger check (unless the
+ * store completes atomically), wait for a stored `nextAttemptAt`, send with
+ * auth refresh, retry transient failures with `retry({ delay })`
+ * (persisting `attempts`, `nextAttemptAt` and `lastError` before each
+ * wait), then complete, fail or reconcile.
  *
  * Never errors and emits nothing: outcomes go to `ctx.result`, lifecycle to
  * `ctx.emit`, status to `ctx.dispatch`. Completes when the op has left the
@@ -130,6 +131,10 @@ export function processOp(op: PendingOp, ctx: ProcessContext): Observable<never>
 
 function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
   const { store } = ctx;
+  // Where ledger entry and removal are one transaction, a pending op is
+  // never in the ledger: the check would be a storage read per op that can
+  // only say no.
+  if (store.completesAtomically === true) return sendUntilSettled(initial, ctx);
   return switchTo(store.isCompleted(initial.idempotencyKey), (done) =>
     done ? completeFromLedger(initial, ctx) : sendUntilSettled(initial, ctx),
   );

@@ -20,6 +20,7 @@ export function storePortFromOpStore(store: OpStore): StorePort {
     fail: (op, failure) => fromCall(() => store.fail(op, failure)),
     discardFailed: (id) => fromCall(() => store.failed.discard(id)),
     isCompleted: (key) => fromCall(() => store.isCompleted(key)),
+    completesAtomically: store.completesAtomically === true,
     counts: () => fromCall(() => store.counts()),
     readMeta: <T>(key: string) => fromCall(() => store.readMeta<T>(key)),
     writeMeta: <T>(key: string, value: T) => fromCall(() => store.writeMeta<T>(key, value)).pipe(map(() => undefined)),

@@ -146,6 +146,7 @@ class Store implements LocalForageOpStore {
   readonly #changes = new Subject<StoreChange>();
   readonly changes$: Observable<StoreChange> = this.#changes.asObservable();
   readonly failed: FailedOps;
+  readonly completesAtomically: boolean;
   #closed = false;
   #lastPruneAt = Number.NEGATIVE_INFINITY;
   #pruning: Promise<unknown> | null = null;
@@ -157,6 +158,7 @@ class Store implements LocalForageOpStore {
     this.#t = tables;
     this.#cipher = cipher;
     this.#clock = clock;
+    this.completesAtomically = typeof tables.ledger.setAndRemove === 'function';
     this.failed = {
       list: () => this.#guard(() => this.#listFailed()),
       retry: (id) => this.#guard(() => this.#retry(id)),

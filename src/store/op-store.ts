@@ -78,6 +78,14 @@ export interface OpStore {
   fail(op: PendingOp, failure: FailureInfo): Promise<void>;
   /** Whether the ledger holds this key (the server already accepted it). */
   isCompleted(idempotencyKey: string): Promise<boolean>;
+  /**
+   * True when `complete` writes the ledger entry and removes the op in one
+   * transaction: no op is ever pending and in the ledger at once, so asking
+   * `isCompleted` before sending a pending op can only say no, and the engine
+   * skips it. Absent or false (IndexedDB: two writes, a crash may fall in
+   * between): the engine asks before every send.
+   */
+  readonly completesAtomically?: boolean;
   counts(): Promise<StoreCounts>;
   readonly failed: FailedOps;
   /** Every change, emitted after it is durable. Hot; never errors. */

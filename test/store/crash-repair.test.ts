@@ -53,6 +53,16 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
     return open(name, base);
   }
 
+  it('says whether complete is one transaction: only then may the engine skip the ledger check', async () => {
+    // SQLite and the memory driver write the ledger entry and the removal
+    // with one setAndRemove; IndexedDB, and this faulty wrapper (which has
+    // no setAndRemove), write them one after the other.
+    const direct = await open(h.freshName(), base);
+    expect(direct.completesAtomically).toBe(h.label !== indexedDbHarness.label);
+    const [, wrapped] = await seeded([]);
+    expect(wrapped.completesAtomically).toBe(false);
+  });
+
   it.each([0, 1])('complete cut after %i write(s): the op is gone from pending, unsent, and the ledger knows it', async (writes) => {
     const [a, b] = makeOps(2) as [PendingOp, PendingOp];
     const [name, store] = await seeded([a, b]);

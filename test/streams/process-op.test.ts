@@ -14,8 +14,8 @@ import type { PendingOp } from '../../src/op/pending-op';
 type M = Parameters<Parameters<typeof marbles>[0]>[0];
 
 /** A processOp context whose API answers with the given observables, one per send. */
-function setup(m: M, answers: Array<Observable<ApiResponse>>) {
-  const store = new MemoryStorePort({ scheduler: m.scheduler });
+function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomically = false) {
+  const store = new MemoryStorePort({ scheduler: m.scheduler, completesAtomically });
   const events: EngineEvent[] = [];
   const actions: StatusAction[] = [];
   const results: OpResult[] = [];
@@ -87,6 +87,26 @@ describe('processOp (virtual time)', () => {
       expect(backoff.op.attempts).toBe(0);
       expect(backoff.op.lastError).toEqual({ kind: 'timeout' });
     }),
+  );
+
+  test.each([
+    [false, 1],
+    [true, 0],
+  ])(
+    'a store whose completion is one transaction (%s) is not asked isCompleted before the send (%i asks)',
+    (atomic, asks) =>
+      marbles((m) => {
+        const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 201, data: {} } });
+        const { ctx, store, results } = setup(m, [success], atomic);
+        const op = enqueued(store);
+        m.expect(processOp(op, ctx)).toBeObservable('10ms |');
+        m.has(success, ['^ 9ms !']);
+        m.flush();
+        expect(store.calls.filter((c) => c.method === 'isCompleted')).toHaveLength(asks);
+        expect(results).toMatchObject([{ outcome: 'committed' }]);
+        expect(store.data.ledger.has(op.idempotencyKey)).toBe(true);
+        expect(store.pendingOps()).toEqual([]);
+      })(),
   );
 
   test(

@@ -14,6 +14,8 @@ export interface MemoryStorePortOptions {
   readonly latencyMs?: number | Partial<Readonly<Record<StoreMethod, number>>>;
   /** Clock for quarantine times. Default `scheduler.now()` or 0. */
   readonly now?: () => number;
+  /** Claim that `complete` is one transaction (`StorePort.completesAtomically`). Default false. */
+  readonly completesAtomically?: boolean;
 }
 
 export type StoreMethod = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
@@ -38,10 +40,12 @@ export class MemoryStorePort implements StorePort {
   readonly failed: FailedOps;
   readonly #opts: MemoryStorePortOptions;
   readonly #failures = new Map<StoreMethod, number>();
+  readonly completesAtomically: boolean;
 
   constructor(options: MemoryStorePortOptions = {}, data: MemoryStoreData = new MemoryStoreData()) {
     this.#opts = options;
     this.data = data;
+    this.completesAtomically = options.completesAtomically ?? false;
     this.failed = {
       list: async () => [...this.data.failed.values()],
       retry: async (id) => {
