@@ -278,10 +278,9 @@ describe('reference backend', () => {
 
     test('hang past the client timeout: the client aborts, nothing applied, key not taken', async () => {
       const key = randomUUID();
-      backend.faults.script([{ kind: 'hang', ms: 2000 }]);
-      const t0 = Date.now();
+      // A hang with no end: only the client's own abort can settle the call.
+      backend.faults.script([{ kind: 'hang' }]);
       await expect(call(backend, 'POST', '/todos', { id: 't1', title: 'a' }, { key, timeoutMs: 150 })).rejects.toThrow();
-      expect(Date.now() - t0).toBeLessThan(1500);
       expect((await call(backend, 'POST', '/todos', { id: 't1', title: 'a' }, { key })).status).toBe(201);
       expect(backend.effects(key)).toBe(1);
     });
@@ -414,9 +413,9 @@ describe('reference backend', () => {
       backend.faults.script([{ kind: 'hang' }]);
       const pending = call(backend, 'POST', '/todos', { id: 't1', title: 'a' }).catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 50));
-      const t0 = Date.now();
+      // The hang has no end: close() resolving at all (within the test's
+      // timeout) shows it cancelled the request.
       await backend.close();
-      expect(Date.now() - t0).toBeLessThan(1000);
       // fetch's TypeError comes from another realm under jest: compare by name.
       expect(await pending).toMatchObject({ name: 'TypeError' });
     });
