@@ -39,7 +39,9 @@ export interface BackoffPolicy {
   readonly jitterRatio: number;
   /**
    * Largest wait honoured from a server `Retry-After`, ms. Default 3600000
-   * (1 h). Always clamped to `MAX_TIMER_DELAY_MS` as well.
+   * (1 h). Always clamped to `MAX_TIMER_DELAY_MS` as well. With `capMs` it
+   * sets the policy maximum (`maxWaitMs`) no wait exceeds, power saving's
+   * multiplier included.
    */
   readonly maxRetryAfterMs: number;
 }
