@@ -28,6 +28,7 @@ import { classifyError } from '../src/policy/classify-error';
 import { createIdempotencyKey } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
 import { retryDelay, type BackoffPolicy } from '../src/policy/backoff';
+import { boundedWaitMs, storedWaitMs } from '../src/policy/bounded-wait';
 import type { OpRouter } from '../src/router/op-router';
 import type { RateLimiter } from '../src/security/rate-limiter';
 import type { FailedRecord, FailureReason } from '../src/store/op-store';
@@ -62,7 +63,7 @@ export interface ProcessContext {
   readonly now: () => number;
   readonly random: () => number;
   readonly backoff: BackoffPolicy;
-  /** Multiplier applied to every wait when it starts (power saving ≥ 1). */
+  /** Multiplier applied to every wait when it starts (power saving ≥ 1); the result is bounded by `boundedWaitMs`. */
   readonly backoffFactor: () => number;
   readonly reconcile?: Reconcile;
   /** Extra headers per attempt (e.g. `traceparent`), read after `attemptStarted`. */
@@ -121,7 +122,7 @@ export function processOp(op: PendingOp, ctx: ProcessContext): Observable<never>
         // Storage trouble (or a bug) must not fail the op: nothing about it
         // is known to be wrong. Report it and start over after a wait.
         const info = err instanceof SyncError ? err.toInfo() : new StorageError('unavailable').toInfo();
-        const delayMs = Math.round(retryDelay({}, storageFailures++, ctx.backoff, ctx.random).delayMs * ctx.backoffFactor());
+        const delayMs = boundedWaitMs(retryDelay({}, storageFailures++, ctx.backoff, ctx.random).delayMs, ctx.backoffFactor(), ctx.backoff);
         ctx.dispatch({ type: 'waiting', opId: op.id, nextAttemptAt: ctx.now() + delayMs, error: info });
         return timer(delayMs, ctx.scheduler);
       },
@@ -159,12 +160,16 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
   let attemptNo = 0;
 
   // A stored wait from an earlier session is honoured, except one caused by
-  // the network being down: the gate only opens again once it is back.
+  // the network being down: the gate only opens again once it is back. It is
+  // an absolute wall-clock time, so it is capped on read: a clock stepped
+  // back since it was written must not park the queue (storedWaitMs).
   const storedWait = (): Observable<never> => {
     const at = current.nextAttemptAt;
-    const wait = at === null ? 0 : at - now();
-    if (wait <= 0 || current.lastError?.kind === 'network') return EMPTY;
-    ctx.dispatch({ type: 'waiting', opId: current.id, nextAttemptAt: at as number });
+    if (at === null || current.lastError?.kind === 'network') return EMPTY;
+    const t = now();
+    const wait = storedWaitMs(at, t, current.lastError, ctx.backoffFactor(), ctx.backoff);
+    if (wait <= 0) return EMPTY;
+    ctx.dispatch({ type: 'waiting', opId: current.id, nextAttemptAt: t + wait });
     return timer(wait, scheduler).pipe(ignoreElements());
   };
 
@@ -246,7 +251,8 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
         if (err.consumesAttempt && attempts >= ctx.backoff.maxAttempts) return throwError(() => err);
         failures += 1;
         const { delayMs, fromRetryAfter } = retryDelay(err, failures - 1, ctx.backoff, ctx.random);
-        const waitMs = Math.round(delayMs * ctx.backoffFactor());
+        // After every multiplier, never past the policy maximum nor a timer's limit.
+        const waitMs = boundedWaitMs(delayMs, ctx.backoffFactor(), ctx.backoff);
         const nextAttemptAt = now() + waitMs;
         current = { ...current, nextAttemptAt };
         const op = current;

@@ -1,8 +1,9 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
-import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
+import { SyncError, TimeoutError } from '../errors/sync-error';
 import { classifyError } from '../policy/classify-error';
 import { classifyResponse } from '../policy/classify-response';
+import { timerOptionMs } from '../policy/timer-option';
 import { fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
 
 /** What the pipeline asks the API client to send for one attempt of an op. */
@@ -66,7 +67,8 @@ const joinUrl = (base: string, path: string): string =>
  * maps every outcome through `classifyResponse` / `classifyError`.
  *
  * Throws `ValidationError('invalidOptions')` at construction for a base URL
- * that would send tokens in clear text (non-loopback `http://`).
+ * that would send tokens in clear text (non-loopback `http://`), or a
+ * `requestTimeoutMs` a timer cannot honour (not > 0, or above 2^31 − 1 ms).
  *
  * @example
  * const api = createApiClient({ baseUrl: 'https://api.example.com' });
@@ -75,10 +77,7 @@ const joinUrl = (base: string, path: string): string =>
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = assertSecureBaseUrl(options.baseUrl).toString();
-  const timeoutMs = options.requestTimeoutMs ?? API_CLIENT_DEFAULTS.requestTimeoutMs;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    throw new ValidationError('invalidOptions', 'requestTimeoutMs: expected a positive number of milliseconds');
-  }
+  const timeoutMs = timerOptionMs('requestTimeoutMs', options.requestTimeoutMs ?? API_CLIENT_DEFAULTS.requestTimeoutMs);
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
   const transport = options.transport ?? fetchTransport(options.fetch);

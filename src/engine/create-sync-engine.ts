@@ -7,6 +7,7 @@ import { createStorageLock } from '../lock/storage-lock';
 import { attachObservability, type Observability } from '../observability/attach-observability';
 import type { MetricsSnapshot } from '../observability/metrics';
 import { resolveBackoffPolicy } from '../policy/backoff';
+import { timerOptionMs } from '../policy/timer-option';
 import { createRateLimiter } from '../security/rate-limiter';
 import { authPortFromTokenManager } from './auth-port';
 import { taskScheduler } from './task-scheduler';
@@ -36,9 +37,12 @@ const positive = (name: string, v: number): number => {
   return v;
 };
 
-const nonNegative = (name: string, v: number): number => {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
-    throw new ValidationError('invalidOptions', `${name}: expected a number ≥ 0`);
+// A multiplier below 1 would shorten waits, and with them a server's
+// Retry-After; above 1 anything finite is honoured (boundedWaitMs clamps the
+// stretched wait to the policy maximum).
+const stretchFactor = (name: string, v: number): number => {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 1)) {
+    throw new ValidationError('invalidOptions', `${name}: expected a finite number ≥ 1`);
   }
   return v;
 };
@@ -111,12 +115,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     random,
     backoff: resolveBackoffPolicy(options.backoff),
     batchSize: Math.floor(positive('batchSize', options.batchSize ?? SYNC_ENGINE_DEFAULTS.batchSize)),
-    powerSavingBackoffFactor: positive(
+    powerSavingBackoffFactor: stretchFactor(
       'powerSavingBackoffFactor',
       options.powerSavingBackoffFactor ?? SYNC_ENGINE_DEFAULTS.powerSavingBackoffFactor,
     ),
-    storageRetryMs: positive('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
-    idlePollMs: nonNegative('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs),
+    storageRetryMs: timerOptionMs('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
+    idlePollMs: timerOptionMs('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs, { allowZero: true }),
     wake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
@@ -140,7 +144,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
       logger: options.logger,
       tracerProvider: options.tracerProvider,
       meterProvider: options.meterProvider,
-      sampleIntervalMs: options.metricsSampleIntervalMs,
+      sampleIntervalMs:
+        options.metricsSampleIntervalMs === undefined
+          ? undefined
+          : timerOptionMs('metricsSampleIntervalMs', options.metricsSampleIntervalMs),
       scheduler,
       now,
     },

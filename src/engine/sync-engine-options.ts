@@ -69,13 +69,17 @@ export interface SyncEngineOptions {
   readonly backoff?: Partial<BackoffPolicy>;
   /** Storage-lock timing (`STORAGE_LOCK_DEFAULTS`), or another `ProcessorLock` (e.g. Web Locks). */
   readonly lock?: Omit<StorageLockOptions, 'scheduler' | 'now'> | ProcessorLock;
-  /** Per-request timeout (whole exchange), ms. Default 15 000. */
+  /** Per-request timeout (whole exchange), ms, at most 2^31 − 1 (like every timer option). Default 15 000. */
   readonly requestTimeoutMs?: number;
   /** Conflict (409) hook: retry with a new payload, drop, or fail. Default: fail. */
   readonly reconcile?: Reconcile;
   /** Ops read from the store per batch. Default 20. */
   readonly batchSize?: number;
-  /** Backoff waits are multiplied by this while `powerSaving`. Default 4. */
+  /**
+   * Backoff waits are multiplied by this while `powerSaving`: a finite
+   * number ≥ 1. The stretched wait is clamped to the policy maximum
+   * (`maxWaitMs`: 1 h by default, never above 2^31 − 1 ms). Default 4.
+   */
   readonly powerSavingBackoffFactor?: number;
   /**
    * While processing with an empty queue, look at the queue again this

@@ -16,6 +16,7 @@ import {
 } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { ValidationError } from '../errors/sync-error';
+import { timerOptionMs } from '../policy/timer-option';
 import type { MetaPort } from '../../streams/ports';
 import type { LockState, ProcessorLock } from './processor-lock';
 
@@ -117,6 +118,10 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
   if (!(heartbeatMs > 0 && settleMs >= 0 && staleAfterMs > heartbeatMs + settleMs)) {
     throw new ValidationError('invalidOptions', 'lock: expected heartbeatMs > 0 and staleAfterMs > heartbeatMs + settleMs');
   }
+  // Every one is a timer delay (or compared with one): a timer cannot honour more than 2^31 − 1 ms.
+  timerOptionMs('lock.heartbeatMs', heartbeatMs);
+  timerOptionMs('lock.settleMs', settleMs, { allowZero: true });
+  timerOptionMs('lock.staleAfterMs', staleAfterMs);
 
   let held: Held | null = null;
   // The last write in flight: release waits for it so a late heartbeat

@@ -39,7 +39,9 @@ export interface BackoffPolicy {
   readonly jitterRatio: number;
   /**
    * Largest wait honoured from a server `Retry-After`, ms. Default 3600000
-   * (1 h). Always clamped to `MAX_TIMER_DELAY_MS` as well.
+   * (1 h). Always clamped to `MAX_TIMER_DELAY_MS` as well. With `capMs` it
+   * sets the policy maximum (`maxWaitMs`) no wait exceeds, power saving's
+   * multiplier included.
    */
   readonly maxRetryAfterMs: number;
 }
@@ -167,11 +169,33 @@ export function retryDelay(
   random: () => number,
 ): { readonly delayMs: number; readonly fromRetryAfter: boolean } {
   const backoff = computeBackoff(attempt, policy, random);
-  const ra = error.retryAfterMs;
-  if (typeof ra !== 'number' || !(ra >= 0)) return { delayMs: backoff, fromRetryAfter: false };
-  const limit = Math.min(Math.max(0, policy.maxRetryAfterMs), MAX_TIMER_DELAY_MS);
-  const honoured = Math.ceil(Math.min(ra, limit));
-  return honoured >= backoff && honoured > 0
+  const honoured = honouredRetryAfterMs(error.retryAfterMs, policy);
+  return honoured !== undefined && honoured >= backoff && honoured > 0
     ? { delayMs: honoured, fromRetryAfter: true }
     : { delayMs: backoff, fromRetryAfter: false };
+}
+
+/** A server's wait as `retryDelay` honours it (clamped, whole ms), or undefined when there is none. */
+function honouredRetryAfterMs(ra: number | undefined, policy: BackoffPolicy): number | undefined {
+  if (typeof ra !== 'number' || !(ra >= 0)) return undefined;
+  const limit = Math.min(Math.max(0, policy.maxRetryAfterMs), MAX_TIMER_DELAY_MS);
+  return Math.ceil(Math.min(ra, limit));
+}
+
+/**
+ * The longest wait `retryDelay` can return for `error` under `policy`,
+ * whatever the attempt number and `random()`: the largest jittered backoff
+ * (`capMs`, or `capMs × (1 + jitterRatio)` for `proportional`) or the
+ * honoured `Retry-After`, whichever is longer; never above
+ * `MAX_TIMER_DELAY_MS`. Bounds a stored `nextAttemptAt` on read
+ * (`docs/backoff_policy.md`).
+ *
+ * @example
+ * longestRetryDelayMs({}, DEFAULT_BACKOFF_POLICY); // 120000
+ * longestRetryDelayMs({ retryAfterMs: 1e15 }, DEFAULT_BACKOFF_POLICY); // 3600000
+ */
+export function longestRetryDelayMs(error: { readonly retryAfterMs?: number }, policy: BackoffPolicy): number {
+  const spread = policy.jitter === 'proportional' ? 1 + policy.jitterRatio : 1;
+  const backoff = Math.min(Math.ceil(Math.max(0, policy.capMs * spread)), MAX_TIMER_DELAY_MS);
+  return Math.max(backoff, honouredRetryAfterMs(error.retryAfterMs, policy) ?? 0);
 }

@@ -1,5 +1,6 @@
-import { Observable, asyncScheduler, concatMap, map, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { Observable, asyncScheduler, concatMap, map, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ValidationError } from '../errors/sync-error';
+import { MAX_TIMER_DELAY_MS } from '../policy/backoff';
 
 /** Token-bucket settings. */
 export interface RateLimitOptions {
@@ -14,6 +15,9 @@ export interface RateLimitOptions {
  * use never waits; a runaway loop is held to 10 requests a second.
  */
 export const RATE_LIMIT_DEFAULTS: Readonly<Required<RateLimitOptions>> = { capacity: 20, refillPerSecond: 10 };
+
+/** The slowest refill a timer can honour: one token per 2^31 − 1 ms (~24.8 days). */
+export const MIN_REFILL_PER_SECOND = 1000 / MAX_TIMER_DELAY_MS;
 
 /** A client-side token bucket the pipeline passes before every send. */
 export interface RateLimiter {
@@ -42,8 +46,9 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
   if (!(Number.isFinite(capacity) && capacity >= 1)) {
     throw new ValidationError('invalidOptions', 'rateLimit.capacity: expected a finite number ≥ 1');
   }
-  if (!(Number.isFinite(rate) && rate > 0)) {
-    throw new ValidationError('invalidOptions', 'rateLimit.refillPerSecond: expected a finite number > 0');
+  // One token's wait (1000 / rate ms) must fit in a timer.
+  if (!(Number.isFinite(rate) && rate >= MIN_REFILL_PER_SECOND)) {
+    throw new ValidationError('invalidOptions', `rateLimit.refillPerSecond: expected a finite number ≥ ${MIN_REFILL_PER_SECOND}`);
   }
 
   // Tokens may go negative: each waiter reserves its token at subscription,
@@ -55,6 +60,10 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
     const t = scheduler.now();
     if (t > last) {
       tokens = Math.min(capacity, tokens + ((t - last) * rate) / 1000);
+      last = t;
+    } else if (t < last) {
+      // The clock stepped back: count from here, or nothing would refill
+      // until it caught up again (and every wait would keep growing).
       last = t;
     }
   };
@@ -71,13 +80,21 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
         }
         // Wait until the refill has paid this reservation back.
         // (the epsilon keeps float dust like 700.0000000001 from adding a ms)
-        const waitMs = Math.ceil((-tokens * 1000) / rate - 1e-6);
+        let leftMs = Math.ceil((-tokens * 1000) / rate - 1e-6);
         let done = false;
-        const action = scheduler.schedule(() => {
-          done = true;
-          subscriber.next();
-          subscriber.complete();
-        }, waitMs);
+        let action: Subscription;
+        // Many waiters can add up past a timer's limit: wait in pieces.
+        const arm = (): void => {
+          const stepMs = Math.min(leftMs, MAX_TIMER_DELAY_MS);
+          leftMs -= stepMs;
+          action = scheduler.schedule(() => {
+            if (leftMs > 0) return arm();
+            done = true;
+            subscriber.next();
+            subscriber.complete();
+          }, stepMs);
+        };
+        arm();
         return () => {
           action.unsubscribe();
           if (!done) {

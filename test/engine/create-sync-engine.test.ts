@@ -6,6 +6,11 @@ import { defineMemoryDriver } from '../../src/drivers/memory-driver';
 import { createOpStore } from '../../src/store/create-op-store';
 import type { OpStore } from '../../src/store/op-store';
 import { testRoutes } from '../support/engine-harness';
+import { MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
+import { MIN_REFILL_PER_SECOND } from '../../src/security/rate-limiter';
+
+// One ms more than a timer can wait: setTimeout would fire it at once.
+const OVERFLOW_MS = MAX_TIMER_DELAY_MS + 1;
 
 const key = () => globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
 let n = 0;
@@ -37,6 +42,19 @@ describe('createSyncEngine', () => {
     ['a zero request timeout', { requestTimeoutMs: 0 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
+    // Values no timer can honour (above 2^31 − 1 ms they fire at once).
+    ['a request timeout above 2^31 − 1 ms', { requestTimeoutMs: OVERFLOW_MS }],
+    ['an idle poll above 2^31 − 1 ms', { idlePollMs: OVERFLOW_MS }],
+    ['a storage retry above 2^31 − 1 ms', { storageRetryMs: OVERFLOW_MS }],
+    ['a zero metrics sample interval', { metricsSampleIntervalMs: 0 }],
+    ['a metrics sample interval above 2^31 − 1 ms', { metricsSampleIntervalMs: OVERFLOW_MS }],
+    ['a lock heartbeat above 2^31 − 1 ms', { lock: { heartbeatMs: OVERFLOW_MS, staleAfterMs: 2 * OVERFLOW_MS } }],
+    ['a lock stale period above 2^31 − 1 ms', { lock: { heartbeatMs: 1000, staleAfterMs: OVERFLOW_MS } }],
+    ['a rate-limit refill slower than one token per 2^31 − 1 ms', { rateLimit: { refillPerSecond: MIN_REFILL_PER_SECOND / 2 } }],
+    // A multiplier below 1 would shorten waits, a server's Retry-After with them.
+    ['a power-saving factor below 1', { powerSavingBackoffFactor: 0.5 }],
+    ['an infinite power-saving factor', { powerSavingBackoffFactor: Infinity }],
+    ['a power-saving factor that is not a number', { powerSavingBackoffFactor: NaN }],
     ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
     ['a wake port whose wake$ is not an Observable', { wake: { post: () => undefined, wake$: [], close: () => undefined } as never }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
@@ -48,6 +66,21 @@ describe('createSyncEngine', () => {
     }
     expect(err).toBeInstanceOf(ValidationError);
     expect(err).toMatchObject({ reason: 'invalidOptions' });
+  });
+
+  test('accepts the most extreme timings it can honour (every wait bounded below 2^31 − 1 ms)', async () => {
+    const engine = createSyncEngine({
+      ...base(),
+      backoff: { baseMs: MAX_TIMER_DELAY_MS, capMs: MAX_TIMER_DELAY_MS, maxRetryAfterMs: MAX_TIMER_DELAY_MS, jitter: 'proportional', jitterRatio: 1 },
+      powerSavingBackoffFactor: Number.MAX_VALUE,
+      requestTimeoutMs: MAX_TIMER_DELAY_MS,
+      idlePollMs: MAX_TIMER_DELAY_MS,
+      storageRetryMs: MAX_TIMER_DELAY_MS,
+      metricsSampleIntervalMs: MAX_TIMER_DELAY_MS,
+      lock: { heartbeatMs: MAX_TIMER_DELAY_MS - 1, settleMs: 0, staleAfterMs: MAX_TIMER_DELAY_MS },
+      rateLimit: { capacity: 1, refillPerSecond: MIN_REFILL_PER_SECOND },
+    });
+    await engine.dispose();
   });
 
   test('documents its defaults in one constant', () => {

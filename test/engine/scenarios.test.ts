@@ -5,6 +5,8 @@ import { fail, hang, networkError, ok, raw } from '../support/scripted-transport
 import type { ReconcileDecision } from '../../streams/process-op';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { createRateLimiter } from '../../src/security/rate-limiter';
+import { MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
+import { hostTimerScheduler } from '../support/host-timer-scheduler';
 
 // Times below: the storage lock is acquired at t=50 (claim, 50 ms settle,
 // read back); every scripted answer takes 10 ms; random() = 0.5 so full
@@ -466,6 +468,35 @@ describe('pipeline scenarios (virtual time)', () => {
     }),
   );
 
+  test.each([
+    ['1 h back: capped at capMs (2 min), not an hour of silence', -3_600_000, 120_250],
+    ['2 days back: capped at capMs (2 min)', -172_800_000, 120_250],
+    ['1 h ahead: due, sent as soon as the lock is held', 3_600_000, 250],
+    ['2 days ahead: due, sent as soon as the lock is held', 172_800_000, 250],
+  ])(
+    'a stored nextAttemptAt after Retry-After: 3, restarted under a wall clock stepped %s',
+    (_name, jumpMs, sentAt) =>
+      marbles((m) => {
+        const data = new MemoryStoreData();
+        const first = new EngineHarness(m.scheduler, { data });
+        first.server.script(fail(429, { headers: { 'Retry-After': '3' } }), ok());
+        first.enqueue('a');
+        first.engine.start();
+        // 429 at t=60 → nextAttemptAt = 3 060 on the first clock; closed at 100.
+        first.at(100, () => void first.engine.dispose());
+        let second!: EngineHarness;
+        first.at(200, () => {
+          second = new EngineHarness(m.scheduler, { data, now: () => m.scheduler.now() + jumpMs });
+          second.engine.start();
+        });
+        first.at(200_000, () => void second.engine.stop());
+        m.flush();
+        expect(sendTimes(first)).toEqual([50]);
+        expect(sendTimes(second)).toEqual([sentAt]);
+        expect(second.results.map((r) => r.outcome)).toEqual(['committed']);
+      })(),
+  );
+
   test(
     'a storage failure while persisting the backoff does not fail or lose the op',
     marbles((m) => {
@@ -659,6 +690,33 @@ describe('pipeline scenarios (virtual time)', () => {
         expect(backoffs(h)).toEqual([[1500, false]]);
         expect(sendTimes(h)).toEqual([50, 1560]);
       }),
+    );
+
+    test.each<[string, { capMs?: number; maxRetryAfterMs?: number }, number, number]>([
+      ['default policy, factor 1e7: the policy maximum, 1 h', {}, 1e7, 3_600_000],
+      ['the most extreme policy and factor validation accepts: 2^31 − 1 ms', { capMs: MAX_TIMER_DELAY_MS, maxRetryAfterMs: MAX_TIMER_DELAY_MS }, Number.MAX_VALUE, MAX_TIMER_DELAY_MS],
+    ])(
+      'Retry-After: 1000000000000 under power saving (%s) is waited out, not overflowed into a resend at once',
+      (_name, backoff, factor, waitMs) =>
+        marbles((m) => {
+          // Host timers: a delay above 2^31 − 1 ms fires after 1 ms. Long
+          // heartbeats keep the virtual run short; the lock is taken at 50.
+          const h = new EngineHarness(hostTimerScheduler(m.scheduler), {
+            backoff,
+            powerSavingBackoffFactor: factor,
+            lockOptions: { heartbeatMs: 1e9, staleAfterMs: 2e9 },
+          });
+          h.constraints$.next({ powerSaving: true, visible: true });
+          h.server.script(fail(429, { headers: { 'Retry-After': '1000000000000' } }), ok());
+          h.enqueue('a');
+          h.engine.start();
+          h.at(1_000, () => expect(h.status).toMatchObject({ nextAttemptAt: 60 + waitMs, lastError: { kind: 'rateLimited' } }));
+          m.scheduler.schedule(() => void h.engine.stop(), 60 + waitMs + 1_000);
+          m.flush();
+          expect(sendTimes(h)).toEqual([50, 60 + waitMs]);
+          expect(backoffs(h)).toEqual([[waitMs, true]]);
+          expect(h.results.map((r) => r.outcome)).toEqual(['committed']);
+        })(),
     );
 
     test(

@@ -3,6 +3,7 @@ import { RateLimitError, ValidationError } from '../../src/errors/sync-error';
 import {
   computeBackoff,
   DEFAULT_BACKOFF_POLICY,
+  longestRetryDelayMs,
   MAX_TIMER_DELAY_MS,
   resolveBackoffPolicy,
   retryDelay,
@@ -58,6 +59,25 @@ describe('retryDelay (test-vectors/backoff.json)', () => {
   it('reads retryAfterMs from a SyncError', () => {
     const err = new RateLimitError({ status: 429, retryAfterMs: 45_000 });
     expect(retryDelay(err, 0, DEFAULT_BACKOFF_POLICY, () => 0.5)).toEqual({ delayMs: 45_000, fromRetryAfter: true });
+  });
+});
+
+describe('longestRetryDelayMs (test-vectors/backoff.json)', () => {
+  const rows = vectors.longestRetryDelayMs as unknown as ReadonlyArray<Omit<RetryDelayRow, 'expected' | 'attempt' | 'random'> & { readonly expectedMs: number }>;
+  test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, row) => {
+    const error = row.retryAfterMs === undefined ? {} : { retryAfterMs: row.retryAfterMs };
+    expect(longestRetryDelayMs(error, policyOf(undefined, row.overrides))).toBe(row.expectedMs);
+  });
+
+  it.each(['full', 'multiplicative', 'proportional'] as const)('%s: bounds every retryDelay', (jitter) => {
+    const policy = { ...DEFAULT_BACKOFF_POLICY, jitter };
+    for (const retryAfterMs of [undefined, 0, 3_000, 1_800_000, 1e15]) {
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        for (const r of [0, 0.5, 1 - 1e-12]) {
+          expect(retryDelay({ retryAfterMs }, attempt, policy, () => r).delayMs).toBeLessThanOrEqual(longestRetryDelayMs({ retryAfterMs }, policy));
+        }
+      }
+    }
   });
 });
 

@@ -2,7 +2,10 @@ import { concatMap, map, mergeMap, take, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { marbles } from 'rxjs-marbles/jest';
 import { ValidationError } from '../../src/errors/sync-error';
-import { RATE_LIMIT_DEFAULTS, createRateLimiter, rateLimit } from '../../src/security/rate-limiter';
+import { MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
+import { MIN_REFILL_PER_SECOND, RATE_LIMIT_DEFAULTS, createRateLimiter, rateLimit } from '../../src/security/rate-limiter';
+import { hostTimerScheduler } from '../support/host-timer-scheduler';
+import { jumpingClock } from '../support/jumping-clock';
 
 const newScheduler = () => new TestScheduler((a, b) => expect(a).toEqual(b));
 
@@ -80,7 +83,34 @@ describe('createRateLimiter (token bucket)', () => {
     [{ refillPerSecond: 0 }],
     [{ refillPerSecond: -1 }],
     [{ refillPerSecond: NaN }],
+    // One token would take longer than a timer can wait (2^31 − 1 ms).
+    [{ refillPerSecond: MIN_REFILL_PER_SECOND / 2 }],
   ])('refuses %o with ValidationError(invalidOptions)', (options) => {
     expect(() => createRateLimiter(options)).toThrow(ValidationError);
+  });
+
+  it('at the slowest refill it accepts, waits that add up past a timer limit are waited out in pieces, not fired at once', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      // Host timers: a delay above 2^31 − 1 ms fires after 1 ms.
+      const limiter = createRateLimiter({ capacity: 1, refillPerSecond: MIN_REFILL_PER_SECOND }, hostTimerScheduler(ts));
+      const passed$ = cold('(abc|)').pipe(mergeMap((r) => limiter.take().pipe(map(() => r))));
+      expectObservable(passed$).toBe(`a ${MAX_TIMER_DELAY_MS - 1}ms b ${MAX_TIMER_DELAY_MS - 1}ms (c|)`);
+    });
+  });
+
+  it.each([
+    ['1 h', -3_600_000],
+    ['2 days', -172_800_000],
+  ])('a clock stepped back %s neither stalls the refill nor lets the waits grow', (_name, jumpMs) => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      const clock = jumpingClock(ts);
+      const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 1 }, clock.scheduler);
+      ts.schedule(() => clock.jump(jumpMs), 500);
+      // A request every 2 s at 1/s: after the first wait across the step, each passes at once.
+      const passed$ = cold('a 999ms b 1999ms c 1999ms d 1999ms (e|)').pipe(mergeMap((r) => limiter.take().pipe(map(() => r))));
+      expectObservable(passed$).toBe('a 1999ms b 999ms c 1999ms d 1999ms (e|)');
+    });
   });
 });

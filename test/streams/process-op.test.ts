@@ -5,16 +5,17 @@ import { createSettleLane } from '../../streams/settle-lane';
 import type { ApiResponse } from '../../src/api/api-client';
 import type { StatusAction } from '../../src/engine/status-reducer';
 import type { EngineEvent, OpResult } from '../../src/engine/sync-engine';
-import { PermanentError, ServerError, TimeoutError } from '../../src/errors/sync-error';
-import { DEFAULT_BACKOFF_POLICY } from '../../src/policy/backoff';
+import { PermanentError, RateLimitError, ServerError, TimeoutError } from '../../src/errors/sync-error';
+import { DEFAULT_BACKOFF_POLICY, MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
 import { FakeAuth, testRoutes } from '../support/engine-harness';
+import { hostTimerScheduler } from '../support/host-timer-scheduler';
 import { MemoryStorePort } from '../support/memory-store-port';
 import type { PendingOp } from '../../src/op/pending-op';
 
 type M = Parameters<Parameters<typeof marbles>[0]>[0];
 
 /** A processOp context whose API answers with the given observables, one per send. */
-function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomically = false) {
+function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomically = false, over: Partial<ProcessContext> = {}) {
   const store = new MemoryStorePort({ scheduler: m.scheduler, completesAtomically });
   const events: EngineEvent[] = [];
   const actions: StatusAction[] = [];
@@ -34,11 +35,12 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
     emit: (e) => events.push(e),
     dispatch: (a) => actions.push(a),
     result: (r) => results.push(r),
+    ...over,
   };
   return { ctx, store, events, actions, results };
 }
 
-function enqueued(store: MemoryStorePort, id = 'a'): PendingOp {
+function enqueued(store: MemoryStorePort, id = 'a', stored: Partial<PendingOp> = {}): PendingOp {
   const op: PendingOp = {
     schemaVersion: 1,
     id: '018f0000-0000-7000-8000-00000000000a' as PendingOp['id'],
@@ -50,6 +52,7 @@ function enqueued(store: MemoryStorePort, id = 'a'): PendingOp {
     createdAt: 0,
     attempts: 0,
     nextAttemptAt: null,
+    ...stored,
   };
   store.append(op).subscribe();
   return op;
@@ -134,4 +137,95 @@ describe('processOp (virtual time)', () => {
       expect(store.pendingOps()).toMatchObject([{ attempts: 1, nextAttemptAt: 510, lastError: { kind: 'server', status: 500 } }]);
     }),
   );
+
+  describe('every wait bounded after every multiplier (host timers overflow above 2^31 − 1 ms)', () => {
+    const HOUR = 3_600_000;
+
+    test.each([1e7, Number.MAX_VALUE])(
+      'a 500 under power-saving factor %d waits the policy maximum (1 h) each time, never burning the 5 attempts at once',
+      (factor) =>
+        marbles((m) => {
+          const e500 = m.cold<ApiResponse>('10ms #', undefined, new ServerError({ status: 500 }));
+          const { ctx, store, events, results } = setup(m, [e500], false, {
+            scheduler: hostTimerScheduler(m.scheduler),
+            backoffFactor: () => factor,
+          });
+          const op = enqueued(store);
+          m.expect(processOp(op, ctx)).toBeObservable(`${4 * (HOUR + 10) + 10}ms |`);
+          m.has(e500, [0, 1, 2, 3, 4].map((n) => `${n * (HOUR + 10)}ms ^ 9ms !`));
+          m.flush();
+          expect(events.filter((e) => e.type === 'backoff').map((e) => (e as { delayMs: number }).delayMs)).toEqual([HOUR, HOUR, HOUR, HOUR]);
+          expect(results).toMatchObject([{ outcome: 'failed', reason: 'exhausted' }]);
+        })(),
+    );
+
+    test(
+      'a 429 asking 1e12 s, with the most extreme policy and factor validation accepts, waits 2^31 − 1 ms, not 0',
+      marbles((m) => {
+        const e429 = m.cold<ApiResponse>('10ms #', undefined, new RateLimitError({ status: 429, retryAfterMs: 1e15 }));
+        const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
+        const extreme = { ...DEFAULT_BACKOFF_POLICY, capMs: MAX_TIMER_DELAY_MS, maxRetryAfterMs: MAX_TIMER_DELAY_MS };
+        const { ctx, store, actions, results } = setup(m, [e429, success], false, {
+          scheduler: hostTimerScheduler(m.scheduler),
+          backoff: extreme,
+          backoffFactor: () => Number.MAX_VALUE,
+        });
+        const op = enqueued(store);
+        m.expect(processOp(op, ctx)).toBeObservable(`${10 + MAX_TIMER_DELAY_MS + 10}ms |`);
+        m.has(e429, ['^ 9ms !']);
+        m.has(success, [`${10 + MAX_TIMER_DELAY_MS}ms ^ 9ms !`]);
+        m.flush();
+        // The stall is visible, with the time it ends.
+        expect(actions).toContainEqual(expect.objectContaining({ type: 'waiting', nextAttemptAt: 10 + MAX_TIMER_DELAY_MS }));
+        expect(results).toMatchObject([{ outcome: 'committed' }]);
+      }),
+    );
+
+    test(
+      'a storage failure under the largest factor waits the policy maximum before starting over',
+      marbles((m) => {
+        const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
+        const { ctx, store, results } = setup(m, [success], false, {
+          scheduler: hostTimerScheduler(m.scheduler),
+          backoffFactor: () => Number.MAX_VALUE,
+        });
+        const op = enqueued(store);
+        store.failNext('isCompleted');
+        m.expect(processOp(op, ctx)).toBeObservable(`${HOUR + 10}ms |`);
+        m.has(success, [`${HOUR}ms ^ 9ms !`]);
+        m.flush();
+        expect(results).toMatchObject([{ outcome: 'committed' }]);
+      }),
+    );
+  });
+
+  describe('a stored nextAttemptAt is capped on read (the clock jumped since it was written)', () => {
+    const HOUR = 3_600_000;
+    const DAY = 24 * HOUR;
+    // Stored after a 429 with Retry-After: 3 at t = 0 on the old clock: nextAttemptAt = 3 000.
+    const rateLimited = { kind: 'rateLimited' as const, status: 429, retryAfterMs: 3_000 };
+
+    test.each([
+      ['same clock: the 3 s left', 0, 3_000],
+      ['clock 1 h back: capped at capMs (2 min), not 1 h', -HOUR, 120_000],
+      ['clock 2 days back: capped at capMs (2 min), not 2 days', -2 * DAY, 120_000],
+      ['clock 1 h ahead: due, sent at once', HOUR, 0],
+      ['clock 2 days ahead: due, sent at once', 2 * DAY, 0],
+    ])('%s', (_name, jumpMs, expectedWait) =>
+      marbles((m) => {
+        const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
+        const { ctx, store, actions, results } = setup(m, [success], false, {
+          now: () => m.scheduler.now() + jumpMs,
+        });
+        const op = enqueued(store, 'a', { attempts: 1, nextAttemptAt: 3_000, lastError: rateLimited });
+        m.expect(processOp(op, ctx)).toBeObservable(`${expectedWait + 10}ms |`);
+        m.has(success, [`${expectedWait}ms ^ 9ms !`]);
+        m.flush();
+        expect(results).toMatchObject([{ outcome: 'committed' }]);
+        // status$ shows when the wait really ends, on the engine's clock.
+        const waiting = actions.filter((a) => a.type === 'waiting');
+        expect(waiting).toEqual(expectedWait === 0 ? [] : [expect.objectContaining({ nextAttemptAt: jumpMs + expectedWait })]);
+      })(),
+    );
+  });
 });

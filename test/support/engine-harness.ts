@@ -115,6 +115,8 @@ export interface HarnessOptions {
   readonly wake?: EngineDeps['wake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
+  /** The engine's clock (a wall clock that may jump). Default `scheduler.now()`. */
+  readonly now?: () => number;
 }
 
 /** An engine core on in-memory doubles, everything on `scheduler` (virtual time). */
@@ -133,7 +135,7 @@ export class EngineHarness {
   readonly deps: EngineDeps;
 
   constructor(readonly scheduler: SchedulerLike, options: HarnessOptions = {}) {
-    const now = () => scheduler.now();
+    const now = options.now ?? (() => scheduler.now());
     this.store = new MemoryStorePort({ scheduler, latencyMs: options.storeLatencyMs, now }, options.data);
     this.server = new ScriptedTransport(scheduler);
     if (options.lock === 'manual') {
