@@ -149,6 +149,34 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       await expect(store.failed.retry(a.id)).rejects.toMatchObject({ name: 'ValidationError' });
     });
 
+    it('retry after a definitive refusal (404) sends under a new idempotency key; the change names the failed record', async () => {
+      const store = await openStore(h.freshName());
+      const a = makeOp({ attempts: 1 });
+      await store.append(a);
+      await store.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404, code: 'not_found' }, failedAt: 1 });
+      const changes = firstValueFrom(store.changes$.pipe(take(1)));
+
+      const retried = await store.failed.retry(a.id);
+      expect(retried.idempotencyKey).not.toBe(a.idempotencyKey);
+      expect(retried).toEqual({ ...a, id: retried.id, idempotencyKey: retried.idempotencyKey, attempts: 0, nextAttemptAt: null, lastError: null });
+      expect(await changes).toEqual({ type: 'retried', op: retried, failedId: a.id });
+      expect(await store.peek(5)).toEqual([retried]);
+      expect(await store.failed.list()).toEqual([]);
+    });
+
+    it.each([
+      ['exhausted', { kind: 'server', status: 503 }],
+      ['malformedResponse', { kind: 'malformedResponse', status: 200, code: 'noData' }],
+      ['permanent', { kind: 'permanent', status: 422, code: 'idempotency_key_mismatch' }],
+    ] as const)('retry of a %s failure (outcome unknown or applied) keeps the idempotency key', async (reason, error) => {
+      const store = await openStore(h.freshName());
+      const a = makeOp();
+      await store.append(a);
+      await store.fail(a, { reason, error, failedAt: 1 });
+      const retried = await store.failed.retry(a.id);
+      expect([retried.idempotencyKey, retried.id === a.id]).toEqual([a.idempotencyKey, false]);
+    });
+
     it('discard removes a dead-letter record and emits it', async () => {
       const store = await openStore(h.freshName());
       const op = makeOp();
