@@ -165,10 +165,10 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     });
 
     it.each([
-      ['exhausted', { kind: 'server', status: 503 }],
-      ['malformedResponse', { kind: 'malformedResponse', status: 200, code: 'noData' }],
-      ['permanent', { kind: 'permanent', status: 422, code: 'idempotency_key_mismatch' }],
-    ] as const)('retry of a %s failure (outcome unknown or applied) keeps the idempotency key', async (reason, error) => {
+      ['exhausted', '503', { kind: 'server', status: 503 }],
+      ['malformedResponse', '2xx without data', { kind: 'malformedResponse', status: 200, code: 'noData' }],
+      ['permanent', '422 idempotency_key_mismatch', { kind: 'permanent', status: 422, code: 'idempotency_key_mismatch' }],
+    ] as const)('retry of an op failed as %s (%s: applied or outcome unknown) keeps the idempotency key', async (reason, _what, error) => {
       const store = await openStore(h.freshName());
       const a = makeOp();
       await store.append(a);
