@@ -17,7 +17,9 @@ export function createOpId(): OpId {
 
 /**
  * A new `Idempotency-Key` (UUID v4). Made once per op at enqueue and reused
- * on every retry (`docs/idempotency_policy.md`).
+ * on every retry of the pipeline; replaced only when reconciliation rewrites
+ * the payload and when a dead-letter retry follows a definitive refusal
+ * (`retryKeyPolicy`, `docs/idempotency_policy.md`).
  *
  * @example
  * const op = { ...fields, idempotencyKey: createIdempotencyKey() };
