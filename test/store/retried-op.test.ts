@@ -1,3 +1,4 @@
+import { retryIdempotencyKey } from '../../src/op/ids';
 import { retriedOp } from '../../src/store/retried-op';
 import type { IdempotencyKey, OpId } from '../../src/op/pending-op';
 import { makeOp } from './support/ops';
@@ -17,10 +18,12 @@ describe('retriedOp', () => {
     expect(op).toEqual({ ...failed, id: 'new-id', attempts: 0, nextAttemptAt: null, lastError: null });
   });
 
-  it('mints real ids by default: a UUIDv7 after the old one, a UUIDv4 key', () => {
-    const op = retriedOp(failed, { reason: 'conflict', error: { kind: 'conflict', status: 409 } });
+  it('by default: a fresh UUIDv7 after the old id, and the key derived from the refused one', () => {
+    const refusal = { reason: 'conflict', error: { kind: 'conflict', status: 409 } } as const;
+    const op = retriedOp(failed, refusal);
     expect(op.id > failed.id).toBe(true);
-    expect(op.idempotencyKey).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
-    expect(op.idempotencyKey).not.toBe(failed.idempotencyKey);
+    expect(op.idempotencyKey).toBe(retryIdempotencyKey(failed.idempotencyKey));
+    // A second retry of the same record (another tab) sends under the same key.
+    expect(retriedOp(failed, refusal).idempotencyKey).toBe(op.idempotencyKey);
   });
 });

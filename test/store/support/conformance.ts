@@ -6,6 +6,7 @@ import { generateStoreKey, RecordCipher } from '../../../src/crypto/record-ciphe
 import { StorageError } from '../../../src/errors/sync-error';
 import type { OpId } from '../../../src/op/pending-op';
 import { makeOp, makeOps, SECRET } from './ops';
+import { retryIdempotencyKey } from '../../../src/op/ids';
 import { rawEntries, withRaw, type StoreHarness } from './harness';
 
 const HOUR = 3_600_000;
@@ -162,6 +163,31 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       expect(await changes).toEqual({ type: 'retried', op: retried, failedId: a.id });
       expect(await store.peek(5)).toEqual([retried]);
       expect(await store.failed.list()).toEqual([]);
+    });
+
+    it('two retries of one record at once (a double click) queue it once', async () => {
+      const store = await openStore(h.freshName());
+      const a = makeOp();
+      await store.append(a);
+      await store.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404 }, failedAt: 1 });
+      const [first, second] = await Promise.all([store.failed.retry(a.id), store.failed.retry(a.id)]);
+      expect(second).toEqual(first);
+      expect(await store.peek(5)).toEqual([first]);
+    });
+
+    it('retries of one refused record from two tabs at once send under one new key', async () => {
+      const name = h.freshName();
+      const [tabA, tabB] = [await openStore(name), await openStore(name)];
+      const a = makeOp();
+      await tabA.append(a);
+      await tabA.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404 }, failedAt: 1 });
+      const settled = await Promise.allSettled([tabA.failed.retry(a.id), tabB.failed.retry(a.id)]);
+      const queued = (await tabA.peek(5)).filter((o) => o.txToken === a.txToken);
+      // Both may win the race (no cross-tab lock on the dead-letter queue);
+      // then both copies carry one key and the server applies it once.
+      expect(settled.some((r) => r.status === 'fulfilled')).toBe(true);
+      expect(queued.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(queued.map((o) => o.idempotencyKey))).toEqual(new Set([retryIdempotencyKey(a.idempotencyKey)]));
     });
 
     it.each([
