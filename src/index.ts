@@ -69,6 +69,8 @@ export type { BackoffPolicy, JitterMode } from './policy/backoff';
 export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-response';
 export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
 export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
+export { retryKeyPolicy } from './policy/retry-key-policy';
+export type { RetryKey, RetryKeyInput } from './policy/retry-key-policy';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
 export type { OpRouter, RouteDef, RouteMethod, RoutedRequest } from './router/op-router';
 export { createOpStore } from './store/create-op-store';

@@ -101,6 +101,11 @@ export interface SyncEngine {
   readonly status$: Observable<EngineStatus>;
   readonly results$: Observable<OpResult>;
   readonly events$: Observable<EngineEvent>;
+  /**
+   * The dead-letter queue. `retry` re-queues at the tail under a new op id
+   * (same `txToken`), with a new idempotency key only after a definitive
+   * refusal (`retryKeyPolicy`).
+   */
   readonly failedOps: FailedOps;
   /** Durable changes to the queues (from the store's change feed). */
   readonly changes$: Observable<StoreChange>;

@@ -13,8 +13,8 @@ import {
   type LedgerEntry,
   type RetryIntent,
 } from './stored-records';
+import { retriedOp } from './retried-op';
 import { decodePendingOp, type OpId, type PendingOp } from '../op/pending-op';
-import { createOpId } from '../op/ids';
 import { StorageError, ValidationError } from '../errors/sync-error';
 import { RecordCipher } from '../crypto/record-cipher';
 import { loadOrCreateDeviceKey } from '../crypto/device-key';
@@ -151,6 +151,7 @@ class Store implements LocalForageOpStore {
   #lastPruneAt = Number.NEGATIVE_INFINITY;
   #pruning: Promise<unknown> | null = null;
   readonly #quarantining = new Set<string>();
+  readonly #retrying = new Map<string, Promise<PendingOp>>();
   readonly #batch: PendingAppend[] = [];
   #flushing: Promise<void> | null = null;
 
@@ -161,7 +162,7 @@ class Store implements LocalForageOpStore {
     this.completesAtomically = typeof tables.ledger.setAndRemove === 'function';
     this.failed = {
       list: () => this.#guard(() => this.#listFailed()),
-      retry: (id) => this.#guard(() => this.#retry(id)),
+      retry: (id) => this.#guard(() => this.#retryOnce(id)),
       discard: (id) => this.#guard(() => this.#discard(id)),
     };
   }
@@ -454,29 +455,35 @@ class Store implements LocalForageOpStore {
     return Promise.all(raw.map(([key, value]) => this.#failedOrCorrupt(key, value)));
   }
 
+  /** A second retry of a record while the first runs (a double click) gets the first one's op, not a copy. */
+  #retryOnce(id: string): Promise<PendingOp> {
+    const running = this.#retrying.get(id);
+    if (running) return running;
+    const retry = this.#retry(id).finally(() => this.#retrying.delete(id));
+    this.#retrying.set(id, retry);
+    return retry;
+  }
+
   async #retry(id: string): Promise<PendingOp> {
     const stored = await this.#t.failed.getItem<unknown>(id);
     if (stored === null) throw new ValidationError('invalidOptions', 'no dead-letter record with this id');
     const record = await this.#openFailed(id, stored);
     if (E.isLeft(record) || record.right.op === undefined) throw new StorageError('corrupt');
-    const op: PendingOp = {
-      ...record.right.op,
-      // A new UUIDv7 sorts after every id already queued: back to the tail.
-      id: createOpId(),
-      attempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-    };
+    // A new id (back to the tail) and, after a definitive refusal, a new key
+    // derived from the refused one: retries of this record from other tabs
+    // at the same moment send under that same key, so the server dedupes them.
+    const op = retriedOp(record.right.op, record.right);
     const intentKey = `${RETRY_PREFIX}${id}`;
     const intent: RetryIntent = { newId: op.id };
     // Crash windows: intent → append → remove failed → forget intent. open()
     // removes the failed copy iff the new pending op exists, so the op is in
-    // exactly one queue, with the same idempotency key, whatever the cut.
+    // exactly one queue whatever the cut. A cut before the append leaves
+    // only the failed copy: nothing was sent under a key minted here.
     await this.#writeSealed(STORE_TABLES.meta, intentKey, JSON.stringify(intent));
     await this.#writeSealed(STORE_TABLES.pending, op.id, serializeOp(op));
     await this.#t.failed.removeItem(id);
     await this.#t.meta.removeItem(intentKey);
-    this.#emit({ type: 'retried', op });
+    this.#emit({ type: 'retried', op, failedId: id });
     return op;
   }
 

@@ -41,7 +41,8 @@ export type StoreChange =
   | { readonly type: 'updated'; readonly op: PendingOp }
   | { readonly type: 'completed'; readonly op: PendingOp }
   | { readonly type: 'failed'; readonly record: FailedRecord }
-  | { readonly type: 'retried'; readonly op: PendingOp }
+  /** `failedId`: the dead-letter record the op came from (its old id; `op.id` is new). */
+  | { readonly type: 'retried'; readonly op: PendingOp; readonly failedId: string }
   | { readonly type: 'discarded'; readonly record: FailedRecord };
 
 export interface StoreCounts {
@@ -52,7 +53,16 @@ export interface StoreCounts {
 /** The dead-letter queue. Records leave it only by `retry` or `discard`. */
 export interface FailedOps {
   list(): Promise<readonly FailedRecord[]>;
-  /** Back to the tail of pending: fresh attempt budget, same idempotency key. */
+  /**
+   * Back to the tail of pending with a fresh attempt budget, resolving with
+   * the op as queued. It gets a **new id** (ids are the queue's FIFO key: a
+   * new UUIDv7 sorts after every change made since it failed) and keeps
+   * `txToken`, `traceId`, type and payload — correlate by `txToken`. Its
+   * `Idempotency-Key` is new after a definitive refusal (a 4xx) and kept
+   * when the server may have applied it (`retryKeyPolicy`,
+   * docs/idempotency_policy.md). Rejects with `ValidationError` for an
+   * unknown id, `StorageError('corrupt')` for a record with no op.
+   */
   retry(id: string): Promise<PendingOp>;
   discard(id: string): Promise<void>;
 }

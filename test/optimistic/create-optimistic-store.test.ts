@@ -155,6 +155,37 @@ describe('createOptimisticStore', () => {
     expect(rollbacks[0].txToken).toBe(txToken);
   });
 
+  it('a retry after a 4xx rollback comes back under a new id and key: pending again, committed once, no spurious rebase', async () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    const confirmed = collect(todos.confirmed$);
+    const pending = collect(todos.pending$);
+    const rollbacks = collect(todos.rollbacks$);
+    const { txToken, persisted } = todos.mutate('todo.create', { id: 'a', title: 'x' });
+    const first = await persisted;
+    engine.fail(first.id); // 400: a definitive refusal
+    expect(states.at(-1)).toEqual({});
+    expect(rollbacks.map((r) => [r.txToken, r.reason])).toEqual([[txToken, 'failed']]);
+
+    const retried = await engine.failedOps.retry(first.id);
+    expect(retried.idempotencyKey).not.toBe(first.idempotencyKey);
+    expect([retried.id === first.id, retried.txToken]).toEqual([false, txToken]);
+    expect(states.at(-1)).toEqual({ a: { title: 'x', done: false } });
+    expect(pending.at(-1)).toEqual([{ opId: retried.id, txToken, type: 'todo.create', status: 'queued' }]);
+
+    // Attempts under the new key are not a rewrite: no re-read of the queue.
+    const reads = jest.spyOn(engine, 'pendingOps');
+    engine.bumpAttempts(retried.id);
+    expect(reads).not.toHaveBeenCalled();
+
+    engine.commit(retried.id, { serverId: 9 });
+    expect(confirmed.at(-1)).toEqual({ a: { title: 'x', done: false, serverId: 9 } });
+    expect(states.at(-1)).toEqual({ a: { title: 'x', done: false, serverId: 9 } });
+    expect(pending.at(-1)).toEqual([]);
+    expect(rollbacks).toHaveLength(1);
+  });
+
   it('removes the layer and says why when the durable write fails', async () => {
     const engine = new FakeEngine();
     const todos = createOptimisticStore(engine, todoOptions);

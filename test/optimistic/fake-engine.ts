@@ -5,6 +5,7 @@ import { userMessageFor } from '../../src/errors/user-messages';
 import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedRecord, StoreChange } from '../../src/store/op-store';
+import { retriedOp } from '../../src/store/retried-op';
 
 /**
  * A synchronous in-memory engine for optimistic-store tests: every queue
@@ -162,9 +163,9 @@ export class FakeEngine implements SyncEngine {
     const i = this.dead.findIndex((r) => r.id === id);
     const record = this.dead.splice(i, 1)[0];
     if (!record.op) throw new StorageError('corrupt');
-    const op: PendingOp = { ...record.op, id: createOpId(), attempts: 0, nextAttemptAt: null, lastError: null };
+    const op = retriedOp(record.op, record);
     this.queue.push(op);
-    this.#changes.next({ type: 'retried', op });
+    this.#changes.next({ type: 'retried', op, failedId: id });
     return op;
   }
 

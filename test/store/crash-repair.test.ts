@@ -131,6 +131,21 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
     if (writes < 2) expect((await after.failed.retry(a.id)).idempotencyKey).toBe(a.idempotencyKey);
   });
 
+  it.each([0, 1, 2, 3])('retry under a new key (after a 404) cut after %i write(s): one copy, found by txToken', async (writes) => {
+    const [a, b] = makeOps(2) as [PendingOp, PendingOp];
+    const [name, store] = await seeded([a, b]);
+    await store.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404 }, failedAt: 1 });
+    plan.crashAfter(writes);
+    await expect(store.failed.retry(a.id)).rejects.toBeInstanceOf(StorageError);
+
+    const after = await reopen(name, store);
+    const pending = (await after.peek(5)).filter((o) => o.txToken === a.txToken);
+    const failed = (await after.failed.list()).filter((r) => r.op?.txToken === a.txToken);
+    expect(pending.length + failed.length).toBe(1);
+    if (writes >= 2) expect(pending[0]?.idempotencyKey).not.toBe(a.idempotencyKey);
+    else expect(failed[0]?.op?.idempotencyKey).toBe(a.idempotencyKey);
+  });
+
   it('quarantine cut after its first write: the corrupt record is dead-lettered, not pending', async () => {
     const [a] = makeOps(1) as [PendingOp];
     const [name, store] = await seeded([a]);

@@ -2,9 +2,9 @@ import * as E from 'fp-ts/Either';
 import { Subject, concatMap, defer, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { StorePort } from '../../streams/ports';
 import { StorageError, ValidationError } from '../../src/errors/sync-error';
-import { createOpId } from '../../src/op/ids';
 import { decodePendingOp, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedOps, FailedRecord, FailureInfo, StoreChange, StoreCounts } from '../../src/store/op-store';
+import { retriedOp } from '../../src/store/retried-op';
 
 /** Options of `MemoryStorePort`. */
 export interface MemoryStorePortOptions {
@@ -51,10 +51,10 @@ export class MemoryStorePort implements StorePort {
       retry: async (id) => {
         const record = this.data.failed.get(id);
         if (!record?.op) throw new StorageError('corrupt');
-        const op: PendingOp = { ...record.op, id: createOpId(), attempts: 0, nextAttemptAt: null, lastError: null };
+        const op = retriedOp(record.op, record);
         this.data.failed.delete(id);
         this.data.pending.set(op.id, op);
-        this.#changes.next({ type: 'retried', op });
+        this.#changes.next({ type: 'retried', op, failedId: id });
         return op;
       },
       discard: async (id) => {

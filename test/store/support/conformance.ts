@@ -6,6 +6,7 @@ import { generateStoreKey, RecordCipher } from '../../../src/crypto/record-ciphe
 import { StorageError } from '../../../src/errors/sync-error';
 import type { OpId } from '../../../src/op/pending-op';
 import { makeOp, makeOps, SECRET } from './ops';
+import { retryIdempotencyKey } from '../../../src/op/ids';
 import { rawEntries, withRaw, type StoreHarness } from './harness';
 
 const HOUR = 3_600_000;
@@ -147,6 +148,59 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       expect(await store.peek(5)).toEqual([b, retried]);
       expect(await store.failed.list()).toEqual([]);
       await expect(store.failed.retry(a.id)).rejects.toMatchObject({ name: 'ValidationError' });
+    });
+
+    it('retry after a definitive refusal (404) sends under a new idempotency key; the change names the failed record', async () => {
+      const store = await openStore(h.freshName());
+      const a = makeOp({ attempts: 1 });
+      await store.append(a);
+      await store.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404, code: 'not_found' }, failedAt: 1 });
+      const changes = firstValueFrom(store.changes$.pipe(take(1)));
+
+      const retried = await store.failed.retry(a.id);
+      expect(retried.idempotencyKey).not.toBe(a.idempotencyKey);
+      expect(retried).toEqual({ ...a, id: retried.id, idempotencyKey: retried.idempotencyKey, attempts: 0, nextAttemptAt: null, lastError: null });
+      expect(await changes).toEqual({ type: 'retried', op: retried, failedId: a.id });
+      expect(await store.peek(5)).toEqual([retried]);
+      expect(await store.failed.list()).toEqual([]);
+    });
+
+    it('two retries of one record at once (a double click) queue it once', async () => {
+      const store = await openStore(h.freshName());
+      const a = makeOp();
+      await store.append(a);
+      await store.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404 }, failedAt: 1 });
+      const [first, second] = await Promise.all([store.failed.retry(a.id), store.failed.retry(a.id)]);
+      expect(second).toEqual(first);
+      expect(await store.peek(5)).toEqual([first]);
+    });
+
+    it('retries of one refused record from two tabs at once send under one new key', async () => {
+      const name = h.freshName();
+      const [tabA, tabB] = [await openStore(name), await openStore(name)];
+      const a = makeOp();
+      await tabA.append(a);
+      await tabA.fail(a, { reason: 'permanent', error: { kind: 'permanent', status: 404 }, failedAt: 1 });
+      const settled = await Promise.allSettled([tabA.failed.retry(a.id), tabB.failed.retry(a.id)]);
+      const queued = (await tabA.peek(5)).filter((o) => o.txToken === a.txToken);
+      // Both may win the race (no cross-tab lock on the dead-letter queue);
+      // then both copies carry one key and the server applies it once.
+      expect(settled.some((r) => r.status === 'fulfilled')).toBe(true);
+      expect(queued.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(queued.map((o) => o.idempotencyKey))).toEqual(new Set([retryIdempotencyKey(a.idempotencyKey)]));
+    });
+
+    it.each([
+      ['exhausted', '503', { kind: 'server', status: 503 }],
+      ['malformedResponse', '2xx without data', { kind: 'malformedResponse', status: 200, code: 'noData' }],
+      ['permanent', '422 idempotency_key_mismatch', { kind: 'permanent', status: 422, code: 'idempotency_key_mismatch' }],
+    ] as const)('retry of an op failed as %s (%s: applied or outcome unknown) keeps the idempotency key', async (reason, _what, error) => {
+      const store = await openStore(h.freshName());
+      const a = makeOp();
+      await store.append(a);
+      await store.fail(a, { reason, error, failedAt: 1 });
+      const retried = await store.failed.retry(a.id);
+      expect([retried.idempotencyKey, retried.id === a.id]).toEqual([a.idempotencyKey, false]);
     });
 
     it('discard removes a dead-letter record and emits it', async () => {
