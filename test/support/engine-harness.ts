@@ -104,6 +104,8 @@ export interface HarnessOptions {
   /** A storage lock on the memory store (default) or a manual lock. */
   readonly lock?: 'storage' | 'manual';
   readonly lockOptions?: StorageLockOptions;
+  /** Wall clock (event stamps, the lock record's stamp). Default `scheduler.now()`; timers stay on `scheduler`. */
+  readonly now?: () => number;
   readonly data?: MemoryStoreData;
   readonly batchSize?: number;
   readonly random?: () => number;
@@ -133,7 +135,7 @@ export class EngineHarness {
   readonly deps: EngineDeps;
 
   constructor(readonly scheduler: SchedulerLike, options: HarnessOptions = {}) {
-    const now = () => scheduler.now();
+    const now = options.now ?? (() => scheduler.now());
     this.store = new MemoryStorePort({ scheduler, latencyMs: options.storeLatencyMs, now }, options.data);
     this.server = new ScriptedTransport(scheduler);
     if (options.lock === 'manual') {
