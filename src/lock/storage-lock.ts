@@ -51,9 +51,9 @@ export interface StorageLockOptions {
   readonly now?: () => number;
   /**
    * Monotonic clock that staleness and the holder's own lateness are
-   * measured with, ms; it must not step when the wall clock does. Default
-   * `monotonicClock(scheduler)`: a virtual-time scheduler's `now()`, else
-   * `performance.now()`.
+   * measured with, ms; it must not step when the wall clock does. Default:
+   * a virtual-time scheduler's own `now()`; with RxJS's wall-clock
+   * schedulers (`asyncScheduler`…), `performance.now()`.
    */
   readonly monotonicNow?: () => number;
 }
