@@ -151,15 +151,20 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
   // cannot land after the release and re-claim the record.
   let lastWrite: Observable<unknown> = EMPTY;
 
-  /** The report due for this read of `k`: one per damaged record. */
-  const noted = <A>(k: string, r: MetaRead<A>): LockState[] => {
+  /** The error to report for this read of `k`, if any: once per damaged record. */
+  const damage = <A>(k: string, r: MetaRead<A>): ErrorInfo | undefined => {
     if (r.kind !== 'unreadable') {
       damaged.delete(k);
-      return [];
+      return undefined;
     }
-    if (damaged.has(k)) return [];
+    if (damaged.has(k)) return undefined;
     damaged.add(k);
-    return [{ held: false, lost: false, error: r.error }];
+    return r.error;
+  };
+  /** `damage` as the state `hold()` reports it with (nothing when there is none). */
+  const reported = <A>(k: string, r: MetaRead<A>): Observable<LockState> => {
+    const error = damage(k, r);
+    return error === undefined ? EMPTY : of<LockState>({ held: false, lost: false, error });
   };
   const read = (): Observable<MetaRead<LockRecord>> =>
     readMetaRecord(meta, key, isLockRecord).pipe(
@@ -196,14 +201,14 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
         const m = mono();
         // Fence first: a crash between the two writes leaves it ahead, never behind.
         return concat(
-          of(...noted(fenceKey, f)),
+          reported(fenceKey, f),
           write<FenceRecord>(fenceKey, { fencingToken: token }).pipe(ignoreElements()),
           write<LockRecord>(key, record).pipe(ignoreElements()),
           // Let concurrent writes settle, read back: last writer wins.
           timer(settleMs, scheduler).pipe(ignoreElements()),
           read().pipe(
             switchMap((back) => {
-              if (!isOurs(back, token)) return of(...noted(key, back));
+              if (!isOurs(back, token)) return reported(key, back);
               damaged.delete(key);
               damaged.delete(fenceKey);
               held = { fencingToken: token, beat: 0, renewedAt: m };
@@ -216,7 +221,7 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
     );
 
   const tryAcquire = (): Observable<LockState> =>
-    read().pipe(switchMap((r) => concat(of(...noted(key, r)), isFree(r) ? claim(r) : EMPTY)));
+    read().pipe(switchMap((r) => concat(reported(key, r), isFree(r) ? claim(r) : EMPTY)));
 
   const lose = (error?: ErrorInfo): Observable<LockState> => {
     held = null;
@@ -233,8 +238,7 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
           // We cannot tell it is still ours: stop, report once, contend
           // again; no readable heartbeat since now.
           sighting = { mark: lockMark(r), since: mono() };
-          const report = noted(key, r)[0];
-          return lose(report?.held === false ? report.error : undefined);
+          return lose(damage(key, r));
         }
         if (!isOurs(r, h.fencingToken)) return lose();
         const m = mono();
