@@ -156,7 +156,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WriteStream = proce
       keyB64: randomBytes(32).toString('base64'),
       requestTimeoutMs: 1500,
       backoff: { baseMs: 100, capMs: 1500 },
-      lock: { heartbeatMs: 500, staleAfterMs: 2000 },
+      lock: { heartbeatMs: 250, staleAfterMs: 1000 },
       online: true,
       autoStart: false,
       progressMs: 100,

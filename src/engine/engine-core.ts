@@ -195,6 +195,12 @@ class EngineCore implements SyncEngineHandle {
             this.#emit({ type: 'lockAcquired', at: deps.now(), fencingToken: lock.fencingToken, takeover: lock.takeover });
             this.#dispatch({ type: 'lock', held: true });
           } else {
+            // A damaged lock record: say so (event and lastError) instead of
+            // showing nothing but `lockNotHeld`.
+            if (lock.error !== undefined) {
+              this.#emit({ type: 'lockError', at: deps.now(), error: lock.error });
+              this.#dispatch({ type: 'error', error: lock.error });
+            }
             if (lock.lost) this.#emit({ type: 'lockLost', at: deps.now() });
             this.#dispatch({ type: 'lock', held: false });
           }

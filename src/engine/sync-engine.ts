@@ -85,6 +85,13 @@ export type EngineEvent =
   | { readonly type: 'conflict'; readonly at: number; readonly op: PendingOp; readonly resolution: 'retry' | 'drop' | 'fail' }
   | { readonly type: 'lockAcquired'; readonly at: number; readonly fencingToken: number; readonly takeover: boolean }
   | { readonly type: 'lockLost'; readonly at: number }
+  /**
+   * The lock record (or its fencing record) could not be read: it failed to
+   * decrypt or decode (`error: { kind: 'storage', code: 'corrupt' }`). Once
+   * per damaged record; the lock treats it as stale after `staleAfterMs`
+   * and takes it over. Also sets `status$.lastError`.
+   */
+  | { readonly type: 'lockError'; readonly at: number; readonly error: ErrorInfo }
   | { readonly type: 'lockReleased'; readonly at: number }
   | { readonly type: 'authRequired'; readonly at: number }
   | { readonly type: 'tokenRefreshed'; readonly at: number }

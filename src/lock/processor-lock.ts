@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { ErrorInfo } from '../errors/sync-error';
 
 /** What a lock contender knows about holding the processor lock. */
 export type LockState =
@@ -13,6 +14,12 @@ export type LockState =
       readonly held: false;
       /** True when this contender held the lock and found it gone (renewal failed or stale). */
       readonly lost: boolean;
+      /**
+       * Set when the lock record (or its fencing record) could not be read:
+       * it failed to decrypt or decode (`{ kind: 'storage', code: 'corrupt' }`).
+       * Reported once per damaged record; contention carries on and recovers.
+       */
+      readonly error?: ErrorInfo;
     };
 
 /**

@@ -82,6 +82,8 @@ export function logLineFor(event: EngineEvent): LogLine {
       };
     case 'lockLost':
       return { level: 'warn', message: 'sync.lock.lost', fields: {} };
+    case 'lockError':
+      return { level: 'error', message: 'sync.lock.error', fields: { ...errorFields(event.error) } };
     case 'lockReleased':
       return { level: 'info', message: 'sync.lock.released', fields: {} };
     case 'authRequired':

@@ -332,6 +332,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         active = e.open ? 1 : 0;
         break;
       case 'lockLost':
+      case 'lockError':
       case 'lockReleased':
       case 'authRequired':
       case 'tokenRefreshed':

@@ -238,6 +238,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
         break;
       }
       case 'lockLost':
+      case 'lockError':
       case 'lockReleased':
       case 'authRequired':
       case 'tokenRefreshed':

@@ -600,6 +600,64 @@ describe('pipeline scenarios (virtual time)', () => {
   );
 
   test(
+    'a damaged lock record is reported (lockError, status lastError), taken over after staleAfterMs with the next fencing token, and the queue is sent',
+    marbles((m) => {
+      const h = new EngineHarness(m.scheduler);
+      h.store.data.meta.set('processorLock.fence', { fencingToken: 5 });
+      h.store.corruptMeta('processorLock');
+      h.server.script(ok());
+      h.enqueue('a');
+      h.engine.start();
+      h.at(1_500, () =>
+        expect(h.status).toMatchObject({ lockHeld: false, blockedBy: ['lockNotHeld'], lastError: { kind: 'storage', code: 'corrupt' } }),
+      );
+      h.at(10_000, () => void h.engine.stop());
+      m.flush();
+      expect(h.events.filter((e) => e.type.startsWith('lock'))).toEqual([
+        // Once, though every poll until the takeover reads it.
+        { type: 'lockError', at: 0, error: { kind: 'storage', code: 'corrupt' } },
+        { type: 'lockAcquired', at: 3050, fencingToken: 6, takeover: true },
+        { type: 'lockReleased', at: 10_000 },
+      ]);
+      expect(sendTimes(h)).toEqual([3050]);
+      expect(h.results.map((r) => r.outcome)).toEqual(['committed']);
+      expect(h.status.lastError).toBeUndefined();
+    }),
+  );
+
+  test.each([
+    ['1 h', 3_600_000],
+    ['2 days', 2 * 24 * 3_600_000],
+  ])(
+    'the holder crashed, then the wall clock stepped back %s: a new engine takes over staleAfterMs after its first look and sends the rest once',
+    (_label, back) =>
+      marbles((m) => {
+        let skew = 0;
+        const now = () => m.scheduler.now() + skew;
+        const data = new MemoryStoreData();
+        const a = new EngineHarness(m.scheduler, { data, now, lockOptions: { ownerId: 'A' } });
+        const b = new EngineHarness(m.scheduler, { data, now, lockOptions: { ownerId: 'B' } });
+        a.server.fallback = ok({}, 400);
+        b.server.fallback = ok({}, 400);
+        a.enqueue('1');
+        a.enqueue('2');
+        a.engine.start();
+        // A is SIGKILLed at 600 while sending op 2; then the clock steps back.
+        a.at(600, () => a.crash());
+        a.at(700, () => (skew = -back));
+        a.at(1_000, () => b.engine.start());
+        a.at(20_000, () => void b.engine.stop());
+        m.flush();
+        expect(a.sentIds()).toEqual(['1', '2']);
+        // B looks first at 1 000; A's record has not changed by 4 000: claim, hold at 4 050.
+        expect(b.events.find((e) => e.type === 'lockAcquired')).toMatchObject({ takeover: true, fencingToken: 2, at: 4050 - back });
+        expect(b.sentIds()).toEqual(['2']);
+        expect(b.server.requests[0]).toMatchObject({ sentAt: 4050 });
+        expect(data.pending.size).toBe(0);
+      })(),
+  );
+
+  test(
     'requestHeaders are read after attemptStarted, per attempt, and cannot override the engine headers',
     marbles((m) => {
       const order: string[] = [];

@@ -26,9 +26,11 @@ describe('createStorageLock (virtual time)', () => {
         [50, { held: true, fencingToken: 1, takeover: false }],
         [3500, { held: false, lost: false }], // released: true
       ]);
-      expect(store.data.meta.get('processorLock')).toEqual({ owner: 'A', fencingToken: 1, heartbeatAt: 3500, released: true });
+      expect(store.data.meta.get('processorLock')).toEqual({ owner: 'A', fencingToken: 1, heartbeatAt: 3500, beat: 4, released: true });
+      expect(store.data.meta.get('processorLock.fence')).toEqual({ fencingToken: 1 });
+      // The claim writes the fence record, then the lock record.
       const writes = store.calls.filter((c) => c.method === 'writeMeta').map((c) => c.at);
-      expect(writes).toEqual([0, 1000, 2000, 3000, 3500]);
+      expect(writes).toEqual([0, 0, 1000, 2000, 3000, 3500]);
     }),
   );
 
@@ -119,16 +121,16 @@ describe('createStorageLock (virtual time)', () => {
   test(
     'a holder whose renewals were late by a whole stale period declares the lock lost first',
     marbles((m) => {
-      let skew = 0;
+      let frozen = 0;
       const store = new MemoryStorePort({ scheduler: m.scheduler });
-      const lock = createStorageLock(store, { ...opts, ownerId: 'A', scheduler: m.scheduler, now: () => m.scheduler.now() + skew });
+      const lock = createStorageLock(store, { ...opts, ownerId: 'A', scheduler: m.scheduler, monotonicNow: () => m.scheduler.now() + frozen });
       const seen: LockState[] = [];
       let sub!: Subscription;
       m.scheduler.schedule(() => {
         sub = lock.hold().subscribe((s) => seen.push(s));
       });
-      // The process was frozen: the clock jumped 5 s between two heartbeats.
-      m.scheduler.schedule(() => (skew = 5000), 1500);
+      // The process was frozen: 5 s passed on its monotonic clock between two heartbeats.
+      m.scheduler.schedule(() => (frozen = 5000), 1500);
       m.scheduler.schedule(() => sub.unsubscribe(), 2500);
       m.flush();
       expect(seen).toEqual([
@@ -143,4 +145,155 @@ describe('createStorageLock (virtual time)', () => {
       expect.objectContaining({ reason: 'invalidOptions' }),
     );
   });
+});
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const CORRUPT = { kind: 'storage', code: 'corrupt' };
+
+describe('createStorageLock: wall-clock steps (staleness is judged on the contender’s monotonic clock)', () => {
+  test.each([
+    ['+1 h', HOUR],
+    ['−1 h', -HOUR],
+    ['+2 days', 2 * DAY],
+    ['−2 days', -2 * DAY],
+  ])(
+    'clock steps %s twice, while the holder lives and after it crashed: it keeps the lock while alive, then the contender takes over within staleAfterMs + heartbeatMs + settleMs',
+    (_label, jump) =>
+      marbles((m) => {
+        let skew = 0;
+        const now = () => m.scheduler.now() + skew;
+        const data = new MemoryStoreData();
+        const mk = (id: string) =>
+          createStorageLock(new MemoryStorePort({ scheduler: m.scheduler }, data), { ...opts, ownerId: id, scheduler: m.scheduler, now });
+        const a = mk('A');
+        const b = mk('B');
+        const seenA: Array<[number, LockState]> = [];
+        const seenB: Array<[number, LockState]> = [];
+        let subA!: Subscription;
+        let subB!: Subscription;
+        m.scheduler.schedule(() => {
+          subA = a.hold().subscribe((s) => seenA.push([m.scheduler.now(), s]));
+        });
+        m.scheduler.schedule(() => {
+          subB = b.hold().subscribe((s) => seenB.push([m.scheduler.now(), s]));
+        }, 500);
+        // The machine's wall clock steps (NTP, manual change, VM resume): both contenders see it.
+        m.scheduler.schedule(() => (skew = jump), 2200);
+        // A crashes at 10 200 (last heartbeat at 10 000): no release.
+        m.scheduler.schedule(() => subA.unsubscribe(), 10_200);
+        // …and the clock steps again: the dead holder's stamp now looks `jump` in the future or past.
+        m.scheduler.schedule(() => (skew = 2 * jump), 10_300);
+        m.scheduler.schedule(() => subB.unsubscribe(), 20_000);
+        m.flush();
+        expect(seenA).toEqual([[50, { held: true, fencingToken: 1, takeover: false }]]);
+        // B sees A's last beat at 10 500; unchanged for 3 000 → claims at 13 500, holds at 13 550.
+        expect(seenB).toEqual([[13_550, { held: true, fencingToken: 2, takeover: true }]]);
+      })(),
+  );
+
+  test.each([
+    ['1 h ahead (clock stepped back since)', HOUR],
+    ['2 days ahead', 2 * DAY],
+    ['1 h old', -HOUR],
+    ['2 days old', -2 * DAY],
+  ])(
+    'a new contender meets a dead holder’s record stamped %s: it takes over staleAfterMs after its first look, whatever the stamp says',
+    (_label, offset) =>
+      marbles((m) => {
+        const store = new MemoryStorePort({ scheduler: m.scheduler });
+        store.data.meta.set('processorLock', { owner: 'Z', fencingToken: 3, heartbeatAt: 1_700_000_000_000 + offset, beat: 12 });
+        const now = () => 1_700_000_000_000 + m.scheduler.now();
+        const lock = createStorageLock(store, { ...opts, ownerId: 'C', scheduler: m.scheduler, now });
+        const seen: Array<[number, LockState]> = [];
+        let sub!: Subscription;
+        m.scheduler.schedule(() => {
+          sub = lock.hold().subscribe((s) => seen.push([m.scheduler.now(), s]));
+        });
+        m.scheduler.schedule(() => sub.unsubscribe(), 30_000);
+        m.flush();
+        expect(seen).toEqual([[3050, { held: true, fencingToken: 4, takeover: true }]]);
+      })(),
+  );
+});
+
+describe('createStorageLock: an unreadable lock record is reported and recovered from', () => {
+  const damages: Array<[string, (s: MemoryStorePort) => void]> = [
+    ['it fails to decrypt or decode', (s) => s.corruptMeta('processorLock')],
+    ['it decodes to the wrong shape', (s) => s.data.meta.set('processorLock', { owner: 42 })],
+  ];
+
+  test.each(damages)(
+    'a new contender meets a lock record that %s: reported once, taken over after staleAfterMs, token above the fence record',
+    (_label, damage) =>
+      marbles((m) => {
+        const store = new MemoryStorePort({ scheduler: m.scheduler });
+        store.data.meta.set('processorLock.fence', { fencingToken: 7 });
+        damage(store);
+        const lock = createStorageLock(store, { ...opts, ownerId: 'B', scheduler: m.scheduler });
+        const seen: Array<[number, LockState]> = [];
+        let sub!: Subscription;
+        m.scheduler.schedule(() => {
+          sub = lock.hold().subscribe((s) => seen.push([m.scheduler.now(), s]));
+        });
+        m.scheduler.schedule(() => sub.unsubscribe(), 10_000);
+        m.flush();
+        expect(seen).toEqual([
+          [0, { held: false, lost: false, error: CORRUPT }],
+          // Unreadable at 0, 1 000, 2 000, 3 000: no readable heartbeat for 3 000 → claim.
+          [3050, { held: true, fencingToken: 8, takeover: true }],
+        ]);
+        expect(store.data.meta.get('processorLock')).toMatchObject({ owner: 'B', fencingToken: 8 });
+        expect(store.data.meta.get('processorLock.fence')).toEqual({ fencingToken: 8 });
+      })(),
+  );
+
+  test(
+    'with the fence record damaged too, the token still goes above the last one the contender read',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      // A holder Z (token 41) that stops heartbeating; no fence record yet (an older store).
+      store.data.meta.set('processorLock', { owner: 'Z', fencingToken: 41, heartbeatAt: 0 });
+      const lock = createStorageLock(store, { ...opts, ownerId: 'B', scheduler: m.scheduler });
+      const seen: Array<[number, LockState]> = [];
+      let sub!: Subscription;
+      m.scheduler.schedule(() => {
+        sub = lock.hold().subscribe((s) => seen.push([m.scheduler.now(), s]));
+      });
+      m.scheduler.schedule(() => {
+        store.corruptMeta('processorLock');
+        store.corruptMeta('processorLock.fence');
+      }, 1500);
+      m.scheduler.schedule(() => sub.unsubscribe(), 10_000);
+      m.flush();
+      expect(seen).toEqual([
+        [2000, { held: false, lost: false, error: CORRUPT }], // the lock record
+        [5000, { held: false, lost: false, error: CORRUPT }], // the fence record, read to claim
+        [5050, { held: true, fencingToken: 42, takeover: true }],
+      ]);
+      expect(store.data.meta.get('processorLock.fence')).toEqual({ fencingToken: 42 });
+    }),
+  );
+
+  test(
+    'a holder that finds its own record unreadable stops at once, reports it, and takes the lock again after staleAfterMs with a higher token',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      const lock = createStorageLock(store, { ...opts, ownerId: 'A', scheduler: m.scheduler });
+      const seen: Array<[number, LockState]> = [];
+      let sub!: Subscription;
+      m.scheduler.schedule(() => {
+        sub = lock.hold().subscribe((s) => seen.push([m.scheduler.now(), s]));
+      });
+      m.scheduler.schedule(() => store.corruptMeta('processorLock'), 1500);
+      m.scheduler.schedule(() => sub.unsubscribe(), 10_000);
+      m.flush();
+      expect(seen).toEqual([
+        [50, { held: true, fencingToken: 1, takeover: false }],
+        [2000, { held: false, lost: true, error: CORRUPT }],
+        // Unreadable since 2 000, reported once; free at 5 000.
+        [5050, { held: true, fencingToken: 2, takeover: true }],
+      ]);
+    }),
+  );
 });

@@ -67,6 +67,7 @@ export const ev = {
     takeover,
   }),
   lockLost: (at: number): EngineEvent => ({ type: 'lockLost', at }),
+  lockError: (at: number): EngineEvent => ({ type: 'lockError', at, error: { kind: 'storage', code: 'corrupt' } }),
   lockReleased: (at: number): EngineEvent => ({ type: 'lockReleased', at }),
   authRequired: (at: number): EngineEvent => ({ type: 'authRequired', at }),
   tokenRefreshed: (at: number): EngineEvent => ({ type: 'tokenRefreshed', at }),

@@ -87,6 +87,7 @@ describe('logLineFor: the spec levels', () => {
     ['lock acquired', ev.lockAcquired(1), 'info', 'sync.lock.acquired'],
     ['lock takeover', ev.lockAcquired(1, true), 'warn', 'sync.lock.takeover'],
     ['lock lost', ev.lockLost(1), 'warn', 'sync.lock.lost'],
+    ['lock record unreadable', ev.lockError(1), 'error', 'sync.lock.error'],
     ['lock released', ev.lockReleased(1), 'info', 'sync.lock.released'],
     ['auth required', ev.authRequired(1), 'warn', 'sync.auth.required'],
     ['token refreshed', ev.tokenRefreshed(1), 'info', 'sync.auth.refreshed'],

@@ -104,6 +104,8 @@ export interface HarnessOptions {
   /** A storage lock on the memory store (default) or a manual lock. */
   readonly lock?: 'storage' | 'manual';
   readonly lockOptions?: StorageLockOptions;
+  /** Wall clock (event stamps, the lock record's stamp). Default `scheduler.now()`; timers stay on `scheduler`. */
+  readonly now?: () => number;
   readonly data?: MemoryStoreData;
   readonly batchSize?: number;
   readonly random?: () => number;

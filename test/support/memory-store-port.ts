@@ -18,6 +18,9 @@ export interface MemoryStorePortOptions {
   readonly completesAtomically?: boolean;
 }
 
+/** A metadata value that fails to decrypt or decode (see `corruptMeta`). */
+const UNREADABLE = Symbol('unreadable meta record');
+
 export type StoreMethod = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
 
 /**
@@ -69,6 +72,11 @@ export class MemoryStorePort implements StorePort {
   /** Make the next `times` calls of `method` fail with `StorageError('unavailable')`. */
   failNext(method: StoreMethod, times = 1): void {
     this.#failures.set(method, (this.#failures.get(method) ?? 0) + times);
+  }
+
+  /** Damage the metadata record at `key`: reads fail with `StorageError('corrupt')` (as the real store's do when AES-GCM or the codec rejects it) until it is written again. */
+  corruptMeta(key: string): void {
+    this.data.meta.set(key, UNREADABLE);
   }
 
   /** Put a raw (possibly undecodable) record at `id` in pending, bypassing validation. */
@@ -190,6 +198,7 @@ export class MemoryStorePort implements StorePort {
   readMeta<T>(key: string): Observable<T | undefined> {
     return this.#call('readMeta', () => {
       const v = this.data.meta.get(key);
+      if (v === UNREADABLE) throw new StorageError('corrupt');
       return v === undefined ? undefined : (structuredClone(v) as T);
     });
   }
