@@ -104,7 +104,7 @@ export interface HarnessOptions {
   /** A storage lock on the memory store (default) or a manual lock. */
   readonly lock?: 'storage' | 'manual';
   readonly lockOptions?: StorageLockOptions;
-  /** Wall clock (event stamps, the lock record's stamp). Default `scheduler.now()`; timers stay on `scheduler`. */
+  /** The engine's wall clock (event stamps, stored times, the lock record's stamp; may jump). Default `scheduler.now()`; timers stay on `scheduler`. */
   readonly now?: () => number;
   readonly data?: MemoryStoreData;
   readonly batchSize?: number;
@@ -117,8 +117,6 @@ export interface HarnessOptions {
   readonly wake?: EngineDeps['wake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
-  /** The engine's clock (a wall clock that may jump). Default `scheduler.now()`. */
-  readonly now?: () => number;
 }
 
 /** An engine core on in-memory doubles, everything on `scheduler` (virtual time). */
