@@ -35,6 +35,8 @@ describe('createSyncEngine', () => {
     ['a bad backoff', { backoff: { baseMs: -1 } }],
     ['a stale period not above the heartbeat', { lock: { heartbeatMs: 1000, staleAfterMs: 500 } }],
     ['a zero request timeout', { requestTimeoutMs: 0 }],
+    ['a zero auth timeout', { authTimeoutMs: 0 }],
+    ['an auth timeout beyond 2^31 − 1 ms (timers would fire at once)', { authTimeoutMs: 2 ** 31 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
     ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
@@ -58,6 +60,7 @@ describe('createSyncEngine', () => {
       storageRetryMs: 1_000,
       idlePollMs: 5_000,
       tokenRefreshSkewMs: 30_000,
+      authTimeoutMs: 30_000,
     });
     expect(Object.isFrozen(SYNC_ENGINE_DEFAULTS)).toBe(true);
   });
