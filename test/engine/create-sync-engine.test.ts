@@ -93,6 +93,52 @@ describe('createSyncEngine', () => {
     }
   });
 
+  // A hostile or buggy payload object: small to the first read, something
+  // else to every later one (the codec, JSON.stringify, the store).
+  const big = () => 'x'.repeat(5_000_000);
+  test.each<[string, () => unknown]>([
+    [
+      'a getter: small first, 5 MB later',
+      () => {
+        let reads = 0;
+        return { id: '1', get title() { return ++reads === 1 ? 'small' : big(); } };
+      },
+    ],
+    [
+      'a getter that throws after the first read',
+      () => {
+        let reads = 0;
+        return {
+          id: '1',
+          get title() {
+            if (++reads > 1) throw new Error('second read');
+            return 'small';
+          },
+        };
+      },
+    ],
+    [
+      'a toJSON that appears after the check',
+      () => {
+        let reads = 0;
+        return Object.defineProperty({ id: '1', title: 'small' }, 'toJSON', {
+          enumerable: false,
+          get: () => (++reads === 1 ? undefined : () => ({ id: '1', title: big() })),
+        });
+      },
+    ],
+  ])('enqueue stores exactly the payload it checked: %s', async (_name, hostile) => {
+    const engine = createSyncEngine(base());
+    try {
+      const op = await engine.enqueue({ type: 'todo.create', payload: hostile() });
+      expect(op.payload).toEqual({ id: '1', title: 'small' });
+      const stored = await store.peek(10);
+      expect(stored.map((o) => o.payload)).toEqual([{ id: '1', title: 'small' }]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   test('a wake port gets one post per append and is closed by dispose()', async () => {
     const calls: string[] = [];
     const wake = { post: () => calls.push('post'), wake$: new Subject<void>(), close: () => calls.push('close') };
