@@ -1,10 +1,13 @@
 import {
+  ReplaySubject,
   Subject,
   asyncScheduler,
   defer,
   firstValueFrom,
   from,
+  takeUntil,
   throwError,
+  throwIfEmpty,
   timeout,
   type Observable,
   type SchedulerLike,
@@ -82,7 +85,11 @@ export interface TokenManager {
   token(): Observable<string | null>;
   /** `forceRefresh(rejected)` as a cold Observable. */
   refresh(rejected: string | null): Observable<string>;
-  /** Cancel the background refresh timer. */
+  /**
+   * Cancel the background refresh timer, and fail the calls still waiting
+   * for the source at once (their timeout timers would keep a Node process
+   * alive for up to `timeoutMs`).
+   */
   dispose(): void;
 }
 
@@ -120,13 +127,21 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   }
   const log = redactingLogger(options.logger ?? noopLogger);
   const refreshed$ = new Subject<void>();
+  const disposed$ = new ReplaySubject<void>(1);
 
   // The app's callbacks may never settle (a hung keychain read, a refresh
   // request without a timeout): without a bound, the single flight below
   // would hand every later caller the same forever-pending promise.
   const bounded = <T>(value: T | PromiseLike<T>, timedOut: () => SyncError): Promise<T> =>
     isThenable(value)
-      ? firstValueFrom(from(value).pipe(timeout({ first: timeoutMs, scheduler, with: () => throwError(timedOut) })))
+      ? firstValueFrom(
+          from(value).pipe(
+            timeout({ first: timeoutMs, scheduler, with: () => throwError(timedOut) }),
+            // Disposed while waiting: the same failure, and no timer left.
+            takeUntil(disposed$),
+            throwIfEmpty(timedOut),
+          ),
+        )
       : Promise.resolve(value);
 
   let inflight: Promise<string> | null = null;
@@ -236,6 +251,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     refreshed$: refreshed$.asObservable(),
     dispose: () => {
       disposed = true;
+      disposed$.next();
       timer?.unsubscribe();
       timer = null;
       refreshed$.complete();

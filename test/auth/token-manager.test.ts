@@ -350,6 +350,25 @@ describe('createTokenManager', () => {
       tm.dispose();
     });
 
+    it('dispose() fails the calls still waiting at once and leaves no timer behind', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      let reads = 0;
+      const tm = createTokenManager(
+        { getToken: () => (++reads === 1 ? never<string>() : 't'), refreshToken: never },
+        { scheduler, refreshAhead: false },
+      );
+      const reading = track(tm.getToken());
+      await flush();
+      const refreshing = track(tm.forceRefresh(null));
+      await flush();
+      expect(scheduler.actions).toHaveLength(2);
+      tm.dispose();
+      await flush();
+      expect(scheduler.actions).toHaveLength(0);
+      expect(reading.error).toMatchObject({ code: 'token_timeout' });
+      expect(refreshing.error).toMatchObject({ code: 'refresh_timeout' });
+    });
+
     it('a synchronous getToken() arms no timer', async () => {
       const scheduler = new VirtualTimeScheduler();
       const tm = createTokenManager({ getToken: () => 'opaque', refreshToken: never }, { scheduler, refreshAhead: false });
