@@ -219,7 +219,6 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
       });
     });
 
-  // One try with the current token; on 401 refresh once and try once more.
   // Credentials are needed: why (a second 401, a failed or timed-out
   // refresh) is shown as the status's lastError while the gate is closed.
   const authRequired = (reason: unknown): Observable<never> => {
@@ -229,6 +228,7 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
   };
   const isAuth = (err: unknown): boolean => err instanceof SyncError && err.kind === 'auth';
 
+  // One try with the current token; on 401 refresh once and try once more.
   const tryWithAuth = (): Observable<ApiResponse> =>
     switchTo(
       // A refresh failing inside `token()` (proactive, or one this call
