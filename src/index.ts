@@ -101,7 +101,7 @@ export { jwtExpiresAt } from './auth/jwt-exp';
 export { assertSecureBaseUrl, isLoopbackHost } from './auth/secure-base-url';
 export { createRateLimiter, rateLimit, RATE_LIMIT_DEFAULTS } from './security/rate-limiter';
 export type { RateLimiter, RateLimitOptions } from './security/rate-limiter';
-export { assertSafePayload, PAYLOAD_LIMITS, FORBIDDEN_KEYS } from './security/payload-guard';
+export { assertSafePayload, safePayloadCopy, PAYLOAD_LIMITS, FORBIDDEN_KEYS } from './security/payload-guard';
 export type { PayloadLimits } from './security/payload-guard';
 export { createSyncEngine } from './engine/create-sync-engine';
 export type { SyncEngineInstance } from './engine/create-sync-engine';

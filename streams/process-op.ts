@@ -23,7 +23,7 @@ import {
 import type { ApiClient, ApiResponse } from '../src/api/api-client';
 import type { EngineEvent, OpResult } from '../src/engine/sync-engine';
 import type { StatusAction } from '../src/engine/status-reducer';
-import { ConflictError, StorageError, SyncError } from '../src/errors/sync-error';
+import { AuthError, ConflictError, StorageError, SyncError } from '../src/errors/sync-error';
 import { classifyError } from '../src/policy/classify-error';
 import { createIdempotencyKey } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
@@ -224,23 +224,36 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
       });
     });
 
+  // Credentials are needed: why (a second 401, a failed or timed-out
+  // refresh) is shown as the status's lastError while the gate is closed.
+  const authRequired = (reason: unknown): Observable<never> => {
+    const error = reason instanceof SyncError ? reason.toInfo() : new AuthError({ code: 'refresh_failed' }).toInfo();
+    ctx.dispatch({ type: 'error', error });
+    return throwError(() => new AuthRequiredSignal());
+  };
+  const isAuth = (err: unknown): boolean => err instanceof SyncError && err.kind === 'auth';
+
   // One try with the current token; on 401 refresh once and try once more.
   const tryWithAuth = (): Observable<ApiResponse> =>
-    switchTo(ctx.auth.token(), (token) => {
-      if (token === null) return throwError(() => new AuthRequiredSignal());
-      return sendOnce(token).pipe(
-        catchError((err: unknown) => {
-          if (!(err instanceof SyncError) || err.kind !== 'auth') return throwError(() => err);
-          return ctx.auth.refresh(token).pipe(
-            catchError(() => throwError(() => new AuthRequiredSignal())),
-            switchMap((fresh) => sendOnce(fresh)),
-            catchError((again: unknown) =>
-              throwError(() => (again instanceof SyncError && again.kind === 'auth' ? new AuthRequiredSignal() : again)),
-            ),
-          );
-        }),
-      );
-    });
+    switchTo(
+      // A refresh failing inside `token()` (proactive, or one this call
+      // joined) is a failed refresh too; other failures (a `getToken` that
+      // timed out, offline) are retried like any transient error.
+      ctx.auth.token().pipe(catchError((err: unknown) => (isAuth(err) ? authRequired(err) : throwError(() => err)))),
+      (token) => {
+        if (token === null) return throwError(() => new AuthRequiredSignal());
+        return sendOnce(token).pipe(
+          catchError((err: unknown) => {
+            if (!isAuth(err)) return throwError(() => err);
+            return ctx.auth.refresh(token).pipe(
+              catchError(authRequired),
+              switchMap((fresh) => sendOnce(fresh)),
+              catchError((again: unknown) => (isAuth(again) ? authRequired(again) : throwError(() => again))),
+            );
+          }),
+        );
+      },
+    );
 
   const attempts$ = tryWithAuth().pipe(
     retry({

@@ -1,5 +1,19 @@
-import { Subject, asyncScheduler, defer, from, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { AuthError, SyncError } from '../errors/sync-error';
+import {
+  ReplaySubject,
+  Subject,
+  asyncScheduler,
+  defer,
+  firstValueFrom,
+  from,
+  takeUntil,
+  throwError,
+  throwIfEmpty,
+  timeout,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { AuthError, SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
 import { noopLogger, redactingLogger, type Logger } from '../observability/logger';
 import { jwtExpiresAt } from './jwt-exp';
 
@@ -30,24 +44,36 @@ export interface TokenManagerOptions {
   readonly refreshAhead?: boolean;
   /** Logs refreshes and refresh failures (redacted). Default: no output. */
   readonly logger?: Logger;
+  /**
+   * Longest wait, ms on `scheduler`, for the source's `getToken()` or
+   * `refreshToken()` to settle (at most 2^31 − 1). A refresh still pending
+   * then fails like a rejected one (`AuthError`, code `refresh_timeout`) and
+   * is abandoned: the single flight is cleared, its late answer ignored, the
+   * next caller starts a new refresh. A `getToken()` still pending fails
+   * with `TimeoutError` (code `token_timeout`). Default 30 000.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Defaults of `TokenManagerOptions`. */
-export const TOKEN_MANAGER_DEFAULTS = { skewMs: 30_000, refreshAhead: true } as const;
+export const TOKEN_MANAGER_DEFAULTS = { skewMs: 30_000, refreshAhead: true, timeoutMs: 30_000 } as const;
 
 /** Single-flight access-token provider for the API client. */
 export interface TokenManager {
   /**
    * A token valid for at least `skewMs` when its `exp` is known: refreshes
    * first when it is closer to expiry. Null when signed out. Concurrent
-   * callers share one refresh.
+   * callers share one refresh. Rejects with `TimeoutError` (code
+   * `token_timeout`) when the source's `getToken()` has not settled within
+   * `timeoutMs`.
    */
   getToken(): Promise<string | null>;
   /**
    * Refresh now, for the 401 path. Pass the token the server refused: if
    * another caller already replaced it, the newer token is returned without
    * a second refresh. Coalesces with any refresh in flight. Rejects with an
-   * `AuthError` (cause attached) when the refresh fails.
+   * `AuthError` (cause attached) when the refresh fails, code
+   * `refresh_timeout` when it has not settled within `timeoutMs`.
    */
   forceRefresh(rejected?: string | null): Promise<string>;
   /** Emits after every successful refresh (the engine's `tokenRefreshed`). */
@@ -59,7 +85,11 @@ export interface TokenManager {
   token(): Observable<string | null>;
   /** `forceRefresh(rejected)` as a cold Observable. */
   refresh(rejected: string | null): Observable<string>;
-  /** Cancel the background refresh timer. */
+  /**
+   * Cancel the background refresh timer, and fail the calls still waiting
+   * for the source at once (their timeout timers would keep a Node process
+   * alive for up to `timeoutMs`).
+   */
   dispose(): void;
 }
 
@@ -68,6 +98,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 const toAuthError = (e: unknown): SyncError =>
   e instanceof SyncError ? e : new AuthError({ code: 'refresh_failed', cause: e });
+
+const isThenable = <T>(v: T | PromiseLike<T>): v is PromiseLike<T> =>
+  typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 
 /**
  * Wrap the app's token source with proactive, single-flight refresh: the
@@ -88,8 +121,28 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   const now = options.now ?? (() => scheduler.now());
   const skewMs = options.skewMs ?? TOKEN_MANAGER_DEFAULTS.skewMs;
   const refreshAhead = options.refreshAhead ?? TOKEN_MANAGER_DEFAULTS.refreshAhead;
+  const timeoutMs = options.timeoutMs ?? TOKEN_MANAGER_DEFAULTS.timeoutMs;
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    throw new ValidationError('invalidOptions', `timeoutMs: expected a number of ms in (0, ${MAX_TIMER_MS}]`);
+  }
   const log = redactingLogger(options.logger ?? noopLogger);
   const refreshed$ = new Subject<void>();
+  const disposed$ = new ReplaySubject<void>(1);
+
+  // The app's callbacks may never settle (a hung keychain read, a refresh
+  // request without a timeout): without a bound, the single flight below
+  // would hand every later caller the same forever-pending promise.
+  const bounded = <T>(value: T | PromiseLike<T>, timedOut: () => SyncError): Promise<T> =>
+    isThenable(value)
+      ? firstValueFrom(
+          from(value).pipe(
+            timeout({ first: timeoutMs, scheduler, with: () => throwError(timedOut) }),
+            // Disposed while waiting: the same failure, and no timer left.
+            takeUntil(disposed$),
+            throwIfEmpty(timedOut),
+          ),
+        )
+      : Promise.resolve(value);
 
   let inflight: Promise<string> | null = null;
   let replaced: string | null = null; // the token the last refresh replaced
@@ -112,7 +165,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   };
 
   const current = async (): Promise<string | null> => {
-    const token = await source.getToken();
+    const token = await bounded(source.getToken(), () => new TimeoutError({ code: 'token_timeout' }));
     if (token !== null && token === replaced && fresh !== null) return fresh;
     return token;
   };
@@ -143,8 +196,10 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     if (inflight !== null) return inflight;
     // Started in a microtask, so even a synchronous throw in `refreshToken`
     // settles `run` after `inflight` points at it (and is cleared again).
+    // Timed out, `run` rejects and clears `inflight` like any failed
+    // refresh; the abandoned call's late answer goes nowhere.
     const run: Promise<string> = Promise.resolve()
-      .then(() => source.refreshToken())
+      .then(() => bounded(source.refreshToken(), () => new AuthError({ code: 'refresh_timeout' })))
       .then(
         (token) => {
           if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
@@ -196,6 +251,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     refreshed$: refreshed$.asObservable(),
     dispose: () => {
       disposed = true;
+      disposed$.next();
       timer?.unsubscribe();
       timer = null;
       refreshed$.complete();

@@ -96,6 +96,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     scheduler,
     now,
     skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
+    timeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs),
     logger: options.logger,
   });
   const lock = isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now });

@@ -38,7 +38,7 @@ import { createIdempotencyKey, createOpId, createTraceId } from '../op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../op/pending-op';
 import type { BackoffPolicy } from '../policy/backoff';
 import type { OpRouter } from '../router/op-router';
-import { assertSafePayload, type PayloadLimits } from '../security/payload-guard';
+import { safePayloadCopy, type PayloadLimits } from '../security/payload-guard';
 import type { RateLimiter } from '../security/rate-limiter';
 import type { FailedOps, StoreChange } from '../store/op-store';
 import type { PowerConstraints } from './platform-signals';
@@ -280,20 +280,23 @@ class EngineCore implements SyncEngineHandle {
     let op: PendingOp;
     try {
       if (this.#closed) throw new ValidationError('invalidOptions', 'engine: disposed');
-      if (typeof input !== 'object' || input === null || typeof input.type !== 'string') {
-        throw new ValidationError('unknownType', 'type: expected string');
-      }
-      // Shape and size first (hostile input), then the route's codec.
-      assertSafePayload(input.payload, this.#deps.payloadLimits);
-      router.validate(input.type, input.payload);
+      if (typeof input !== 'object' || input === null) throw new ValidationError('unknownType', 'type: expected string');
+      // Each field read once: a getter must not show the checks one value
+      // and the store another.
+      const { type, payload: given, txToken } = input;
+      if (typeof type !== 'string') throw new ValidationError('unknownType', 'type: expected string');
+      // Shape and size first (hostile input), on a plain copy; the route's
+      // codec checks that copy, and that copy is what is stored and sent.
+      const payload = safePayloadCopy(given, this.#deps.payloadLimits);
+      router.validate(type, payload);
       op = {
         schemaVersion: PENDING_OP_SCHEMA_VERSION,
         id: createOpId(),
-        type: input.type,
-        payload: input.payload,
+        type,
+        payload,
         idempotencyKey: createIdempotencyKey(),
         traceId: createTraceId(),
-        txToken: typeof input.txToken === 'string' && input.txToken !== '' ? input.txToken : uuidv4(),
+        txToken: typeof txToken === 'string' && txToken !== '' ? txToken : uuidv4(),
         createdAt: now(),
         attempts: 0,
         nextAttemptAt: null,

@@ -107,6 +107,15 @@ export interface SyncEngineOptions {
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   /** Refresh the JWT this long before its `exp`, ms. Default 30 000. */
   readonly tokenRefreshSkewMs?: number;
+  /**
+   * Longest wait for `auth.getToken()` or `auth.refreshToken()` to settle,
+   * ms (at most 2^31 − 1). A refresh still pending then counts as failed:
+   * `authRequired`, `status$.lastError` `{ kind: 'auth', code:
+   * 'refresh_timeout' }`. A `getToken()` still pending is retried after a
+   * backoff wait (`lastError` `{ kind: 'timeout', code: 'token_timeout' }`,
+   * no attempt consumed). Default 30 000.
+   */
+  readonly authTimeoutMs?: number;
   /** Lifecycle log lines (redacted) at the spec's levels. Default: no output. */
   readonly logger?: Logger;
   /** Spans (`sync.op`, `sync.op.send`). Default: the global OpenTelemetry TracerProvider. */
@@ -132,4 +141,5 @@ export const SYNC_ENGINE_DEFAULTS = Object.freeze({
   storageRetryMs: 1_000,
   idlePollMs: 5_000,
   tokenRefreshSkewMs: 30_000,
+  authTimeoutMs: 30_000,
 });

@@ -1,6 +1,6 @@
 import { VirtualTimeScheduler, firstValueFrom } from 'rxjs';
-import { createTokenManager, type TokenSource } from '../../src/auth/token-manager';
-import { AuthError, NetworkError } from '../../src/errors/sync-error';
+import { TOKEN_MANAGER_DEFAULTS, createTokenManager, type TokenSource } from '../../src/auth/token-manager';
+import { AuthError, NetworkError, TimeoutError, ValidationError } from '../../src/errors/sync-error';
 import { fakeJwt } from '../observability/fixtures';
 
 const tokenExpiringAt = (expMs: number, n = 0): string => fakeJwt({ sub: 'u', exp: expMs / 1000, n });
@@ -269,6 +269,115 @@ describe('createTokenManager', () => {
       scheduler.flush();
       await flush();
       expect(src.refreshes).toBe(0);
+    });
+  });
+
+  describe('callbacks that never settle (timeoutMs, on the injected scheduler)', () => {
+    const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+    /** Where a promise stands, without awaiting it (a pending one would hang the test). */
+    const track = <T>(p: Promise<T>) => {
+      const s: { value?: T; error?: unknown; settled: boolean } = { settled: false };
+      p.then(
+        (value) => Object.assign(s, { value, settled: true }),
+        (error: unknown) => Object.assign(s, { error, settled: true }),
+      );
+      return s;
+    };
+
+    it('a refreshToken() that never settles fails every waiter at timeoutMs (default 30 s) with refresh_timeout, and clears the single flight', async () => {
+      expect(TOKEN_MANAGER_DEFAULTS.timeoutMs).toBe(30_000);
+      const scheduler = new VirtualTimeScheduler();
+      let late!: (token: string) => void;
+      let calls = 0;
+      const tm = createTokenManager(
+        {
+          getToken: () => 't0',
+          refreshToken: () => {
+            calls += 1;
+            return calls === 1 ? new Promise<string>((resolve) => (late = resolve)) : Promise.resolve('t2');
+          },
+        },
+        { scheduler, refreshAhead: false },
+      );
+      const refreshed: number[] = [];
+      tm.refreshed$.subscribe(() => refreshed.push(scheduler.now()));
+      const forced = track(tm.forceRefresh('t0'));
+      await flush();
+      const joined = track(tm.getToken()); // joins the refresh in flight
+      await flush();
+
+      scheduler.maxFrames = 29_999;
+      scheduler.flush();
+      await flush();
+      expect([forced.settled, joined.settled]).toEqual([false, false]);
+
+      scheduler.maxFrames = Infinity;
+      scheduler.flush();
+      await flush();
+      expect(scheduler.now()).toBe(30_000);
+      expect(forced.error).toBeInstanceOf(AuthError);
+      expect(forced.error).toMatchObject({ kind: 'auth', code: 'refresh_timeout' });
+      expect(joined.error).toBe(forced.error);
+
+      // No stale refresh survives: the next caller starts a new one…
+      await expect(tm.getToken()).resolves.toBe('t0');
+      await expect(tm.forceRefresh('t0')).resolves.toBe('t2');
+      expect(calls).toBe(2);
+      // …and the abandoned one's late answer is ignored.
+      late('t1-late');
+      await flush();
+      await expect(tm.getToken()).resolves.toBe('t2');
+      expect(refreshed).toEqual([30_000]);
+      tm.dispose();
+    });
+
+    it('a getToken() that never settles fails at timeoutMs with TimeoutError(token_timeout); the next call reads again', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      let calls = 0;
+      const tm = createTokenManager(
+        { getToken: () => (++calls === 1 ? never<string>() : Promise.resolve('t1')), refreshToken: never },
+        { scheduler, timeoutMs: 5_000, refreshAhead: false },
+      );
+      const first = track(tm.getToken());
+      await flush();
+      scheduler.flush();
+      await flush();
+      expect(scheduler.now()).toBe(5_000);
+      expect(first.error).toBeInstanceOf(TimeoutError);
+      expect(first.error).toMatchObject({ kind: 'timeout', code: 'token_timeout' });
+      await expect(tm.getToken()).resolves.toBe('t1');
+      expect(scheduler.actions).toHaveLength(0); // a settled call leaves no timer behind
+      tm.dispose();
+    });
+
+    it('dispose() fails the calls still waiting at once and leaves no timer behind', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      let reads = 0;
+      const tm = createTokenManager(
+        { getToken: () => (++reads === 1 ? never<string>() : 't'), refreshToken: never },
+        { scheduler, refreshAhead: false },
+      );
+      const reading = track(tm.getToken());
+      await flush();
+      const refreshing = track(tm.forceRefresh(null));
+      await flush();
+      expect(scheduler.actions).toHaveLength(2);
+      tm.dispose();
+      await flush();
+      expect(scheduler.actions).toHaveLength(0);
+      expect(reading.error).toMatchObject({ code: 'token_timeout' });
+      expect(refreshing.error).toMatchObject({ code: 'refresh_timeout' });
+    });
+
+    it('a synchronous getToken() arms no timer', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const tm = createTokenManager({ getToken: () => 'opaque', refreshToken: never }, { scheduler, refreshAhead: false });
+      await expect(tm.getToken()).resolves.toBe('opaque');
+      expect(scheduler.actions).toHaveLength(0);
+    });
+
+    it.each([0, -1, NaN, Infinity, 2 ** 31, '100' as unknown as number])('refuses timeoutMs %p', (timeoutMs) => {
+      expect(() => createTokenManager({ getToken: () => null, refreshToken: never }, { timeoutMs })).toThrow(ValidationError);
     });
   });
 });

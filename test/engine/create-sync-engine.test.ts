@@ -40,6 +40,8 @@ describe('createSyncEngine', () => {
     ['a bad backoff', { backoff: { baseMs: -1 } }],
     ['a stale period not above the heartbeat', { lock: { heartbeatMs: 1000, staleAfterMs: 500 } }],
     ['a zero request timeout', { requestTimeoutMs: 0 }],
+    ['a zero auth timeout', { authTimeoutMs: 0 }],
+    ['an auth timeout beyond 2^31 − 1 ms (timers would fire at once)', { authTimeoutMs: 2 ** 31 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
     // Values no timer can honour (above 2^31 − 1 ms they fire at once).
@@ -91,6 +93,7 @@ describe('createSyncEngine', () => {
       storageRetryMs: 1_000,
       idlePollMs: 5_000,
       tokenRefreshSkewMs: 30_000,
+      authTimeoutMs: 30_000,
     });
     expect(Object.isFrozen(SYNC_ENGINE_DEFAULTS)).toBe(true);
   });
@@ -118,6 +121,52 @@ describe('createSyncEngine', () => {
       const listed: string[] = [];
       await new Promise<void>((resolve) => engine.pendingOps(1).subscribe({ next: (o) => listed.push(o.id), complete: resolve }));
       expect(listed).toEqual([op.id, generated.id]);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  // A hostile or buggy payload object: small to the first read, something
+  // else to every later one (the codec, JSON.stringify, the store).
+  const big = () => 'x'.repeat(5_000_000);
+  test.each<[string, () => unknown]>([
+    [
+      'a getter: small first, 5 MB later',
+      () => {
+        let reads = 0;
+        return { id: '1', get title() { return ++reads === 1 ? 'small' : big(); } };
+      },
+    ],
+    [
+      'a getter that throws after the first read',
+      () => {
+        let reads = 0;
+        return {
+          id: '1',
+          get title() {
+            if (++reads > 1) throw new Error('second read');
+            return 'small';
+          },
+        };
+      },
+    ],
+    [
+      'a toJSON that appears after the check',
+      () => {
+        let reads = 0;
+        return Object.defineProperty({ id: '1', title: 'small' }, 'toJSON', {
+          enumerable: false,
+          get: () => (++reads === 1 ? undefined : () => ({ id: '1', title: big() })),
+        });
+      },
+    ],
+  ])('enqueue stores exactly the payload it checked: %s', async (_name, hostile) => {
+    const engine = createSyncEngine(base());
+    try {
+      const op = await engine.enqueue({ type: 'todo.create', payload: hostile() });
+      expect(op.payload).toEqual({ id: '1', title: 'small' });
+      const stored = await store.peek(10);
+      expect(stored.map((o) => o.payload)).toEqual([{ id: '1', title: 'small' }]);
     } finally {
       await engine.dispose();
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ValidationError, type ValidationReason } from '../../src/errors/sync-error';
-import { PAYLOAD_LIMITS, assertSafePayload, type PayloadLimits } from '../../src/security/payload-guard';
+import { PAYLOAD_LIMITS, assertSafePayload, safePayloadCopy, type PayloadLimits } from '../../src/security/payload-guard';
 
 const nested = (depth: number): unknown => {
   let v: unknown = 'leaf';
@@ -60,7 +60,7 @@ describe('assertSafePayload', () => {
     ['a huge string', { note: 'x'.repeat(PAYLOAD_LIMITS.maxStringLength + 1) }, 'invalidPayload', 'payload.note: string longer'],
     ['a huge key', { ['k'.repeat(PAYLOAD_LIMITS.maxStringLength + 1)]: 1 }, 'invalidPayload', 'payload.<key>: string longer'],
     ['a huge total', { a: Array.from({ length: 10 }, () => 'y'.repeat(200_000)) }, 'invalidPayload', 'larger than 1000000 bytes'],
-    ['many small items', Array.from({ length: 400_000 }, () => 1), 'invalidPayload', 'larger than'],
+    ['many small items (600 000 × "1,": 1.2 MB of JSON)', Array.from({ length: 600_000 }, () => 1), 'invalidPayload', 'larger than'],
     ['an own __proto__ key', JSON.parse('{"a":{"__proto__":{"isAdmin":true}}}'), 'invalidPayload', 'payload.a.__proto__: forbidden key'],
     ['a constructor key', { constructor: { prototype: { x: 1 } } }, 'invalidPayload', 'payload.constructor: forbidden key'],
     ['a prototype key', { items: [{ prototype: 1 }] }, 'invalidPayload', 'payload.items[0].prototype: forbidden key'],
@@ -119,13 +119,87 @@ describe('assertSafePayload', () => {
     );
   });
 
-  it('measures size within a constant factor of the JSON length: escapes count once, numbers as 24 (property)', () => {
+  it('measures size as the exact length of the JSON text that is stored (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => {
         const len = JSON.stringify(v).length;
         if (/"(__proto__|constructor|prototype)":/.test(JSON.stringify(v))) return;
-        // an escape like \u0000 is 6 JSON chars counted as 1, so a limit of len/8 must always fail
-        if (len > 40) expect(() => assertSafePayload(v, { maxBytes: Math.floor(len / 8) })).toThrow(ValidationError);
+        expect(() => assertSafePayload(v, { maxBytes: len })).not.toThrow();
+        expect(() => assertSafePayload(v, { maxBytes: len - 1 })).toThrow(ValidationError);
+      }),
+    );
+  });
+
+  it('counts escapes in full: a string of control characters is measured as its JSON text', () => {
+    const s = '\u0000'.repeat(1000); // 1 000 characters, 6 000 of JSON
+    expect(() => assertSafePayload({ s }, { maxBytes: 5_000 })).toThrow(ValidationError);
+    expect(reject({ s }, { maxBytes: 5_000 }).detail).toBe('payload: larger than 5000 bytes');
+    expect(() => assertSafePayload({ s }, { maxBytes: 6_010 })).not.toThrow();
+  });
+});
+
+describe('safePayloadCopy: what is checked is what is stored', () => {
+  const big = 'x'.repeat(5_000_000);
+
+  it('reads a getter once: the copy holds the small value the checks saw, never the 5 MB one', () => {
+    let reads = 0;
+    const payload = {
+      id: '1',
+      get title(): string {
+        reads += 1;
+        return reads === 1 ? 'small' : big;
+      },
+    };
+    const copy = safePayloadCopy(payload);
+    expect(reads).toBe(1);
+    expect(copy).toEqual({ id: '1', title: 'small' });
+    expect(JSON.stringify(copy)).toBe('{"id":"1","title":"small"}');
+  });
+
+  it('a toJSON that appears after the check is not in the copy (the copy is serialized, not the caller\'s object)', () => {
+    let reads = 0;
+    const payload = { id: '1', title: 'small' };
+    Object.defineProperty(payload, 'toJSON', {
+      enumerable: false,
+      get: () => (++reads === 1 ? undefined : () => ({ id: '1', title: big })),
+    });
+    const copy = safePayloadCopy(payload);
+    expect(JSON.stringify(copy)).toBe('{"id":"1","title":"small"}');
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+  });
+
+  it('a Proxy answering differently on every read: the copy holds one consistent answer', () => {
+    let gets = 0;
+    const payload = new Proxy({ id: '1', title: 't' } as Record<string, unknown>, {
+      get: (target, key) => (key === 'title' ? (++gets === 1 ? 'small' : big) : target[key as string]),
+    });
+    expect(safePayloadCopy(payload)).toEqual({ id: '1', title: 'small' });
+    expect(gets).toBe(1);
+  });
+
+  it('a getter or a Proxy trap that throws is notSerializable, naming the path', () => {
+    const throwing = { a: Object.defineProperty({}, 'b', { enumerable: true, get: () => { throw new Error('secret-value'); } }) };
+    const e1 = reject(throwing);
+    expect(e1).toMatchObject({ reason: 'notSerializable', detail: 'payload.a.b: unreadable property' });
+    expect(e1.message).not.toContain('secret-value');
+    const keysTrap = { a: new Proxy({}, { ownKeys: () => { throw new Error('x'); } }) };
+    expect(reject(keysTrap)).toMatchObject({ reason: 'notSerializable', detail: 'payload.a: unreadable property' });
+  });
+
+  it('is a fresh copy: changing the caller\'s object afterwards changes nothing', () => {
+    const payload = { id: '1', tags: ['a'], meta: { n: 1, skip: undefined } };
+    const copy = safePayloadCopy(payload) as typeof payload;
+    payload.tags.push('b');
+    payload.meta.n = 2;
+    expect(copy).toEqual({ id: '1', tags: ['a'], meta: { n: 1 } });
+    expect('skip' in copy.meta).toBe(false);
+  });
+
+  it('copies every JSON value to an equal value (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => {
+        if (/"(__proto__|constructor|prototype)":/.test(JSON.stringify(v))) return;
+        expect(JSON.stringify(safePayloadCopy(v))).toBe(JSON.stringify(v));
       }),
     );
   });

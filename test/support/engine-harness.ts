@@ -117,6 +117,8 @@ export interface HarnessOptions {
   readonly wake?: EngineDeps['wake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
+  /** Replaces the synchronous `FakeAuth` (e.g. a real token manager's port); `h.auth` is then unused. */
+  readonly auth?: AuthPort;
 }
 
 /** An engine core on in-memory doubles, everything on `scheduler` (virtual time). */
@@ -159,7 +161,7 @@ export class EngineHarness {
         scheduler,
         now,
       }),
-      auth: this.auth,
+      auth: options.auth ?? this.auth,
       router: testRoutes,
       lock: this.lock,
       online$: this.online$,
