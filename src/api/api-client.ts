@@ -3,7 +3,7 @@ import { assertSecureBaseUrl } from '../auth/secure-base-url';
 import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
 import { classifyError } from '../policy/classify-error';
 import { classifyResponse } from '../policy/classify-response';
-import { fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
+import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
 
 /** What the pipeline asks the API client to send for one attempt of an op. */
 export interface ApiRequest {
@@ -40,10 +40,17 @@ export interface ApiClient {
 export interface ApiClientOptions {
   /** `https://…`, or `http://` on a loopback host only (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
-  /** Default: `cross-fetch`. Ignored when `transport` is given. */
+  /** Default: `defaultFetch()` (`cross-fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
   readonly fetch?: FetchLike;
-  /** Replaces the fetch transport (tests: a scripted transport in virtual time). */
+  /** Replaces the fetch transport (tests: a scripted transport in virtual time); it must not follow redirects. */
   readonly transport?: HttpTransport;
+  /**
+   * Longest response body read, bytes; past it the request is aborted (a
+   * 2xx is then a `MalformedResponseError` `tooLarge`, other statuses are
+   * classified without their body). Default 1 048 576 (1 MiB). Applies to
+   * the fetch transport; a custom `transport` enforces its own.
+   */
+  readonly maxResponseBytes?: number;
   /** Per-request timeout covering the whole exchange (headers and body), ms. Default 15 000. */
   readonly requestTimeoutMs?: number;
   /** Runs the timeout. Default `asyncScheduler`. */
@@ -53,7 +60,10 @@ export interface ApiClientOptions {
 }
 
 /** Defaults of `ApiClientOptions`. */
-export const API_CLIENT_DEFAULTS = Object.freeze({ requestTimeoutMs: 15_000 });
+export const API_CLIENT_DEFAULTS = Object.freeze({
+  requestTimeoutMs: 15_000,
+  maxResponseBytes: FETCH_TRANSPORT_DEFAULTS.maxResponseBytes,
+});
 
 const joinUrl = (base: string, path: string): string =>
   `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
@@ -66,7 +76,9 @@ const joinUrl = (base: string, path: string): string =>
  * maps every outcome through `classifyResponse` / `classifyError`.
  *
  * Throws `ValidationError('invalidOptions')` at construction for a base URL
- * that would send tokens in clear text (non-loopback `http://`).
+ * that would send tokens in clear text (non-loopback `http://`), or a bad
+ * `requestTimeoutMs` / `maxResponseBytes`. Redirects are never followed:
+ * a 3xx fails the attempt with a permanent `RedirectError`.
  *
  * @example
  * const api = createApiClient({ baseUrl: 'https://api.example.com' });
@@ -79,9 +91,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     throw new ValidationError('invalidOptions', 'requestTimeoutMs: expected a positive number of milliseconds');
   }
+  const maxResponseBytes = options.maxResponseBytes ?? API_CLIENT_DEFAULTS.maxResponseBytes;
+  if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+    throw new ValidationError('invalidOptions', 'maxResponseBytes: expected a positive whole number of bytes');
+  }
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
-  const transport = options.transport ?? fetchTransport(options.fetch);
+  const transport = options.transport ?? fetchTransport(options.fetch, { maxResponseBytes });
 
   return {
     send: (request) => {
