@@ -35,6 +35,8 @@ describe('createSyncEngine', () => {
     ['a bad backoff', { backoff: { baseMs: -1 } }],
     ['a stale period not above the heartbeat', { lock: { heartbeatMs: 1000, staleAfterMs: 500 } }],
     ['a zero request timeout', { requestTimeoutMs: 0 }],
+    ['a zero response-size cap', { maxResponseBytes: 0 }],
+    ['a fractional response-size cap', { maxResponseBytes: 1.5 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
     ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
@@ -53,6 +55,7 @@ describe('createSyncEngine', () => {
   test('documents its defaults in one constant', () => {
     expect(SYNC_ENGINE_DEFAULTS).toEqual({
       requestTimeoutMs: 15_000,
+      maxResponseBytes: 1_048_576,
       batchSize: 20,
       powerSavingBackoffFactor: 4,
       storageRetryMs: 1_000,
