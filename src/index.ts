@@ -12,6 +12,7 @@ export {
   PermanentError,
   ConflictError,
   MalformedResponseError,
+  RedirectError,
   ValidationError,
   StorageError,
 } from './errors/sync-error';

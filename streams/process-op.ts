@@ -87,7 +87,7 @@ export class AuthRequiredSignal extends Error {
 const toSyncError = (err: unknown): SyncError => classifyError(err);
 
 const failureReasonOf = (err: SyncError): FailureReason =>
-  err.kind === 'malformedResponse' ? 'malformedResponse' : err.retryable ? 'exhausted' : 'permanent';
+  err.kind === 'malformedResponse' || err.kind === 'redirect' ? err.kind : err.retryable ? 'exhausted' : 'permanent';
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';

@@ -1,10 +1,10 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
-import { SyncError, TimeoutError } from '../errors/sync-error';
+import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
 import { classifyError } from '../policy/classify-error';
 import { classifyResponse } from '../policy/classify-response';
 import { timerOptionMs } from '../policy/timer-option';
-import { fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
+import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
 
 /** What the pipeline asks the API client to send for one attempt of an op. */
 export interface ApiRequest {
@@ -41,10 +41,17 @@ export interface ApiClient {
 export interface ApiClientOptions {
   /** `https://…`, or `http://` on a loopback host only (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
-  /** Default: `cross-fetch`. Ignored when `transport` is given. */
+  /** Default: `defaultFetch()` (`cross-fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
   readonly fetch?: FetchLike;
-  /** Replaces the fetch transport (tests: a scripted transport in virtual time). */
+  /** Replaces the fetch transport (tests: a scripted transport in virtual time); it must not follow redirects. */
   readonly transport?: HttpTransport;
+  /**
+   * Longest response body read, bytes; past it the request is aborted (a
+   * 2xx is then a `MalformedResponseError` `tooLarge`, other statuses are
+   * classified without their body). Default 1 048 576 (1 MiB). Applies to
+   * the fetch transport; a custom `transport` enforces its own.
+   */
+  readonly maxResponseBytes?: number;
   /** Per-request timeout covering the whole exchange (headers and body), ms. Default 15 000. */
   readonly requestTimeoutMs?: number;
   /** Runs the timeout. Default `asyncScheduler`. */
@@ -54,7 +61,10 @@ export interface ApiClientOptions {
 }
 
 /** Defaults of `ApiClientOptions`. */
-export const API_CLIENT_DEFAULTS = Object.freeze({ requestTimeoutMs: 15_000 });
+export const API_CLIENT_DEFAULTS = Object.freeze({
+  requestTimeoutMs: 15_000,
+  maxResponseBytes: FETCH_TRANSPORT_DEFAULTS.maxResponseBytes,
+});
 
 const joinUrl = (base: string, path: string): string =>
   `${base.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
@@ -68,7 +78,9 @@ const joinUrl = (base: string, path: string): string =>
  *
  * Throws `ValidationError('invalidOptions')` at construction for a base URL
  * that would send tokens in clear text (non-loopback `http://`), or a
- * `requestTimeoutMs` a timer cannot honour (not > 0, or above 2^31 − 1 ms).
+ * `requestTimeoutMs` a timer cannot honour (not > 0, or above 2^31 − 1 ms), or a
+ * bad `maxResponseBytes`. Redirects are never followed: a 3xx fails the
+ * attempt with a permanent `RedirectError`.
  *
  * @example
  * const api = createApiClient({ baseUrl: 'https://api.example.com' });
@@ -78,9 +90,13 @@ const joinUrl = (base: string, path: string): string =>
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = assertSecureBaseUrl(options.baseUrl).toString();
   const timeoutMs = timerOptionMs('requestTimeoutMs', options.requestTimeoutMs ?? API_CLIENT_DEFAULTS.requestTimeoutMs);
+  const maxResponseBytes = options.maxResponseBytes ?? API_CLIENT_DEFAULTS.maxResponseBytes;
+  if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+    throw new ValidationError('invalidOptions', 'maxResponseBytes: expected a positive whole number of bytes');
+  }
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
-  const transport = options.transport ?? fetchTransport(options.fetch);
+  const transport = options.transport ?? fetchTransport(options.fetch, { maxResponseBytes });
 
   return {
     send: (request) => {

@@ -89,6 +89,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     fetch: options.fetch,
     transport: options.transport,
     requestTimeoutMs: options.requestTimeoutMs ?? SYNC_ENGINE_DEFAULTS.requestTimeoutMs,
+    maxResponseBytes: options.maxResponseBytes ?? SYNC_ENGINE_DEFAULTS.maxResponseBytes,
     scheduler,
     now,
   });

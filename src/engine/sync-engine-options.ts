@@ -49,7 +49,9 @@ export interface SyncEngineOptions {
   readonly constraints$?: Observable<PowerConstraints>;
   /**
    * HTTP. Default `cross-fetch`: the browser's own `fetch` where there is
-   * one; on Node, node-fetch over `node:http` (not Node's global `fetch`).
+   * one; on Node, node-fetch over `node:http` (not Node's global `fetch`),
+   * and once `sync-engine/node` is loaded its `nodeFetch()` (TLS ≥ 1.3 to
+   * non-loopback hosts). Redirects are never followed, whichever fetch.
    */
   readonly fetch?: FetchLike;
   /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */
@@ -71,6 +73,15 @@ export interface SyncEngineOptions {
   readonly lock?: Omit<StorageLockOptions, 'scheduler' | 'now'> | ProcessorLock;
   /** Per-request timeout (whole exchange), ms, at most 2^31 − 1 (like every timer option). Default 15 000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Longest response body read, bytes; past it the request is aborted. A
+   * 2xx past it fails the op as `malformedResponse` (`tooLarge`: the server
+   * applied it; a retry from `failed_ops` keeps the key), other statuses are
+   * classified without their body. Memory per reply stays within it.
+   * Default 1 048 576 (1 MiB). Applies to the fetch transport, not to a
+   * custom `transport`.
+   */
+  readonly maxResponseBytes?: number;
   /** Conflict (409) hook: retry with a new payload, drop, or fail. Default: fail. */
   readonly reconcile?: Reconcile;
   /** Ops read from the store per batch. Default 20. */
@@ -136,6 +147,7 @@ export interface SyncEngineOptions {
  */
 export const SYNC_ENGINE_DEFAULTS = Object.freeze({
   requestTimeoutMs: 15_000,
+  maxResponseBytes: 1_048_576,
   batchSize: 20,
   powerSavingBackoffFactor: 4,
   storageRetryMs: 1_000,

@@ -24,6 +24,7 @@ export type SyncErrorKind =
   | 'permanent'
   | 'conflict'
   | 'malformedResponse'
+  | 'redirect'
   | 'validation'
   | 'storage';
 
@@ -39,6 +40,8 @@ export interface ErrorInfo {
   readonly status?: number;
   readonly code?: string;
   readonly retryAfterMs?: number;
+  /** `redirect` only: the origin the server pointed to (`https://host:port`, never a path or query). */
+  readonly redirectOrigin?: string;
 }
 
 interface SyncErrorInit {
@@ -224,6 +227,38 @@ export class MalformedResponseError extends SyncError {
   readonly consumesAttempt = true;
   constructor(init: SyncErrorInit = {}) {
     super('malformed server response', init);
+  }
+}
+
+/**
+ * A 3xx (or the browser's opaque answer to `redirect: 'manual'`) reached
+ * the engine. The engine never follows a redirect: a `301/302/303` would
+ * be re-sent as a `GET` (and its answer taken for the op's), a `307/308`
+ * would carry the payload, keys and maybe the token to another origin or
+ * over clear text. The op goes to `failed_ops` (reason `redirect`); the
+ * server may or may not have applied it (a `303` usually means it did), so
+ * a person must look. `redirectOrigin` is the target's origin when known;
+ * `code` is `opaqueRedirect` (browser, target unknown) or `followed` (a
+ * custom `fetch` followed it anyway).
+ *
+ * @example
+ * new RedirectError({ status: 307, redirectOrigin: 'https://other.example' }).toInfo();
+ * // { kind: 'redirect', status: 307, redirectOrigin: 'https://other.example' }
+ */
+export class RedirectError extends SyncError {
+  readonly kind = 'redirect';
+  readonly errorClass = 'permanent';
+  readonly retryable = false;
+  readonly consumesAttempt = true;
+  readonly redirectOrigin?: string;
+  constructor(init: SyncErrorInit & { redirectOrigin?: string } = {}) {
+    super(`redirect not followed${init.status ? ` (${init.status})` : ''}`, init);
+    this.redirectOrigin = init.redirectOrigin;
+  }
+
+  override toInfo(): ErrorInfo {
+    const info = super.toInfo();
+    return this.redirectOrigin === undefined ? info : { ...info, redirectOrigin: this.redirectOrigin };
   }
 }
 

@@ -17,6 +17,7 @@ export const USER_MESSAGES: Readonly<Record<SyncErrorKind, string>> = {
   permanent: 'The server rejected this change. It was not saved.',
   conflict: 'This change conflicts with a newer version on the server.',
   malformedResponse: 'The server sent an unreadable reply. Please check this change.',
+  redirect: 'The server redirected this change instead of accepting it. Please check this change.',
   validation: 'This change is invalid and was not saved.',
   storage: 'Your device could not store this change.',
 };

@@ -1,13 +1,22 @@
 /**
  * sync-engine for Node and Electron: the SQLite driver and a store opened on
- * it. This entry point may use Node built-ins; the core never does.
+ * it, and the Node transport. This entry point may use Node built-ins; the
+ * core never does. Loading it makes `nodeFetch()` (TLS ≥ 1.3 to non-loopback
+ * hosts) the engine's default fetch in this process.
  */
 import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { setDefaultFetch } from '../api/default-fetch';
 import { createOpStore, type LocalForageOpStore } from '../store/create-op-store';
 import type { OpStoreOptions } from '../store/op-store-options';
 import { defineSqliteDriver, type SqliteSynchronous } from './sqlite-driver';
 import { nodeAesGcm } from './node-aes-gcm';
+import { nodeFetch } from './node-fetch';
 
+// The spec's TLS floor for every engine of this process that is not given a fetch.
+setDefaultFetch(nodeFetch());
+
+export { nodeFetch } from './node-fetch';
+export type { NodeFetchOptions, MinTlsVersion } from './node-fetch';
 export { defineSqliteDriver, SQLITE_DRIVER } from './sqlite-driver';
 export { nodeAesGcm } from './node-aes-gcm';
 export type { SqliteSynchronous, SqliteDriverConfig } from './sqlite-driver';

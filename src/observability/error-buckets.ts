@@ -7,8 +7,8 @@ export type ErrorBucket = 'transient' | 'permanent' | 'ambiguous';
  * Which `sync.errors.*` bucket a failed attempt counts in. `network` is a
  * separate, overlapping counter (`isNetworkKind`): a network error is also
  * transient. `auth` (401, refreshed then retried) and `rateLimited` (429,
- * waited out) are transient conditions; `validation` and `malformedResponse`
- * are permanent; a domain conflict is the spec's "ambiguous".
+ * waited out) are transient conditions; `validation`, `malformedResponse`
+ * and `redirect` are permanent; a domain conflict is the spec's "ambiguous".
  */
 export const ERROR_BUCKET: Readonly<Record<SyncErrorKind, ErrorBucket>> = {
   network: 'transient',
@@ -19,6 +19,7 @@ export const ERROR_BUCKET: Readonly<Record<SyncErrorKind, ErrorBucket>> = {
   storage: 'transient',
   permanent: 'permanent',
   malformedResponse: 'permanent',
+  redirect: 'permanent',
   validation: 'permanent',
   conflict: 'ambiguous',
 };

@@ -68,11 +68,12 @@ const ErrorInfoCodec = t.intersection([
       permanent: null,
       conflict: null,
       malformedResponse: null,
+      redirect: null,
       validation: null,
       storage: null,
     }),
   }),
-  t.partial({ status: t.number, code: t.string, retryAfterMs: t.number }),
+  t.partial({ status: t.number, code: t.string, retryAfterMs: t.number, redirectOrigin: t.string }),
 ]);
 
 /** The io-ts codec of a stored pending operation. */

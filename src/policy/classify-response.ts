@@ -4,6 +4,7 @@ import {
   MalformedResponseError,
   PermanentError,
   RateLimitError,
+  RedirectError,
   ServerError,
   TimeoutError,
   type SyncError,
@@ -20,9 +21,16 @@ import { parseRetryAfter } from './retry-after';
  * const like: HttpResponseLike = { status: res.status, headers: res.headers, bodyText: await res.text() };
  */
 export interface HttpResponseLike {
+  /** HTTP status; 0 for the browser's opaque answer to `redirect: 'manual'`. */
   readonly status: number;
   readonly headers: { get(name: string): string | null };
   readonly bodyText: string;
+  /** The URL answered (the request's, or the final one if a fetch followed a redirect); resolves a relative `Location`. */
+  readonly url?: string;
+  /** The fetch followed a redirect although the engine asked it not to (`Response.redirected`). */
+  readonly redirected?: boolean;
+  /** The body was longer than `maxResponseBytes`: reading stopped there and `bodyText` is empty. */
+  readonly bodyOverLimit?: boolean;
 }
 
 /**
@@ -71,12 +79,41 @@ function readErrorBody(bodyText: string): { readonly code?: string; readonly det
   return { code, details: source.details };
 }
 
+// A hostname is at most 253 characters; anything longer is not kept.
+const MAX_ORIGIN_LENGTH = 300;
+
+/** The origin of the redirect target (scheme, host, port: never path or query), if it is a web URL. */
+function redirectOriginOf(res: HttpResponseLike): string | undefined {
+  const target = res.redirected === true ? res.url : res.headers.get('location');
+  if (target === null || target === undefined) return undefined;
+  try {
+    const url = new URL(target, res.url);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    return url.origin.length <= MAX_ORIGIN_LENGTH ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function classifyRedirect(res: HttpResponseLike): ClassifiedResponse {
+  const redirectOrigin = redirectOriginOf(res);
+  const where = redirectOrigin === undefined ? {} : { redirectOrigin };
+  if (res.redirected === true) return fail(new RedirectError({ code: 'followed', ...where }));
+  if (res.status === 0) return fail(new RedirectError({ code: 'opaqueRedirect' }));
+  return fail(new RedirectError({ status: res.status, ...where }));
+}
+
 /**
  * Decide what one HTTP response means (`docs/error_mapping.md`).
  *
+ * - A redirect (3xx, status 0 = the browser's opaque redirect, or a response
+ *   a fetch reached by following one) → `RedirectError`, permanent: the
+ *   engine never follows redirects, and never takes a redirected answer for
+ *   the op's.
  * - 2xx with a JSON object body holding a `data` member → `{ ok: true, data }`.
  *   204/205 (no content by definition) with an empty body → `data: null`.
- *   Any other 2xx (not JSON, no `data`) → `MalformedResponseError`.
+ *   Any other 2xx (not JSON, no `data`, or a body past `maxResponseBytes`:
+ *   code `tooLarge`) → `MalformedResponseError`.
  * - 401 → `AuthError`; 408 → `TimeoutError`; 429 → `RateLimitError`;
  *   503 with a valid `Retry-After` → `RateLimitError`; 409 with
  *   `error.code` `idempotency_key_in_use` → `ServerError` that does not
@@ -96,6 +133,7 @@ function readErrorBody(bodyText: string): { readonly code?: string; readonly det
  */
 export function classifyResponse(res: HttpResponseLike, now: number): ClassifiedResponse {
   const { status } = res;
+  if (res.redirected === true || status === 0 || (status >= 300 && status <= 399)) return classifyRedirect(res);
   if (status >= 200 && status <= 299) return classifySuccess(res);
 
   const { code, details } = readErrorBody(res.bodyText);
@@ -122,8 +160,7 @@ export function classifyResponse(res: HttpResponseLike, now: number): Classified
       return fail(retryAfterMs !== undefined ? new RateLimitError(withRetryAfter) : new ServerError(init));
     default:
       if (status >= 500 && status <= 599) return fail(new ServerError(withRetryAfter));
-      // Every other status (the listed 4xx, other 4xx, and 1xx/3xx/invalid
-      // codes that should never reach us after fetch follows redirects).
+      // Every other status (the listed 4xx, other 4xx, 1xx and invalid codes).
       return fail(new PermanentError(init));
   }
 }
@@ -132,6 +169,10 @@ const fail = (error: SyncError): ClassifiedResponse => ({ ok: false, error });
 
 function classifySuccess(res: HttpResponseLike): ClassifiedResponse {
   const { status } = res;
+  // The server answered 2xx, so it applied the op, but the answer cannot be
+  // read: like any malformed success, a person decides (a retry from
+  // failed_ops keeps the key and gets the server's replay).
+  if (res.bodyOverLimit === true) return fail(new MalformedResponseError({ status, code: 'tooLarge' }));
   if ((status === 204 || status === 205) && res.bodyText.trim() === '') return { ok: true, data: null };
   const parsed = parseJson(res.bodyText);
   if (!parsed.ok) return fail(new MalformedResponseError({ status, code: 'notJson' }));

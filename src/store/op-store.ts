@@ -5,9 +5,10 @@ import type { OpId, PendingOp } from '../op/pending-op';
 /**
  * Why an op left the queue for the dead-letter queue. `dropped` marks a
  * conflict that reconciliation dropped: its record is discarded right after
- * (it is only seen if a crash hits between the two writes).
+ * (it is only seen if a crash hits between the two writes). `redirect`: the
+ * server answered with a redirect, which the engine never follows.
  */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'corrupt';
+export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt';
 
 /** What `fail()` records with the op. */
 export interface FailureInfo {

@@ -26,6 +26,7 @@ const FailureReasonCodec = t.keyof({
   conflict: null,
   dropped: null,
   malformedResponse: null,
+  redirect: null,
   corrupt: null,
 });
 

@@ -42,6 +42,8 @@ describe('createSyncEngine', () => {
     ['a zero request timeout', { requestTimeoutMs: 0 }],
     ['a zero auth timeout', { authTimeoutMs: 0 }],
     ['an auth timeout beyond 2^31 − 1 ms (timers would fire at once)', { authTimeoutMs: 2 ** 31 }],
+    ['a zero response-size cap', { maxResponseBytes: 0 }],
+    ['a fractional response-size cap', { maxResponseBytes: 1.5 }],
     ['a zero batch size', { batchSize: 0 }],
     ['a negative idle poll', { idlePollMs: -1 }],
     // Values no timer can honour (above 2^31 − 1 ms they fire at once).
@@ -88,6 +90,7 @@ describe('createSyncEngine', () => {
   test('documents its defaults in one constant', () => {
     expect(SYNC_ENGINE_DEFAULTS).toEqual({
       requestTimeoutMs: 15_000,
+      maxResponseBytes: 1_048_576,
       batchSize: 20,
       powerSavingBackoffFactor: 4,
       storageRetryMs: 1_000,

@@ -5,6 +5,7 @@ import {
   NetworkError,
   PermanentError,
   RateLimitError,
+  RedirectError,
   ServerError,
   StorageError,
   SyncError,
@@ -25,6 +26,7 @@ const table: ReadonlyArray<readonly [SyncError, string, SyncErrorKind, string, b
   [new PermanentError({ status: 400 }), 'PermanentError', 'permanent', 'permanent', false, true],
   [new ConflictError({ status: 409 }), 'ConflictError', 'conflict', 'ambiguous', false, true],
   [new MalformedResponseError({ status: 200 }), 'MalformedResponseError', 'malformedResponse', 'permanent', false, true],
+  [new RedirectError({ status: 307 }), 'RedirectError', 'redirect', 'permanent', false, true],
   [new ValidationError('invalidPayload', 'payload.title: expected string'), 'ValidationError', 'validation', 'permanent', false, false],
   [new StorageError('quota'), 'StorageError', 'storage', 'transient', true, false],
 ];
@@ -60,6 +62,11 @@ describe('SyncError classes', () => {
     });
     expect(new NetworkError().toInfo()).toEqual({ kind: 'network' });
     expect(new ConflictError({ status: 409, details: { secret: 'x' } }).toInfo()).toEqual({ kind: 'conflict', status: 409 });
+    expect(new RedirectError({ status: 308, redirectOrigin: 'https://other.example' }).toInfo()).toEqual({
+      kind: 'redirect',
+      status: 308,
+      redirectOrigin: 'https://other.example',
+    });
   });
 
   it('keeps messages to the kind and status', () => {

@@ -10,15 +10,19 @@ interface Expected {
   readonly errorClass?: string;
   readonly consumesAttempt?: boolean;
   readonly retryable?: boolean;
-  readonly status?: number;
+  readonly status?: number | null;
   readonly retryAfterMs?: number | null;
   readonly code?: string | null;
+  readonly redirectOrigin?: string | null;
 }
 interface Row {
   readonly name: string;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly bodyText: string;
+  readonly url?: string;
+  readonly redirected?: boolean;
+  readonly bodyOverLimit?: boolean;
   readonly expected: Expected;
 }
 
@@ -32,7 +36,14 @@ const rows = vectors.cases as unknown as readonly Row[];
 
 describe('classifyResponse (test-vectors/error_mapping.json)', () => {
   test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, row) => {
-    const res = { status: row.status, headers: headersOf(row.headers), bodyText: row.bodyText };
+    const res: HttpResponseLike = {
+      status: row.status,
+      headers: headersOf(row.headers),
+      bodyText: row.bodyText,
+      ...(row.url === undefined ? {} : { url: row.url }),
+      ...(row.redirected === undefined ? {} : { redirected: row.redirected }),
+      ...(row.bodyOverLimit === undefined ? {} : { bodyOverLimit: row.bodyOverLimit }),
+    };
     const got = classifyResponse(res, vectors.now);
     const e = row.expected;
     if (e.ok) {
@@ -48,27 +59,29 @@ describe('classifyResponse (test-vectors/error_mapping.json)', () => {
       errorClass: err.errorClass,
       consumesAttempt: err.consumesAttempt,
       retryable: err.retryable,
-      status: err.status,
+      status: err.status ?? null,
       retryAfterMs: err.retryAfterMs ?? null,
       code: err.code ?? null,
+      redirectOrigin: err.toInfo().redirectOrigin ?? null,
     }).toEqual({
       kind: e.kind,
       errorClass: e.errorClass,
       consumesAttempt: e.consumesAttempt,
       retryable: e.retryable,
-      status: e.status,
+      status: e.status ?? null,
       retryAfterMs: e.retryAfterMs ?? null,
       code: e.code ?? null,
+      redirectOrigin: e.redirectOrigin ?? null,
     });
     // Nothing the server wrote reaches the message or the user text.
     for (const text of [err.message, err.userMessage, JSON.stringify(err.toInfo())]) {
-      expect(text).not.toMatch(/token=|eyJ|alice@|Sign in|server text/);
+      expect(text).not.toMatch(/token=|key=secret|ticket=|eyJ|alice@|Sign in|server text/);
     }
   });
 
   it('covers every status the contract lists', () => {
     const statuses = new Set(rows.map((r) => r.status));
-    for (const s of [200, 204, 400, 401, 403, 404, 408, 409, 410, 413, 422, 425, 429, 500, 502, 503, 504]) {
+    for (const s of [0, 200, 204, 301, 302, 303, 307, 308, 400, 401, 403, 404, 408, 409, 410, 413, 422, 425, 429, 500, 502, 503, 504]) {
       expect(statuses).toContain(s);
     }
   });
@@ -112,7 +125,7 @@ describe('classifyResponse, beyond the table', () => {
 
 describe('classifyResponse (properties)', () => {
   const FIXED_MESSAGE =
-    /^(network request failed|request timed out|server error( \d{3})?|rate limited by server|authentication required|request rejected( with \d{3})?|conflict with server state|malformed server response)$/;
+    /^(network request failed|request timed out|server error( \d{3})?|rate limited by server|authentication required|request rejected( with \d{3})?|conflict with server state|malformed server response|redirect not followed( \(\d{3}\))?)$/;
 
   it('never throws; ok only for 2xx; messages are fixed text whatever the body and headers', () => {
     fc.assert(
@@ -131,6 +144,8 @@ describe('classifyResponse (properties)', () => {
             expect(status >= 200 && status <= 299).toBe(true);
             return;
           }
+          // Every 3xx is refused as a redirect, whatever it says.
+          expect(got.error.kind === 'redirect').toBe(status >= 300 && status <= 399);
           expect(got.error.message).toMatch(FIXED_MESSAGE);
           expect(got.error.status).toBe(status);
           if (got.error.code !== undefined) expect(got.error.code).toMatch(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/);
