@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { defineSqliteDriver, enableWal } from '../../src/node/sqlite-driver';
+import { defineSqliteDriver } from '../../src/node/sqlite-driver';
 import { createSqliteOpStore, loadOrCreateKeyFile } from '../../src/node';
 import type { RangeCapableForage } from '../../src/drivers/range-driver';
 import { StorageError } from '../../src/errors/sync-error';
@@ -59,45 +59,6 @@ describe('SQLite driver and Node entry', () => {
     } finally {
       for (const [m, f] of saved) base[m] = f;
     }
-  });
-
-  it('enableWal retries while SQLite answers SQLITE_BUSY (two processes converting a new file at once), and gives up at the deadline', () => {
-    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-    let calls = 0;
-    enableWal({
-      pragma: () => {
-        calls += 1;
-        if (calls < 4) throw busy;
-        return 'wal';
-      },
-    });
-    expect(calls).toBe(4);
-
-    // Virtual clock: every try moves it 1 s; the deadline is 2.5 s.
-    let t = 0;
-    let tries = 0;
-    const alwaysBusy = {
-      pragma: () => {
-        tries += 1;
-        t += 1000;
-        throw busy;
-      },
-    };
-    expect(() => enableWal(alwaysBusy, 2_500, () => t)).toThrow('database is locked');
-    expect(tries).toBe(3);
-
-    // Any other error is not retried.
-    const other = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
-    let once = 0;
-    expect(() =>
-      enableWal({
-        pragma: () => {
-          once += 1;
-          throw other;
-        },
-      }),
-    ).toThrow('disk I/O error');
-    expect(once).toBe(1);
   });
 
   it('maps SQLITE_FULL to StorageError(quota) and leaves the queue as it was', async () => {
