@@ -27,7 +27,7 @@ export interface SyncEngineInstance extends SyncEngineHandle {
 }
 
 /** Pending ops read (decrypted, decoded) per task while seeding the age metrics at start-up. */
-const SEED_PAGE = 100;
+const SEED_PAGE = 50;
 
 const isProcessorLock = (l: unknown): l is ProcessorLock =>
   typeof l === 'object' && l !== null && typeof (l as ProcessorLock).hold === 'function';
