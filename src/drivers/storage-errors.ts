@@ -4,7 +4,8 @@ import { StorageError } from '../errors/sync-error';
  * Map a driver failure to a typed `StorageError`, keeping the original as
  * `cause` (it never carries record contents: drivers report keys at most).
  * Quota: DOMException `QuotaExceededError` (IndexedDB, legacy code 22, and
- * Firefox's `NS_ERROR_DOM_QUOTA_REACHED`) and SQLite `SQLITE_FULL`.
+ * Firefox's `NS_ERROR_DOM_QUOTA_REACHED`) and SQLite `SQLITE_FULL`; busy:
+ * SQLite `SQLITE_BUSY`/`SQLITE_LOCKED`.
  */
 export function toStorageError(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
@@ -20,5 +21,13 @@ export function toStorageError(err: unknown): StorageError {
   ) {
     return new StorageError('quota', { cause: err });
   }
+  // SQLite's lock held by another connection past every retry.
+  if (isSqliteBusy(err)) return new StorageError('busy', { cause: err });
   return new StorageError('unavailable', { cause: err });
+}
+
+/** SQLITE_BUSY or SQLITE_LOCKED, extended codes included: the lock is someone else's; retrying may succeed. */
+export function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)(_|$)/.test(code);
 }

@@ -19,6 +19,7 @@ import {
   map,
   repeat,
   retry,
+  subscribeOn,
   switchMap,
   takeWhile,
   tap,
@@ -361,8 +362,13 @@ class EngineCore implements SyncEngineHandle {
     const size = Math.max(1, Math.floor(pageSize));
     const page = (after?: OpId) => store.peek(size, after);
     // Page by page with `afterId`: bounded memory however long the queue is.
+    // Every further page is read in a later task, so walking a long queue
+    // (the age metrics' seed at start-up, an optimistic store's rebase)
+    // never holds the event loop for more than one page: with a synchronous
+    // driver a chain of resolved reads would otherwise run as one block.
+    const later = this.#deps.commitScheduler ?? this.#deps.scheduler;
     return page().pipe(
-      expand((ops) => (ops.length < size ? EMPTY : page(ops[ops.length - 1]!.id))),
+      expand((ops) => (ops.length < size ? EMPTY : page(ops[ops.length - 1]!.id).pipe(subscribeOn(later)))),
       concatMap((ops) => from(ops)),
     );
   }

@@ -118,8 +118,9 @@ export interface SyncEngine {
   readonly changes$: Observable<StoreChange>;
   /**
    * The pending queue in FIFO order: emits each op, reading the store page
-   * by page (bounded memory), then completes. Cold: each subscription reads
-   * the queue afresh.
+   * by page (bounded memory), each page after the first in a later task
+   * (a long queue never holds the event loop), then completes. Cold: each
+   * subscription reads the queue afresh.
    */
   pendingOps(pageSize?: number): Observable<PendingOp>;
 }

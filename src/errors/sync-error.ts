@@ -293,13 +293,15 @@ export class ValidationError extends SyncError {
 }
 
 /**
- * What went wrong with storage (also the error's `code`); `unavailable` and
- * `quota` are worth retrying.
+ * What went wrong with storage (also the error's `code`); `unavailable`,
+ * `quota` and `busy` are worth retrying. `busy`: another process kept the
+ * database locked for as long as the driver retries (SQLite: a writer
+ * frozen or stuck mid-transaction).
  *
  * @example
  * new StorageError('wrongKey').retryable; // false
  */
-export type StorageReason = 'quota' | 'unavailable' | 'wrongKey' | 'corrupt' | 'closed';
+export type StorageReason = 'quota' | 'unavailable' | 'busy' | 'wrongKey' | 'corrupt' | 'closed';
 
 /**
  * Storage failed; nothing partial was written.
@@ -316,7 +318,7 @@ export class StorageError extends SyncError {
   constructor(reason: StorageReason, init: SyncErrorInit = {}) {
     super(`storage error (${reason})`, init);
     this.reason = reason;
-    this.retryable = reason === 'unavailable' || reason === 'quota';
+    this.retryable = reason === 'unavailable' || reason === 'quota' || reason === 'busy';
     (this as { code?: string }).code = reason;
   }
 }

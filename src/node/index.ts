@@ -17,7 +17,7 @@ setDefaultFetch(nodeFetch());
 
 export { nodeFetch } from './node-fetch';
 export type { NodeFetchOptions, MinTlsVersion } from './node-fetch';
-export { defineSqliteDriver, SQLITE_DRIVER } from './sqlite-driver';
+export { defineSqliteDriver, SQLITE_DRIVER, SQLITE_BUSY_DEFAULTS } from './sqlite-driver';
 export { nodeAesGcm } from './node-aes-gcm';
 export type { SqliteSynchronous, SqliteDriverConfig } from './sqlite-driver';
 
@@ -34,6 +34,14 @@ export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'dri
   readonly synchronous?: SqliteSynchronous;
   /** Extra pragmas run once when the file is opened, e.g. `['cache_size = -8000']`. */
   readonly pragmas?: readonly string[];
+  /**
+   * Longest wait, ms, of one statement for another process's lock on the
+   * thread (SQLite `busy_timeout`). Default 20; longer waits are retries on
+   * `scheduler` that leave the event loop free.
+   */
+  readonly busyTimeoutMs?: number;
+  /** A call still locked out after this long, ms, rejects with `StorageError('busy')`. Default 5000. */
+  readonly busyRetryMs?: number;
 }
 
 /**
@@ -43,7 +51,7 @@ export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'dri
  * const store = await createSqliteOpStore('./data/queue.sqlite');
  */
 export async function createSqliteOpStore(path: string, options: SqliteOpStoreOptions = {}): Promise<LocalForageOpStore> {
-  const { keyFile, synchronous, pragmas, ...storeOptions } = options;
+  const { keyFile, synchronous, pragmas, busyTimeoutMs, busyRetryMs, ...storeOptions } = options;
   const driver = await defineSqliteDriver();
   const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(keyFile ?? `${path}.key`));
   return createOpStore({
@@ -52,7 +60,14 @@ export async function createSqliteOpStore(path: string, options: SqliteOpStoreOp
     name: path,
     driver,
     encryptionKey,
-    driverOptions: { sqliteSynchronous: synchronous ?? 'FULL', sqlitePragmas: pragmas ?? [] },
+    driverOptions: {
+      sqliteSynchronous: synchronous ?? 'FULL',
+      sqlitePragmas: pragmas ?? [],
+      ...(busyTimeoutMs === undefined ? {} : { sqliteBusyTimeoutMs: busyTimeoutMs }),
+      ...(busyRetryMs === undefined ? {} : { sqliteBusyRetryMs: busyRetryMs }),
+      // The busy retries wait on the store's scheduler.
+      ...(options.scheduler === undefined ? {} : { sqliteScheduler: options.scheduler }),
+    },
   });
 }
 

@@ -1,4 +1,4 @@
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { AesGcmEngine } from '../crypto/aes-gcm-engine';
 
 /** Options of `createOpStore`. */
@@ -24,6 +24,12 @@ export interface OpStoreOptions {
   readonly aesGcm?: AesGcmEngine;
   /** Clock, epoch ms (ledger pruning, quarantine times). Default: `asyncScheduler.now()`. */
   readonly now?: () => number;
+  /**
+   * Where the ledger prune, a walk over every entry, gives the event loop
+   * back between two pages (a zero-delay action per page), so it never
+   * holds the main thread for more than one page. Default: `asyncScheduler`.
+   */
+  readonly scheduler?: SchedulerLike;
   /** How long a completed idempotency key stays in the ledger, ms. Default: 24 h. */
   readonly ledgerTtlMs?: number;
   /** Minimum time between two ledger prunes done by `complete()`, ms. Default: 1 h. */
@@ -33,9 +39,10 @@ export interface OpStoreOptions {
 }
 
 /** Defaults of `OpStoreOptions`. */
-export const OP_STORE_DEFAULTS: Readonly<Required<Pick<OpStoreOptions, 'now' | 'ledgerTtlMs' | 'ledgerPruneIntervalMs'>>> =
+export const OP_STORE_DEFAULTS: Readonly<Required<Pick<OpStoreOptions, 'now' | 'scheduler' | 'ledgerTtlMs' | 'ledgerPruneIntervalMs'>>> =
   Object.freeze({
     now: () => asyncScheduler.now(),
+    scheduler: asyncScheduler,
     ledgerTtlMs: 24 * 60 * 60 * 1000,
     ledgerPruneIntervalMs: 60 * 60 * 1000,
   });

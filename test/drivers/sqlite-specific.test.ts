@@ -2,8 +2,8 @@ import localforage from 'localforage';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
-import { defineSqliteDriver, enableWal } from '../../src/node/sqlite-driver';
+import Database from 'better-sqlite3';
+import { defineSqliteDriver } from '../../src/node/sqlite-driver';
 import { createSqliteOpStore, loadOrCreateKeyFile } from '../../src/node';
 import type { RangeCapableForage } from '../../src/drivers/range-driver';
 import { StorageError } from '../../src/errors/sync-error';
@@ -33,6 +33,20 @@ describe('SQLite driver and Node entry', () => {
     await f.closeInstance!();
   });
 
+  it('counts from a key-only index, not by scanning every sealed value; a file from an older build gets the index at its first open', async () => {
+    const path = join(dir, 'count.sqlite');
+    // An older build's table: no index.
+    const old = new Database(path);
+    old.exec('CREATE TABLE "lf_kv" (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID');
+    old.prepare('INSERT INTO "lf_kv" (key, value) VALUES (?, ?)').run('a', JSON.stringify('x'.repeat(500)));
+    old.close();
+    const f = localforage.createInstance({ name: path, storeName: 'kv', driver }) as RangeCapableForage;
+    expect(await f.length()).toBe(1);
+    const plan = dbOf(f).prepare('EXPLAIN QUERY PLAN SELECT COUNT(*) AS n FROM "lf_kv"').all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING COVERING INDEX lf_kv_keys/);
+    await f.closeInstance!();
+  });
+
   it('a store completes an op with one setAndRemove (one commit), not a ledger write and a removal', async () => {
     const base = (await localforage.getDriver(driver)) as unknown as Record<string, (...a: unknown[]) => unknown>;
     const calls: string[] = [];
@@ -51,7 +65,8 @@ describe('SQLite driver and Node entry', () => {
       await store.append(a);
       await store.append(b);
       calls.length = 0;
-      await store.complete(a, 1);
+      // A recent completion: the prune this first complete starts removes nothing.
+      await store.complete(a, Date.now());
       expect(calls).toEqual(['setAndRemove']);
       expect((await store.peek(5)).map((o) => o.id)).toEqual([b.id]);
       expect(await store.isCompleted(a.idempotencyKey)).toBe(true);
@@ -61,48 +76,10 @@ describe('SQLite driver and Node entry', () => {
     }
   });
 
-  it('enableWal retries while SQLite answers SQLITE_BUSY (two processes converting a new file at once), and gives up at the deadline', () => {
-    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-    let calls = 0;
-    enableWal({
-      pragma: () => {
-        calls += 1;
-        if (calls < 4) throw busy;
-        return 'wal';
-      },
-    });
-    expect(calls).toBe(4);
-
-    // Virtual clock: every try moves it 1 s; the deadline is 2.5 s.
-    let t = 0;
-    let tries = 0;
-    const alwaysBusy = {
-      pragma: () => {
-        tries += 1;
-        t += 1000;
-        throw busy;
-      },
-    };
-    expect(() => enableWal(alwaysBusy, 2_500, () => t)).toThrow('database is locked');
-    expect(tries).toBe(3);
-
-    // Any other error is not retried.
-    const other = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
-    let once = 0;
-    expect(() =>
-      enableWal({
-        pragma: () => {
-          once += 1;
-          throw other;
-        },
-      }),
-    ).toThrow('disk I/O error');
-    expect(once).toBe(1);
-  });
-
   it('maps SQLITE_FULL to StorageError(quota) and leaves the queue as it was', async () => {
     const path = join(dir, 'full.sqlite');
-    const store = await createSqliteOpStore(path, { pragmas: ['max_page_count = 12'] });
+    // 9 pages hold the schema, the four tables and their key indexes.
+    const store = await createSqliteOpStore(path, { pragmas: ['max_page_count = 16'] });
     const kept: string[] = [];
     let err: unknown;
     for (let i = 0; i < 200 && !err; i++) {
@@ -122,7 +99,7 @@ describe('SQLite driver and Node entry', () => {
   });
 
   it('rolls back a whole group commit on SQLITE_FULL: only resolved appends are stored', async () => {
-    const store = await createSqliteOpStore(join(dir, 'full-batch.sqlite'), { pragmas: ['max_page_count = 14'] });
+    const store = await createSqliteOpStore(join(dir, 'full-batch.sqlite'), { pragmas: ['max_page_count = 18'] });
     const ops = Array.from({ length: 60 }, (_, i) => makeOp({ payload: { blob: 'z'.repeat(2000), i } }));
     const stored: string[] = [];
     const failures: unknown[] = [];

@@ -1,4 +1,4 @@
-import { Subject, firstValueFrom, of } from 'rxjs';
+import { Subject, VirtualAction, VirtualTimeScheduler, firstValueFrom, of } from 'rxjs';
 import { createSyncEngine } from '../../src/engine/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
@@ -6,6 +6,8 @@ import { defineMemoryDriver } from '../../src/drivers/memory-driver';
 import { createOpStore } from '../../src/store/create-op-store';
 import type { OpStore } from '../../src/store/op-store';
 import { testRoutes } from '../support/engine-harness';
+import { makeOps } from '../store/support/ops';
+import { nodeAesGcm } from '../../src/node/node-aes-gcm';
 import { MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
 import { MIN_REFILL_PER_SECOND } from '../../src/security/rate-limiter';
 
@@ -184,6 +186,44 @@ describe('createSyncEngine', () => {
     expect(calls).toEqual(['post', 'post']);
     await engine.dispose();
     expect(calls).toEqual(['post', 'post', 'close']);
+  });
+
+  test('seeds the age metrics from the queue a page per task, never reading the whole queue in one go', async () => {
+    const NOW = 1_800_000_000_000;
+    await store.close();
+    // node:crypto AES-GCM: synchronous, so every read settles in microtasks.
+    store = await createOpStore({ name: `create-sync-engine-seed-${n}`, driver: await defineMemoryDriver(), encryptionKey: await key(), aesGcm: nodeAesGcm });
+    const ops = makeOps(350);
+    for (const op of ops) await store.append(op);
+    const peeks: number[] = [];
+    const peek = store.peek.bind(store);
+    jest.spyOn(store, 'peek').mockImplementation((n, afterId) => {
+      peeks.push(n);
+      return peek(n, afterId);
+    });
+    // Only zero-delay actions run on flush (maxFrames 0): the metrics tick never does.
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+    const settle = async () => {
+      for (let i = 0; i < 200; i++) await Promise.resolve();
+    };
+    const engine = createSyncEngine({ ...base(), scheduler, now: () => NOW });
+    try {
+      await settle();
+      // One page read; the next waits for a later task.
+      expect(peeks).toEqual([50]);
+      for (let task = 0; task < 20; task++) {
+        scheduler.flush();
+        await settle();
+      }
+      // 350 ops, 50 a page: seven full pages, then an empty read.
+      expect(peeks).toEqual([50, 50, 50, 50, 50, 50, 50, 50]);
+      const oldest = NOW - (ops[0]?.createdAt ?? 0);
+      const snapshot = await firstValueFrom(engine.metrics$);
+      expect(snapshot['sync.pending_ops.age_p99']).toBeGreaterThanOrEqual(oldest - 350);
+      expect(snapshot['sync.pending_ops.age_p50']).toBeGreaterThan(0);
+    } finally {
+      await engine.dispose();
+    }
   });
 
   test('stop() before start() resolves and releases nothing', async () => {

@@ -316,13 +316,13 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       await expect(store.failed.retry(truncated)).rejects.toMatchObject({ reason: 'corrupt' });
     });
 
-    it('prunes ledger entries older than the TTL on open and periodically, using the injected clock', async () => {
+    it('prunes ledger entries older than the TTL in the background, on the first complete after open (open walks no ledger), using the injected clock', async () => {
       const name = h.freshName();
       let now = 10 * HOUR;
       const clock = { now: () => now };
       const store = await openStore(name, { ...clock, ledgerTtlMs: 24 * HOUR, ledgerPruneIntervalMs: HOUR });
-      const [old, recent, later] = makeOps(3) as [ReturnType<typeof makeOp>, ReturnType<typeof makeOp>, ReturnType<typeof makeOp>];
-      for (const op of [old, recent, later]) await store.append(op);
+      const [old, recent, later, last] = makeOps(4) as [ReturnType<typeof makeOp>, ReturnType<typeof makeOp>, ReturnType<typeof makeOp>, ReturnType<typeof makeOp>];
+      for (const op of [old, recent, later, last]) await store.append(op);
       await store.complete(old, now);
       now += 20 * HOUR;
       await store.complete(recent, now);
@@ -330,16 +330,23 @@ export function describeOpStoreConformance(h: StoreHarness): void {
 
       now += 5 * HOUR; // old is 25 h old, recent 5 h
       const reopened = await openStore(name, { ...clock, ledgerTtlMs: 24 * HOUR, ledgerPruneIntervalMs: HOUR });
-      expect(await reopened.isCompleted(old.idempotencyKey)).toBe(false);
-      expect(await reopened.isCompleted(recent.idempotencyKey)).toBe(true);
+      // Opening walks no ledger: the expired entry is still there…
+      expect(await reopened.isCompleted(old.idempotencyKey)).toBe(true);
+      // …until the first complete prunes it (in the background; close waits).
+      await reopened.complete(later, now);
+      await reopened.close();
+      const again = await openStore(name, { ...clock, ledgerTtlMs: 24 * HOUR, ledgerPruneIntervalMs: HOUR });
+      expect(await again.isCompleted(old.idempotencyKey)).toBe(false);
+      expect(await again.isCompleted(recent.idempotencyKey)).toBe(true);
 
       now += 20 * HOUR; // recent is now 25 h old; the next complete prunes it
-      await reopened.complete(later, now);
-      await reopened.close(); // waits for the background prune
-      const last = await openStore(name, { ...clock, ledgerTtlMs: 24 * HOUR });
-      expect(await last.isCompleted(recent.idempotencyKey)).toBe(false);
-      expect(await last.isCompleted(later.idempotencyKey)).toBe(true);
-      expect(await last.pruneLedger()).toBe(0);
+      await again.complete(last, now);
+      await again.close();
+      const final = await openStore(name, { ...clock, ledgerTtlMs: 24 * HOUR });
+      expect(await final.isCompleted(recent.idempotencyKey)).toBe(false);
+      expect(await final.isCompleted(later.idempotencyKey)).toBe(true);
+      expect(await final.isCompleted(last.idempotencyKey)).toBe(true);
+      expect(await final.pruneLedger()).toBe(0);
     });
 
     it('rejects every call after close with StorageError(closed); changes$ completes', async () => {
