@@ -70,7 +70,7 @@ export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-resp
 export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
 export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
-export type { OpRouter, RouteDef, RouteMethod, RoutedRequest } from './router/op-router';
+export type { OpRouter, RouteDef, RouteMethod, RoutedRequest, RouteCodec, CodecResult, CodecError } from './router/op-router';
 export { createOpStore } from './store/create-op-store';
 export type { LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
