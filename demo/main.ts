@@ -298,8 +298,10 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WriteStream = proce
         progress.phase(phase);
         worker = spawnWorker({ ...config, name: 'engine-2', autoStart: true });
         workers.push(worker);
-        const lock = worker.waitFor('lockAcquired', undefined, 30_000);
-        const commit = worker.waitFor('committed', undefined, 30_000);
+        // Silent until its store is open (ts-node boot, then the queue left
+        // by the crash): generous, as the restart's length grows with --ops.
+        const lock = worker.waitFor('lockAcquired', undefined, 120_000);
+        const commit = worker.waitFor('committed', undefined, 120_000);
         await worker.ready;
         const [l, c] = await Promise.all([lock, commit]);
         recovery = { killToLockMs: l.at - killAt, killToCommitMs: c.at - killAt, spawnToCommitMs: c.at - worker.spawnedAt };
