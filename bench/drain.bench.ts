@@ -36,10 +36,20 @@ import { generateStoreKey } from '../src/crypto/record-cipher';
 import { nodeAesGcm } from '../src/node';
 import type { OpStore } from '../src/store/op-store';
 import { startBackendProcess } from './backend-process';
+import type { BenchOption } from './bench-module';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
 const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_DRAIN_ROUNDS ?? 7);
+
+/** For `npm run bench -- --help`. */
+export const description = 'Drain throughput vs a raw sequential fetch loop (memory, SQLite NORMAL/FULL, cross-fetch), e2e latency, RSS with a queued backlog.';
+/** For `npm run bench -- --help`: the sizes read above. */
+export const options: readonly BenchOption[] = [
+  { env: 'BENCH_DRAIN_OPS', default: '2000', description: 'ops per throughput round' },
+  { env: 'BENCH_DRAIN_ROUNDS', default: '7', description: 'throughput rounds (ratios are medians over rounds)' },
+  { env: 'BENCH_QUEUED_OPS', default: '100000', description: 'queued ops for the RSS measure' },
+];
 
 const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
 

@@ -33,12 +33,21 @@ import { defineSqliteDriver } from '../src/node/sqlite-driver';
 import { createSqliteOpStore, nodeAesGcm } from '../src/node';
 import { createIdempotencyKey, createOpId, createTraceId } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
+import type { BenchOption } from './bench-module';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const MAX_PENDING = Number(process.env.STORE_BENCH_MAX_PENDING ?? 1_000_000);
 const APPENDS = Number(process.env.STORE_BENCH_APPENDS ?? 3000);
+
+/** For `npm run bench -- --help`. */
+export const description = 'Store on SQLite: append vs raw setItem (1 and 8 callers), peek(100) at 10k/100k/1M pending, peak heap.';
+/** For `npm run bench -- --help`: the sizes read above. */
+export const options: readonly BenchOption[] = [
+  { env: 'STORE_BENCH_MAX_PENDING', default: '1000000', description: 'largest queue measured' },
+  { env: 'STORE_BENCH_APPENDS', default: '3000', description: 'timed appends' },
+];
 const CALLERS = 8;
 
 function makeOp(i: number): PendingOp {

@@ -50,8 +50,9 @@ export function createDemoEngine(o: DemoEngineOptions): DemoEngine {
     requestTimeoutMs: o.requestTimeoutMs,
     backoff: { baseMs: o.backoff.baseMs, capMs: o.backoff.capMs },
     lock: { heartbeatMs: o.lock.heartbeatMs, staleAfterMs: o.lock.staleAfterMs },
-    // The demo measures the engine against the server's limits, not the
-    // client-side courtesy bucket (default 10/s).
+    // The demo and the drain bench measure the engine against the server's
+    // limits; a drain on loopback (~1 300 ops/s) would outrun the client-side
+    // net for runaway loops (RATE_LIMIT_DEFAULTS: 1 000 burst, then 200/s).
     rateLimit: false,
     // Test tokens live 60 s; refresh shortly before expiry, not 30 s before.
     tokenRefreshSkewMs: 2000,

@@ -19,8 +19,14 @@ export interface WorkerHandle {
   /** Enqueue in the worker; resolves once every item is durable (or rejected). */
   enqueue(items: readonly EnqueueItem[]): Promise<{ entries: readonly EnqueuedEntry[]; rejected: readonly Msg<'enqueueRejected'>[] }>;
   report(timeoutMs?: number): Promise<Msg<'report'>>;
-  /** Wait for the first message matching `pred` (bounded by `timeoutMs`). */
-  waitFor<T extends FromWorker['t']>(t: T, pred?: (m: Msg<T>) => boolean, timeoutMs?: number): Promise<Msg<T>>;
+  /**
+   * Wait for the first message matching `pred`. Gives up when the worker
+   * says nothing at all for `silenceMs` (a running worker reports progress
+   * every `progressMs`): how long the wait may take grows with the work —
+   * a 35,000-op enqueue, a restart on a 100,000-op queue — while a hung or
+   * blocked worker is still noticed.
+   */
+  waitFor<T extends FromWorker['t']>(t: T, pred?: (m: Msg<T>) => boolean, silenceMs?: number): Promise<Msg<T>>;
   on<T extends FromWorker['t']>(t: T, fn: (m: Msg<T>) => void): void;
   /** Graceful stop: engine.stop(), store closed, process exits. */
   stop(timeoutMs?: number): Promise<void>;
@@ -66,26 +72,32 @@ export function spawnWorker(config: WorkerConfig): WorkerHandle {
     for (const fn of [...(listeners.get(m.t) ?? [])]) fn(m);
   });
 
-  const waitFor = <T extends FromWorker['t']>(t: T, pred?: (m: Msg<T>) => boolean, timeoutMs = 30_000): Promise<Msg<T>> =>
+  const waitFor = <T extends FromWorker['t']>(t: T, pred?: (m: Msg<T>) => boolean, silenceMs = 30_000): Promise<Msg<T>> =>
     new Promise((resolve, reject) => {
+      const heard = () => timer.refresh();
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`worker ${config.name}: no '${t}' within ${timeoutMs} ms${fatal ? ` (${fatal})` : ''}`));
-      }, timeoutMs);
+        child.off('message', heard);
+        reject(new Error(`worker ${config.name}: no '${t}' and no message at all for ${silenceMs} ms${fatal ? ` (${fatal})` : ''}`));
+      }, silenceMs);
+      child.on('message', heard);
       const off = on(t, (m) => {
         if (pred && !pred(m)) return;
         clearTimeout(timer);
+        child.off('message', heard);
         off();
         resolve(m);
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
+        child.off('message', heard);
         off();
         reject(new Error(`worker ${config.name} exited (${signal ?? code})${fatal ? `: ${fatal}` : ''} before '${t}'`));
       });
     });
 
-  const ready = waitFor('ready', undefined, 60_000);
+  // Silent until ready: ts-node boot and opening the store.
+  const ready = waitFor('ready', undefined, 120_000);
   ready.catch(() => undefined);
 
   const send = (msg: ToWorker): void => {
@@ -109,7 +121,7 @@ export function spawnWorker(config: WorkerConfig): WorkerHandle {
     async enqueue(items) {
       const rejected: Msg<'enqueueRejected'>[] = [];
       const off = on('enqueueRejected', (m) => rejected.push(m));
-      const done = waitFor('enqueued', undefined, 120_000);
+      const done = waitFor('enqueued', undefined, 60_000);
       send({ t: 'enqueue', items });
       try {
         const { entries } = await done;

@@ -73,7 +73,7 @@ export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
 export { retryKeyPolicy } from './policy/retry-key-policy';
 export type { RetryKey, RetryKeyInput } from './policy/retry-key-policy';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
-export type { OpRouter, RouteDef, RouteMethod, RoutedRequest } from './router/op-router';
+export type { OpRouter, RouteDef, RouteMethod, RoutedRequest, RouteCodec, CodecResult, CodecError } from './router/op-router';
 export { createOpStore } from './store/create-op-store';
 export type { LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';

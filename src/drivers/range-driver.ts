@@ -1,3 +1,7 @@
+// `LocalForage` is a global interface of localforage's typings; the
+// reference (kept in the emitted .d.ts) makes it visible to consumers whose
+// program would otherwise not load those typings.
+/// <reference types="localforage" preserve="true" />
 /**
  * Optional extras a localforage custom driver may carry next to the standard
  * methods. localforage copies every own property of the driver object onto

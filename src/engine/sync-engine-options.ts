@@ -110,7 +110,7 @@ export interface SyncEngineOptions {
   readonly wake?: WakePort;
   /** Wait before retrying after a storage failure, ms. Default 1 000 (then the backoff policy). */
   readonly storageRetryMs?: number;
-  /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (20 burst, 10/s). */
+  /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (1 000 burst, 200/s: a net for a runaway loop, never the limit of a normal drain). */
   readonly rateLimit?: RateLimitOptions | false;
   /** Payload size/depth limits checked at enqueue. Default `PAYLOAD_LIMITS`. */
   readonly payloadLimits?: PayloadLimits;

@@ -1,5 +1,3 @@
-import * as t from 'io-ts';
-import { isLeft } from 'fp-ts/Either';
 import { MalformedResponseError, ValidationError } from '../errors/sync-error';
 
 /**
@@ -9,6 +7,32 @@ import { MalformedResponseError, ValidationError } from '../errors/sync-error';
  * const method: RouteMethod = 'PATCH';
  */
 export type RouteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * One decoding failure, as io-ts reports it (`t.ValidationError`): the
+ * value and the path of codecs that led to it.
+ */
+export interface CodecError {
+  readonly value: unknown;
+  readonly context: ReadonlyArray<{ readonly key: string; readonly type: { readonly name: string } }>;
+}
+
+/** A decode result, as io-ts returns it (fp-ts `Either`). */
+export type CodecResult<A> = { readonly _tag: 'Left'; readonly left: ReadonlyArray<CodecError> } | { readonly _tag: 'Right'; readonly right: A };
+
+/**
+ * What the router needs of a codec: a `name` and a `decode`. Described by
+ * shape, not by io-ts's `Type` class, so a codec from any copy of io-ts
+ * fits — the app's own io-ts need not be the very module sync-engine
+ * loads (another version, a nested install, a bundler's second copy).
+ *
+ * @example
+ * const Contact: RouteCodec<{ id: string; name: string }> = t.type({ id: t.string, name: t.string });
+ */
+export interface RouteCodec<A> {
+  readonly name: string;
+  decode(input: unknown): CodecResult<A>;
+}
 
 /**
  * How one operation type travels (`docs/op_router.md`).
@@ -30,12 +54,12 @@ export interface RouteDef<P, W, R> {
    * field when the payload has none) and URL-encoded.
    */
   readonly path: string;
-  /** io-ts codec validating the app payload at enqueue (and again at send). */
-  readonly payload: t.Type<P, unknown, unknown>;
+  /** io-ts codec (from any io-ts copy) validating the app payload at enqueue (and again at send). */
+  readonly payload: RouteCodec<P>;
   /** Local → wire transform. Default: the payload as is. `undefined` = no body. */
   readonly toWire?: (p: P) => W;
-  /** io-ts codec of the response envelope's `data`. */
-  readonly response: t.Type<R, unknown, unknown>;
+  /** io-ts codec (from any io-ts copy) of the response envelope's `data`. */
+  readonly response: RouteCodec<R>;
 }
 
 /**
@@ -135,13 +159,17 @@ function compile(routes: Record<string, RouteDef<any, any, any>>): ReadonlyMap<s
     if (typeof def !== 'object' || def === null) bad('(route): expected a route definition');
     const d = def as RouteDef<unknown, unknown, unknown>;
     if (!METHODS.includes(d.method)) bad(`method: expected one of ${METHODS.join(', ')}`);
-    if (!(d.payload instanceof t.Type)) bad('payload: expected an io-ts codec');
-    if (!(d.response instanceof t.Type)) bad('response: expected an io-ts codec');
+    // By shape, not `instanceof t.Type`: the app's io-ts may be another copy.
+    if (!isCodec(d.payload)) bad('payload: expected an io-ts codec');
+    if (!isCodec(d.response)) bad('response: expected an io-ts codec');
     if (d.toWire !== undefined && typeof d.toWire !== 'function') bad('toWire: expected a function');
     table.set(type, { def: d, segments: compilePath(type, d.path) });
   }
   return table;
 }
+
+const isCodec = (u: unknown): u is RouteCodec<unknown> =>
+  typeof u === 'object' && u !== null && typeof (u as RouteCodec<unknown>).decode === 'function' && typeof (u as RouteCodec<unknown>).name === 'string';
 
 const own = (u: unknown, key: string): unknown =>
   typeof u === 'object' && u !== null && Object.prototype.hasOwnProperty.call(u, key)
@@ -191,7 +219,7 @@ const shape = (u: unknown): string => (u === null ? 'null' : Array.isArray(u) ? 
  * if (isLeft(r)) throw new ValidationError('invalidPayload', formatPayloadErrors(r.left));
  * // "payload.tags[1]: expected string, got number"
  */
-export function formatPayloadErrors(errors: t.Errors): string {
+export function formatPayloadErrors(errors: ReadonlyArray<CodecError>): string {
   const lines = errors.map((e) => {
     const path = e.context
       .map((c, i) => {
@@ -244,7 +272,7 @@ export function defineRoutes<Routes extends Record<string, RouteDef<any, any, an
   const resolve = (type: string, payload: unknown): RoutedRequest => {
     const { def, segments } = route(type);
     const decoded = def.payload.decode(payload);
-    if (isLeft(decoded)) throw new ValidationError('invalidPayload', formatPayloadErrors(decoded.left));
+    if (decoded._tag === 'Left') throw new ValidationError('invalidPayload', formatPayloadErrors(decoded.left));
     let wire: unknown;
     try {
       wire = def.toWire ? def.toWire(decoded.right) : decoded.right;
@@ -270,7 +298,7 @@ export function defineRoutes<Routes extends Record<string, RouteDef<any, any, an
     toRequest: (op) => resolve(op.type, op.payload),
     decodeResponse: (type, data) => {
       const decoded = route(type).def.response.decode(data);
-      if (isLeft(decoded)) throw new MalformedResponseError({ code: 'responseSchema' });
+      if (decoded._tag === 'Left') throw new MalformedResponseError({ code: 'responseSchema' });
       return decoded.right;
     },
     has: (type) => typeof type === 'string' && table.has(type),

@@ -16,7 +16,7 @@ test('the demo story ends verified: nothing lost, nothing doubled, failures park
       cb();
     },
   }) as unknown as NodeJS.WriteStream;
-  const result = await runDemo({ ...DEMO_DEFAULTS, ops: 300, offlineMs: 800, deadlineMs: 60_000 }, sink);
+  const result = await runDemo({ ...DEMO_DEFAULTS, ops: 300, offlineMs: 800 }, sink);
 
   expect(result.ok).toBe(true);
   expect(result.report).toMatchObject({ enqueued: 300, lost: [], duplicated: [], pending: [], orderViolations: [], foreignEffects: 0 });

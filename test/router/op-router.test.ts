@@ -231,6 +231,20 @@ describe('defineRoutes', () => {
     expect(err.detail).toMatch(detail);
   });
 
+  it('takes codecs from another copy of io-ts (not the module sync-engine loads)', () => {
+    let other!: typeof t;
+    jest.isolateModules(() => {
+      other = require('io-ts') as typeof t;
+    });
+    const Item = other.type({ id: other.string, title: other.string });
+    expect(Item).not.toBeInstanceOf(t.Type);
+    const r = defineRoutes({ 'item.create': { method: 'POST', path: '/items/:id', payload: Item, response: Item } });
+    expect(r.toRequest({ type: 'item.create', payload: { id: 'a', title: 'x' } })).toEqual({ method: 'POST', path: '/items/a', body: { id: 'a', title: 'x' } });
+    expect(() => r.validate('item.create', { id: 'a', title: 1 })).toThrow('payload.title: expected string, got number');
+    expect(r.decodeResponse('item.create', { id: 'a', title: 'x' })).toEqual({ id: 'a', title: 'x' });
+    expect(() => r.decodeResponse('item.create', { id: 'a' })).toThrow(MalformedResponseError);
+  });
+
   it('accepts the root path and literal segments with sub-delims', () => {
     const r = defineRoutes({
       a: { method: 'POST', path: '/', payload: t.unknown, response: t.unknown },

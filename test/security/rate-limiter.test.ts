@@ -63,17 +63,33 @@ describe('createRateLimiter (token bucket)', () => {
   });
 
   it(
-    'defaults are generous: 20 back to back, then 10 per second',
+    'defaults only hold a runaway loop: 1 000 back to back, then 200 per second',
     marbles((m) => {
       const limiter = createRateLimiter({}, m.scheduler);
-      expect(RATE_LIMIT_DEFAULTS).toEqual({ capacity: 20, refillPerSecond: 10 });
-      const requests$ = m.cold('(a|)').pipe(mergeMap(() => timer(0, 0, m.scheduler).pipe(take(22))));
+      expect(RATE_LIMIT_DEFAULTS).toEqual({ capacity: 1000, refillPerSecond: 200 });
+      const requests$ = m.cold('(a|)').pipe(mergeMap(() => timer(0, 0, m.scheduler).pipe(take(1002))));
       const passed$ = requests$.pipe(mergeMap((i) => limiter.take().pipe(map(() => i))));
       const counted: number[] = [];
       passed$.subscribe(() => counted.push(m.scheduler.now()));
       m.scheduler.flush();
-      expect(counted.slice(0, 20).every((t) => t === 0)).toBe(true);
-      expect(counted.slice(20)).toEqual([100, 200]);
+      expect(counted.slice(0, 1000).every((t) => t === 0)).toBe(true);
+      expect(counted.slice(1000)).toEqual([5, 10]);
+    }),
+  );
+
+  it(
+    'defaults never slow a normal drain: a 1 000-op backlog at a 6 ms round trip takes the network time',
+    marbles((m) => {
+      // One request at a time, as the drain sends: take a token, then 6 ms on the wire.
+      const limiter = createRateLimiter({}, m.scheduler);
+      const backlog$ = m.cold('(a|)').pipe(
+        mergeMap(() => timer(0, 0, m.scheduler).pipe(take(1000))),
+        concatMap(() => limiter.take().pipe(concatMap(() => timer(6, m.scheduler)))),
+      );
+      let doneAt = -1;
+      backlog$.subscribe({ complete: () => (doneAt = m.scheduler.now()) });
+      m.scheduler.flush();
+      expect(doneAt).toBe(6000);
     }),
   );
 

@@ -2,6 +2,7 @@ import { parseArgs, DEMO_DEFAULTS, HELP, formatTable, type DemoResult } from '..
 import { verifyDelivery } from '../../src/testing';
 import { renderLine } from '../../demo/progress';
 import { buildWorkload } from '../../demo/workload';
+import { waitForDrain } from '../../demo/drain-wait';
 
 describe('demo CLI', () => {
   test('defaults, flags in both forms, and --help', () => {
@@ -14,6 +15,7 @@ describe('demo CLI', () => {
       crash: false,
       json: true,
     });
+    expect(parseArgs(['--stall-ms', '5000'])).toEqual({ ...DEMO_DEFAULTS, stallMs: 5000 });
     expect(parseArgs(['--help'])).toBe('help');
     expect(HELP).toMatch(/--ops N/);
     expect(HELP).toMatch(/under a minute/);
@@ -23,11 +25,41 @@ describe('demo CLI', () => {
     expect(() => parseArgs(['--ops', 'many'])).toThrow(/--ops/);
     expect(() => parseArgs(['--ops', '3'])).toThrow(/≥ 10/);
     expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown option/);
+    expect(() => parseArgs(['--stall-ms', '10'])).toThrow(/≥ 1000/);
   });
 
   test('the progress line shows bar, phase and counters', () => {
     const line = renderLine({ phase: 'offline', total: 100, enqueued: 100, applied: 40, pending: 50, failed: 10, retries: 3, elapsedMs: 1234 }, 10);
     expect(line).toBe('█████░░░░░  50%  offline             pending    50  sent    40  retries    3  failed  10    1.2 s');
+  });
+});
+
+describe('demo drain wait (progress-based, no deadline)', () => {
+  /** A virtual clock: `sleep` moves it; `at(ms)` is what the fake drain reports then. */
+  const virtual = () => {
+    let t = 0;
+    return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+  };
+
+  test('a drain that keeps moving is waited for however long it takes (20,000 ops at 100 ops/s: 200 s)', async () => {
+    const clock = virtual();
+    const applied = () => Math.min(20_000, Math.floor(clock.now() / 10));
+    const end = await waitForDrain({ drained: () => applied() === 20_000, progress: () => String(applied()), stallMs: 20_000, ...clock });
+    expect(end).toEqual({ kind: 'drained', waitedMs: 200_000 });
+  });
+
+  test('slow but moving (one op per 19 s) is not a stall', async () => {
+    const clock = virtual();
+    const applied = () => Math.min(10, Math.floor(clock.now() / 19_000));
+    const end = await waitForDrain({ drained: () => applied() === 10, progress: () => String(applied()), stallMs: 20_000, ...clock });
+    expect(end.kind).toBe('drained');
+  });
+
+  test('no progress for stallMs ends the wait as stalled, with the last progress seen', async () => {
+    const clock = virtual();
+    const applied = () => Math.min(700, Math.floor(clock.now() / 10));
+    const end = await waitForDrain({ drained: () => false, progress: () => `${applied()}/0`, stallMs: 20_000, ...clock });
+    expect(end).toEqual({ kind: 'stalled', waitedMs: 27_000, progress: '700/0' });
   });
 });
 
@@ -76,6 +108,13 @@ describe('demo verification table', () => {
     expect(report.ok).toBe(false);
     expect(table).toMatch(/duplicates \(must be 0\)\s+1\s+FAIL/);
     expect(table).toMatch(/lost \(must be 0\)\s+1\s+FAIL/);
+    expect(table).toContain('NOT VERIFIED');
+  });
+
+  test('a stalled drain gets its own FAIL row', () => {
+    const report = verifyDelivery([{ idempotencyKey: 'a', createdAt: 0 }], [], [], ['a'], { strictFifo: true });
+    const table = formatTable({ ...resultWith(report, false), stalledForMs: 20_000 });
+    expect(table).toMatch(/drain stalled\s+20 s\s+FAIL/);
     expect(table).toContain('NOT VERIFIED');
   });
 
