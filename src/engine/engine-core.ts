@@ -28,8 +28,10 @@ import {
 } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { drainQueue } from '../../streams/drain-queue';
+import type { ProcessOutcome } from '../../streams/outcome';
 import type { AuthPort, StorePort } from '../../streams/ports';
-import { processOp, type ProcessContext, type Reconcile } from '../../streams/process-op';
+import { processOp, type ProcessContext } from '../../streams/process-op';
+import type { Reconcile } from '../../streams/resolve-conflict';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
 import type { ApiClient } from '../api/api-client';
 import { SyncError, ValidationError } from '../errors/sync-error';
@@ -41,7 +43,9 @@ import type { OpRouter } from '../router/op-router';
 import { safePayloadCopy, type PayloadLimits } from '../security/payload-guard';
 import type { RateLimiter } from '../security/rate-limiter';
 import type { FailedOps, StoreChange } from '../store/op-store';
+import { fanOutOutcome, type OutcomeSinks } from './outcome-fan-out';
 import type { PowerConstraints } from './platform-signals';
+import { createStatusFold, type StatusFold } from './status-fold';
 import {
   INITIAL_STATUS_STATE,
   gateReasons,
@@ -125,10 +129,7 @@ export function createEngineCore(deps: EngineDeps): SyncEngineHandle {
 
 class EngineCore implements SyncEngineHandle {
   readonly #deps: EngineDeps;
-  /** Actions dispatched during a fold, folded in order after it. */
-  readonly #pendingActions: StatusAction[] = [];
-  #folding = false;
-  readonly #state = new BehaviorSubject<StatusState>(INITIAL_STATUS_STATE);
+  readonly #state: StatusFold<StatusState, StatusAction> = createStatusFold(INITIAL_STATUS_STATE, reduceStatus);
   readonly #events = new Subject<EngineEvent>();
   readonly #results = new Subject<OpResult>();
   /** Where ops leave the queue, in FIFO order (commits written while the next op is sent). */
@@ -155,7 +156,7 @@ class EngineCore implements SyncEngineHandle {
     this.#lane = createSettleLane(deps.commitScheduler ?? scheduler);
     this.changes$ = store.changes$;
     this.failedOps = store.failed;
-    this.status$ = this.#state.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
+    this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
 
     this.#subs.add(
       deps.online$.pipe(distinctUntilChanged()).subscribe((online) => this.#dispatch({ type: 'online', online })),
@@ -209,6 +210,11 @@ class EngineCore implements SyncEngineHandle {
 
     // The gate: the drain runs only while nothing blocks it; closing the
     // gate unsubscribes the drain, which aborts the request in flight.
+    const sinks: OutcomeSinks = {
+      event: (e) => this.#emit(e),
+      status: (a) => this.#dispatch(a),
+      result: (r) => this.#results.next(r),
+    };
     const ctx: ProcessContext = {
       store,
       lane: this.#lane,
@@ -223,9 +229,7 @@ class EngineCore implements SyncEngineHandle {
       reconcile: deps.reconcile,
       requestHeaders: deps.requestHeaders,
       rateLimiter: deps.rateLimiter,
-      emit: (e) => this.#emit(e),
-      dispatch: (a) => this.#dispatch(a),
-      result: (r) => this.#results.next(r),
+      report: (o: ProcessOutcome) => fanOutOutcome(o, sinks),
     };
     const drain$ = drainQueue({
       store,
@@ -252,7 +256,7 @@ class EngineCore implements SyncEngineHandle {
       scheduler,
     });
     this.#subs.add(
-      this.#state
+      this.#state.state$
         .pipe(
           // Only the gate's inputs matter here, not the per-op fields.
           distinctUntilChanged(sameGateInputs),
@@ -348,6 +352,7 @@ class EngineCore implements SyncEngineHandle {
     this.#closed = true;
     this.#disposing = this.stop().then(() => {
       this.#disposed = true;
+      this.#state.close();
       this.#subs.unsubscribe();
       this.#deps.wake?.close();
       this.#events.complete();
@@ -367,30 +372,8 @@ class EngineCore implements SyncEngineHandle {
     );
   }
 
-  /**
-   * Fold an action into the state and emit it. Actions dispatched while one
-   * is being folded (the drain starting inside a state emission) are queued
-   * and folded after it, so every observer sees states in order. (A plain
-   * queue: `observeOn(queueScheduler)` + `scan` did the same with a
-   * scheduled action and two subscribers per dispatch, three per op.)
-   */
   #dispatch(action: StatusAction): void {
-    if (this.#disposed) return;
-    this.#pendingActions.push(action);
-    if (this.#folding) return;
-    this.#folding = true;
-    try {
-      for (let next = this.#pendingActions.shift(); next !== undefined; next = this.#pendingActions.shift()) {
-        const prev = this.#state.value;
-        const state = reduceStatus(prev, next);
-        // Most per-op actions change something; those that do not (a late
-        // `settled`, a repeated `idle`) wake no observer.
-        if (state !== prev) this.#state.next(state);
-        if (this.#disposed) this.#pendingActions.length = 0;
-      }
-    } finally {
-      this.#folding = false;
-    }
+    this.#state.dispatch(action);
   }
 
   #emit(event: EngineEvent): void {

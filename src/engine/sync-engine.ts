@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { AttemptOutcome } from '../../streams/outcome';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { FailedOps, FailedRecord, FailureReason, StoreChange } from '../store/op-store';
@@ -55,23 +56,8 @@ export interface OpResult {
  */
 export type EngineEvent =
   | { readonly type: 'enqueued'; readonly at: number; readonly op: PendingOp }
-  | { readonly type: 'attemptStarted'; readonly at: number; readonly op: PendingOp; readonly attempt: number }
-  | {
-      readonly type: 'attemptSucceeded';
-      readonly at: number;
-      readonly op: PendingOp;
-      readonly attempt: number;
-      readonly status: number;
-      readonly durationMs: number;
-    }
-  | {
-      readonly type: 'attemptFailed';
-      readonly at: number;
-      readonly op: PendingOp;
-      readonly attempt: number;
-      readonly error: ErrorInfo;
-      readonly durationMs: number;
-    }
+  /** `attemptStarted`, `attemptSucceeded`, `attemptFailed`: as the streams report them. */
+  | AttemptOutcome
   | {
       readonly type: 'backoff';
       readonly at: number;

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { processOp, type ProcessContext } from '../../streams/process-op';
 import { createSettleLane } from '../../streams/settle-lane';
 import type { ApiResponse } from '../../src/api/api-client';
+import { fanOutOutcome } from '../../src/engine/outcome-fan-out';
 import type { StatusAction } from '../../src/engine/status-reducer';
 import type { EngineEvent, OpResult } from '../../src/engine/sync-engine';
 import { PermanentError, RateLimitError, ServerError, TimeoutError } from '../../src/errors/sync-error';
@@ -11,6 +12,7 @@ import { FakeAuth, testRoutes } from '../support/engine-harness';
 import { hostTimerScheduler } from '../support/host-timer-scheduler';
 import { MemoryStorePort } from '../support/memory-store-port';
 import type { PendingOp } from '../../src/op/pending-op';
+import type { ProcessOutcome } from '../../streams/outcome';
 
 type M = Parameters<Parameters<typeof marbles>[0]>[0];
 
@@ -20,6 +22,10 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
   const events: EngineEvent[] = [];
   const actions: StatusAction[] = [];
   const results: OpResult[] = [];
+  const outcomes: ProcessOutcome[] = [];
+  // Published as the engine does, so events, status actions and results
+  // are asserted as the app sees them.
+  const sinks = { event: (e: EngineEvent) => events.push(e), status: (a: StatusAction) => actions.push(a), result: (r: OpResult) => results.push(r) };
   let sends = 0;
   const ctx: ProcessContext = {
     store,
@@ -32,12 +38,13 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
     random: () => 0.5,
     backoff: DEFAULT_BACKOFF_POLICY,
     backoffFactor: () => 1,
-    emit: (e) => events.push(e),
-    dispatch: (a) => actions.push(a),
-    result: (r) => results.push(r),
+    report: (o) => {
+      outcomes.push(o);
+      fanOutOutcome(o, sinks);
+    },
     ...over,
   };
-  return { ctx, store, events, actions, results };
+  return { ctx, store, events, actions, results, outcomes };
 }
 
 function enqueued(store: MemoryStorePort, id = 'a', stored: Partial<PendingOp> = {}): PendingOp {
