@@ -21,8 +21,8 @@ export interface StatusFold<S, A> {
 }
 
 /**
- * The fold as one object instead of
- * `actions$.pipe(observeOn(queueScheduler), scan(reduce, initial), distinctUntilChanged())`
+ * The fold as one object instead of `actions$.pipe(observeOn(queueScheduler),
+ * scan(reduce, initial), startWith(initial), distinctUntilChanged(), skip(1))`
  * feeding a `BehaviorSubject`, with the same behaviour (pinned by
  * `test/engine/status-fold.test.ts`): an action dispatched while one is
  * being folded (the drain starting inside a state emission) is queued and
