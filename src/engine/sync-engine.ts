@@ -109,3 +109,18 @@ export interface SyncEngine {
    */
   pendingOps(pageSize?: number): Observable<PendingOp>;
 }
+
+/**
+ * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
+ * the controls only the app that owns the engine needs.
+ */
+export interface SyncEngineHandle extends SyncEngine {
+  /**
+   * Leave `authRequired` after the user signed in again (the app's
+   * `getToken` now returns a valid token): the head op is tried again.
+   * Idempotent; harmless when not in `authRequired`.
+   */
+  resumeAuth(): void;
+  /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
+  dispose(): Promise<void>;
+}
