@@ -114,7 +114,7 @@ export type { PowerConstraints } from './engine/platform-signals';
 export { storePortFromOpStore } from './engine/store-port';
 export { broadcastChannelWake } from './engine/wake-port';
 export type { WakePort, BroadcastChannelLike, BroadcastChannelConstructor } from './engine/wake-port';
-export type { Reconcile, ReconcileDecision } from '../streams/process-op';
+export type { Reconcile, ReconcileDecision } from '../streams/resolve-conflict';
 export type { StorePort, AuthPort, MetaPort } from '../streams/ports';
 export { createApiClient, API_CLIENT_DEFAULTS } from './api/api-client';
 export type { ApiClient, ApiClientOptions, ApiRequest, ApiResponse } from './api/api-client';

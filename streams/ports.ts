@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { OpId, PendingOp } from '../src/op/pending-op';
+import type { MetaPort } from '../src/lock/meta-port';
 import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/store/op-store';
 
 /**
@@ -13,7 +14,7 @@ import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/st
  * const port: StorePort = storePortFromOpStore(await createOpStore({ name: 'app' }));
  * port.peek(20).subscribe((ops) => console.log(ops.length));
  */
-export interface StorePort {
+export interface StorePort extends MetaPort {
   append(op: PendingOp): Observable<void>;
   peek(n: number, afterId?: OpId): Observable<readonly PendingOp[]>;
   update(op: PendingOp): Observable<void>;
@@ -25,16 +26,14 @@ export interface StorePort {
   /** `OpStore.completesAtomically`: when true, no pending op is in the ledger (the check before a send is skipped). */
   readonly completesAtomically?: boolean;
   counts(): Observable<StoreCounts>;
-  readMeta<T>(key: string): Observable<T | undefined>;
-  writeMeta<T>(key: string, value: T): Observable<void>;
   /** Every durable change, hot, never errors. */
   readonly changes$: Observable<StoreChange>;
   /** The app-facing dead-letter API (Promise-based, passed through). */
   readonly failed: FailedOps;
 }
 
-/** The two metadata calls the storage lock needs. */
-export type MetaPort = Pick<StorePort, 'readMeta' | 'writeMeta'>;
+/** The two metadata calls the storage lock needs (defined beside the lock). */
+export type { MetaPort };
 
 /**
  * Access tokens as the streams see them. `token()` emits the current token

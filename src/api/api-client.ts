@@ -118,6 +118,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       // after subscribing unless the answer came synchronously, and is
       // cleared by the first notification; when it fires the exchange is
       // unsubscribed (which aborts the fetch) and the attempt errors.
+      // Behaves exactly as that operator chain: test/api/api-client-timeout.test.ts.
       return new Observable<ApiResponse>((subscriber) => {
         let seen = false;
         let timer: Subscription | undefined;

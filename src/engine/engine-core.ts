@@ -3,46 +3,34 @@ import {
   EMPTY,
   Subject,
   Subscription,
-  catchError,
   concat,
-  concatMap,
-  defer,
   defaultIfEmpty,
   distinctUntilChanged,
-  expand,
   filter,
   finalize,
-  from,
   interval,
   lastValueFrom,
   merge,
   map,
-  repeat,
   retry,
   subscribeOn,
   switchMap,
-  takeWhile,
   tap,
   timer,
   type Observable,
-  type SchedulerLike,
 } from 'rxjs';
-import { v4 as uuidv4 } from 'uuid';
 import { drainQueue } from '../../streams/drain-queue';
-import type { AuthPort, StorePort } from '../../streams/ports';
-import { processOp, type ProcessContext, type Reconcile } from '../../streams/process-op';
+import { processOp } from '../../streams/process-op';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
-import type { ApiClient } from '../api/api-client';
 import { SyncError, ValidationError } from '../errors/sync-error';
-import type { ProcessorLock } from '../lock/processor-lock';
-import { createIdempotencyKey, createOpId, createTraceId } from '../op/ids';
-import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../op/pending-op';
-import type { BackoffPolicy } from '../policy/backoff';
-import type { OpRouter } from '../router/op-router';
-import { safePayloadCopy, type PayloadLimits } from '../security/payload-guard';
-import type { RateLimiter } from '../security/rate-limiter';
+import type { PendingOp } from '../op/pending-op';
 import type { FailedOps, StoreChange } from '../store/op-store';
-import type { PowerConstraints } from './platform-signals';
+import type { EngineDeps } from './engine-deps';
+import { newPendingOp } from './new-pending-op';
+import { pageQueue } from './page-queue';
+import { fanOutOutcome, type OutcomeSinks } from './outcome-fan-out';
+import { processContextOf } from './process-context';
+import { createStatusFold, type StatusFold } from './status-fold';
 import {
   INITIAL_STATUS_STATE,
   gateReasons,
@@ -54,60 +42,12 @@ import {
   type StatusAction,
   type StatusState,
 } from './status-reducer';
-import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngine } from './sync-engine';
-import type { WakePort } from './wake-port';
+import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
+import { cleanCounts$ } from './clean-counts';
 
-/**
- * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
- * the controls only the app that owns the engine needs.
- */
-export interface SyncEngineHandle extends SyncEngine {
-  /**
-   * Leave `authRequired` after the user signed in again (the app's
-   * `getToken` now returns a valid token): the head op is tried again.
-   * Idempotent; harmless when not in `authRequired`.
-   */
-  resumeAuth(): void;
-  /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
-  dispose(): Promise<void>;
-}
+export type { EngineDeps } from './engine-deps';
 
-/** Everything the engine core is made of; all ports are Observable-based. */
-export interface EngineDeps {
-  readonly store: StorePort;
-  readonly api: ApiClient;
-  readonly auth: AuthPort;
-  readonly router: OpRouter;
-  readonly lock: ProcessorLock;
-  readonly online$: Observable<boolean>;
-  readonly constraints$: Observable<PowerConstraints>;
-  readonly scheduler: SchedulerLike;
-  /**
-   * Where a committed op's ledger write and the read of the next batch
-   * start: a task after the current one, so the next request goes out
-   * first. Default `scheduler`; `createSyncEngine` uses `taskScheduler()`
-   * unless given one.
-   */
-  readonly commitScheduler?: SchedulerLike;
-  readonly now: () => number;
-  readonly random: () => number;
-  readonly backoff: BackoffPolicy;
-  readonly batchSize: number;
-  readonly powerSavingBackoffFactor: number;
-  readonly storageRetryMs: number;
-  /** Re-read an empty queue this often while processing (appends by other processes); 0 = never. */
-  readonly idlePollMs: number;
-  /** Wakes between engines on the same storage (e.g. tabs, `broadcastChannelWake`); closed by `dispose()`. */
-  readonly wake?: WakePort;
-  readonly reconcile?: Reconcile;
-  readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
-  readonly rateLimiter?: RateLimiter;
-  readonly payloadLimits?: PayloadLimits;
-}
-
-/** Counts reads tried before giving up until the next idle (each raced a change). */
-const COUNTS_READ_TRIES = 5;
-
+export type { SyncEngineHandle } from './sync-engine';
 
 /**
  * Wire the pipeline from its ports: status$ folded from tagged actions,
@@ -126,10 +66,7 @@ export function createEngineCore(deps: EngineDeps): SyncEngineHandle {
 
 class EngineCore implements SyncEngineHandle {
   readonly #deps: EngineDeps;
-  /** Actions dispatched during a fold, folded in order after it. */
-  readonly #pendingActions: StatusAction[] = [];
-  #folding = false;
-  readonly #state = new BehaviorSubject<StatusState>(INITIAL_STATUS_STATE);
+  readonly #state: StatusFold<StatusState, StatusAction> = createStatusFold(INITIAL_STATUS_STATE, reduceStatus);
   readonly #events = new Subject<EngineEvent>();
   readonly #results = new Subject<OpResult>();
   /** Where ops leave the queue, in FIFO order (commits written while the next op is sent). */
@@ -156,8 +93,17 @@ class EngineCore implements SyncEngineHandle {
     this.#lane = createSettleLane(deps.commitScheduler ?? scheduler);
     this.changes$ = store.changes$;
     this.failedOps = store.failed;
-    this.status$ = this.#state.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
+    this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
+    this.#watchInputs();
+    this.#refreshCounts();
+    this.#contendForLock();
+    this.#runGate();
+  }
 
+  /** Fold the platform signals and the store's change feed into the status; pass on what events need. */
+  #watchInputs(): void {
+    const deps = this.#deps;
+    const { store } = deps;
     this.#subs.add(
       deps.online$.pipe(distinctUntilChanged()).subscribe((online) => this.#dispatch({ type: 'online', online })),
     );
@@ -182,9 +128,11 @@ class EngineCore implements SyncEngineHandle {
       }),
     );
     this.#subs.add(deps.auth.refreshed$.subscribe(() => this.#emit({ type: 'tokenRefreshed', at: deps.now() })));
-    this.#refreshCounts();
+  }
 
-    // Contend for the lock while started.
+  /** Contend for the lock while started; report what happens to it. */
+  #contendForLock(): void {
+    const deps = this.#deps;
     this.#subs.add(
       this.#started
         .pipe(
@@ -207,28 +155,50 @@ class EngineCore implements SyncEngineHandle {
           }
         }),
     );
+  }
 
-    // The gate: the drain runs only while nothing blocks it; closing the
-    // gate unsubscribes the drain, which aborts the request in flight.
-    const ctx: ProcessContext = {
-      store,
-      lane: this.#lane,
-      api: deps.api,
-      auth: deps.auth,
-      router: deps.router,
-      scheduler,
-      now: deps.now,
-      random: deps.random,
-      backoff: deps.backoff,
-      backoffFactor: () => (this.#state.value.powerSaving ? deps.powerSavingBackoffFactor : 1),
-      reconcile: deps.reconcile,
-      requestHeaders: deps.requestHeaders,
-      rateLimiter: deps.rateLimiter,
-      emit: (e) => this.#emit(e),
-      dispatch: (a) => this.#dispatch(a),
+  /**
+   * The gate: the drain runs only while nothing blocks it; closing the gate
+   * unsubscribes the drain, which aborts the request in flight.
+   */
+  #runGate(): void {
+    const deps = this.#deps;
+    const drain$ = this.#drain();
+    this.#subs.add(
+      this.#state.state$
+        .pipe(
+          // Only the gate's inputs matter here, not the per-op fields.
+          distinctUntilChanged(sameGateInputs),
+          map(gateReasons),
+          distinctUntilChanged(sameReasons),
+          tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
+          map((blockedBy) => blockedBy.length === 0),
+          distinctUntilChanged(),
+          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#dispatch({ type: 'idle' }))) : EMPTY)),
+          // Defensive: the drain is built never to error; if a bug makes it,
+          // report and restart rather than die.
+          retry({
+            delay: (err: unknown) => {
+              this.#dispatch({ type: 'error', error: err instanceof SyncError ? err.toInfo() : { kind: 'storage' } });
+              return timer(deps.storageRetryMs, deps.scheduler);
+            },
+          }),
+        )
+        .subscribe(),
+    );
+  }
+
+  /** The FIFO drain, processing each op with the engine's ports; every outcome fanned out. */
+  #drain(): Observable<never> {
+    const deps = this.#deps;
+    const { store, scheduler } = deps;
+    const sinks: OutcomeSinks = {
+      event: (e) => this.#emit(e),
+      status: (a) => this.#dispatch(a),
       result: (r) => this.#results.next(r),
     };
-    const drain$ = drainQueue({
+    const ctx = processContextOf(deps, this.#lane, () => this.#state.value.powerSaving, (o) => fanOutOutcome(o, sinks));
+    return drainQueue({
       store,
       batchSize: deps.batchSize,
       // Own appends wake the drain through the change feed. Another tab or
@@ -252,57 +222,14 @@ class EngineCore implements SyncEngineHandle {
       retryMs: deps.storageRetryMs,
       scheduler,
     });
-    this.#subs.add(
-      this.#state
-        .pipe(
-          // Only the gate's inputs matter here, not the per-op fields.
-          distinctUntilChanged(sameGateInputs),
-          map(gateReasons),
-          distinctUntilChanged(sameReasons),
-          tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
-          map((blockedBy) => blockedBy.length === 0),
-          distinctUntilChanged(),
-          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#dispatch({ type: 'idle' }))) : EMPTY)),
-          // Defensive: the drain is built never to error; if a bug makes it,
-          // report and restart rather than die.
-          retry({
-            delay: (err: unknown) => {
-              this.#dispatch({ type: 'error', error: err instanceof SyncError ? err.toInfo() : { kind: 'storage' } });
-              return timer(deps.storageRetryMs, scheduler);
-            },
-          }),
-        )
-        .subscribe(),
-    );
   }
 
   enqueue(input: EnqueueInput): Promise<PendingOp> {
-    const { router, store, now } = this.#deps;
+    const { router, store, now, payloadLimits } = this.#deps;
     let op: PendingOp;
     try {
       if (this.#closed) throw new ValidationError('invalidOptions', 'engine: disposed');
-      if (typeof input !== 'object' || input === null) throw new ValidationError('unknownType', 'type: expected string');
-      // Each field read once: a getter must not show the checks one value
-      // and the store another.
-      const { type, payload: given, txToken } = input;
-      if (typeof type !== 'string') throw new ValidationError('unknownType', 'type: expected string');
-      // Shape and size first (hostile input), on a plain copy; the route's
-      // codec checks that copy, and that copy is what is stored and sent.
-      const payload = safePayloadCopy(given, this.#deps.payloadLimits);
-      router.validate(type, payload);
-      op = {
-        schemaVersion: PENDING_OP_SCHEMA_VERSION,
-        id: createOpId(),
-        type,
-        payload,
-        idempotencyKey: createIdempotencyKey(),
-        traceId: createTraceId(),
-        txToken: typeof txToken === 'string' && txToken !== '' ? txToken : uuidv4(),
-        createdAt: now(),
-        attempts: 0,
-        nextAttemptAt: null,
-        lastError: null,
-      };
+      op = newPendingOp(input, router, now(), payloadLimits);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -349,6 +276,7 @@ class EngineCore implements SyncEngineHandle {
     this.#closed = true;
     this.#disposing = this.stop().then(() => {
       this.#disposed = true;
+      this.#state.close();
       this.#subs.unsubscribe();
       this.#deps.wake?.close();
       this.#events.complete();
@@ -358,45 +286,11 @@ class EngineCore implements SyncEngineHandle {
   }
 
   pendingOps(pageSize = this.#deps.batchSize): Observable<PendingOp> {
-    const { store } = this.#deps;
-    const size = Math.max(1, Math.floor(pageSize));
-    const page = (after?: OpId) => store.peek(size, after);
-    // Page by page with `afterId`: bounded memory however long the queue is.
-    // Every further page is read in a later task, so walking a long queue
-    // (the age metrics' seed at start-up, an optimistic store's rebase)
-    // never holds the event loop for more than one page: with a synchronous
-    // driver a chain of resolved reads would otherwise run as one block.
-    const later = this.#deps.commitScheduler ?? this.#deps.scheduler;
-    return page().pipe(
-      expand((ops) => (ops.length < size ? EMPTY : page(ops[ops.length - 1]!.id).pipe(subscribeOn(later)))),
-      concatMap((ops) => from(ops)),
-    );
+    return pageQueue(this.#deps.store, pageSize, this.#deps.commitScheduler ?? this.#deps.scheduler);
   }
 
-  /**
-   * Fold an action into the state and emit it. Actions dispatched while one
-   * is being folded (the drain starting inside a state emission) are queued
-   * and folded after it, so every observer sees states in order. (A plain
-   * queue: `observeOn(queueScheduler)` + `scan` did the same with a
-   * scheduled action and two subscribers per dispatch, three per op.)
-   */
   #dispatch(action: StatusAction): void {
-    if (this.#disposed) return;
-    this.#pendingActions.push(action);
-    if (this.#folding) return;
-    this.#folding = true;
-    try {
-      for (let next = this.#pendingActions.shift(); next !== undefined; next = this.#pendingActions.shift()) {
-        const prev = this.#state.value;
-        const state = reduceStatus(prev, next);
-        // Most per-op actions change something; those that do not (a late
-        // `settled`, a repeated `idle`) wake no observer.
-        if (state !== prev) this.#state.next(state);
-        if (this.#disposed) this.#pendingActions.length = 0;
-      }
-    } finally {
-      this.#folding = false;
-    }
+    this.#state.dispatch(action);
   }
 
   #emit(event: EngineEvent): void {
@@ -404,22 +298,10 @@ class EngineCore implements SyncEngineHandle {
   }
 
   #refreshCounts(): void {
-    // A change that lands while a counts read is in flight may or may not be
-    // in its answer, so such a read is ambiguous: read again (a few times at
-    // most; the change feed keeps the counts exact in between).
-    const read = defer(() => {
-      const seq = this.#changeSeq;
-      return this.#deps.store.counts().pipe(map((counts) => ({ counts, clean: seq === this.#changeSeq })));
-    });
     this.#subs.add(
-      read
-        .pipe(
-          repeat(COUNTS_READ_TRIES),
-          takeWhile((r) => !r.clean, true),
-          filter((r) => r.clean),
-          catchError(() => EMPTY),
-        )
-        .subscribe(({ counts }) => this.#dispatch({ type: 'counts', pending: counts.pending, failed: counts.failed })),
+      cleanCounts$(this.#deps.store, () => this.#changeSeq).subscribe((counts) =>
+        this.#dispatch({ type: 'counts', pending: counts.pending, failed: counts.failed }),
+      ),
     );
   }
 }

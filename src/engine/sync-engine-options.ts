@@ -1,6 +1,6 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { SchedulerLike, Observable } from 'rxjs';
-import type { Reconcile } from '../../streams/process-op';
+import type { Reconcile } from '../../streams/resolve-conflict';
 import type { FetchLike, HttpTransport } from '../api/http-transport';
 import type { TokenSource } from '../auth/token-manager';
 import type { ProcessorLock } from '../lock/processor-lock';

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { AttemptOutcome } from '../../streams/outcome';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { FailedOps, FailedRecord, FailureReason, StoreChange } from '../store/op-store';
@@ -55,23 +56,8 @@ export interface OpResult {
  */
 export type EngineEvent =
   | { readonly type: 'enqueued'; readonly at: number; readonly op: PendingOp }
-  | { readonly type: 'attemptStarted'; readonly at: number; readonly op: PendingOp; readonly attempt: number }
-  | {
-      readonly type: 'attemptSucceeded';
-      readonly at: number;
-      readonly op: PendingOp;
-      readonly attempt: number;
-      readonly status: number;
-      readonly durationMs: number;
-    }
-  | {
-      readonly type: 'attemptFailed';
-      readonly at: number;
-      readonly op: PendingOp;
-      readonly attempt: number;
-      readonly error: ErrorInfo;
-      readonly durationMs: number;
-    }
+  /** `attemptStarted`, `attemptSucceeded`, `attemptFailed`: as the streams report them. */
+  | AttemptOutcome
   | {
       readonly type: 'backoff';
       readonly at: number;
@@ -123,4 +109,19 @@ export interface SyncEngine {
    * subscription reads the queue afresh.
    */
   pendingOps(pageSize?: number): Observable<PendingOp>;
+}
+
+/**
+ * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
+ * the controls only the app that owns the engine needs.
+ */
+export interface SyncEngineHandle extends SyncEngine {
+  /**
+   * Leave `authRequired` after the user signed in again (the app's
+   * `getToken` now returns a valid token): the head op is tried again.
+   * Idempotent; harmless when not in `authRequired`.
+   */
+  resumeAuth(): void;
+  /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
+  dispose(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { catchError, map, of, throwError, type Observable } from 'rxjs';
 import { StorageError, type ErrorInfo } from '../errors/sync-error';
-import type { MetaPort } from '../../streams/ports';
+import type { MetaPort } from './meta-port';
 
 /** The lock record kept in the store's metadata. */
 export interface LockRecord {

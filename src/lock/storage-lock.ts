@@ -17,7 +17,7 @@ import {
 import { v4 as uuidv4 } from 'uuid';
 import { ValidationError, type ErrorInfo } from '../errors/sync-error';
 import { timerOptionMs } from '../policy/timer-option';
-import type { MetaPort } from '../../streams/ports';
+import type { MetaPort } from './meta-port';
 import { isFenceRecord, isLockRecord, lockMark, readMetaRecord, type FenceRecord, type LockRecord, type MetaRead } from './lock-record';
 import { monotonicClock } from './monotonic-clock';
 import type { LockState, ProcessorLock } from './processor-lock';

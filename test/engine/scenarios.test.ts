@@ -2,7 +2,7 @@ import { marbles } from 'rxjs-marbles/jest';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
 import { fail, hang, networkError, ok, raw } from '../support/scripted-transport';
-import type { ReconcileDecision } from '../../streams/process-op';
+import type { ReconcileDecision } from '../../streams/resolve-conflict';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { createRateLimiter } from '../../src/security/rate-limiter';
 import { MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';

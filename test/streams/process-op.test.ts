@@ -3,14 +3,16 @@ import type { Observable } from 'rxjs';
 import { processOp, type ProcessContext } from '../../streams/process-op';
 import { createSettleLane } from '../../streams/settle-lane';
 import type { ApiResponse } from '../../src/api/api-client';
+import { fanOutOutcome } from '../../src/engine/outcome-fan-out';
 import type { StatusAction } from '../../src/engine/status-reducer';
 import type { EngineEvent, OpResult } from '../../src/engine/sync-engine';
-import { PermanentError, RateLimitError, ServerError, TimeoutError } from '../../src/errors/sync-error';
+import { AuthError, ConflictError, PermanentError, RateLimitError, ServerError, TimeoutError } from '../../src/errors/sync-error';
 import { DEFAULT_BACKOFF_POLICY, MAX_TIMER_DELAY_MS } from '../../src/policy/backoff';
 import { FakeAuth, testRoutes } from '../support/engine-harness';
 import { hostTimerScheduler } from '../support/host-timer-scheduler';
 import { MemoryStorePort } from '../support/memory-store-port';
 import type { PendingOp } from '../../src/op/pending-op';
+import type { ProcessOutcome } from '../../streams/outcome';
 
 type M = Parameters<Parameters<typeof marbles>[0]>[0];
 
@@ -20,6 +22,10 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
   const events: EngineEvent[] = [];
   const actions: StatusAction[] = [];
   const results: OpResult[] = [];
+  const outcomes: ProcessOutcome[] = [];
+  // Published as the engine does, so events, status actions and results
+  // are asserted as the app sees them.
+  const sinks = { event: (e: EngineEvent) => events.push(e), status: (a: StatusAction) => actions.push(a), result: (r: OpResult) => results.push(r) };
   let sends = 0;
   const ctx: ProcessContext = {
     store,
@@ -32,12 +38,13 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
     random: () => 0.5,
     backoff: DEFAULT_BACKOFF_POLICY,
     backoffFactor: () => 1,
-    emit: (e) => events.push(e),
-    dispatch: (a) => actions.push(a),
-    result: (r) => results.push(r),
+    report: (o) => {
+      outcomes.push(o);
+      fanOutOutcome(o, sinks);
+    },
     ...over,
   };
-  return { ctx, store, events, actions, results };
+  return { ctx, store, events, actions, results, outcomes };
 }
 
 function enqueued(store: MemoryStorePort, id = 'a', stored: Partial<PendingOp> = {}): PendingOp {
@@ -135,6 +142,53 @@ describe('processOp (virtual time)', () => {
       m.has(e500, ['^ 9ms !']);
       m.flush();
       expect(store.pendingOps()).toMatchObject([{ attempts: 1, nextAttemptAt: 510, lastError: { kind: 'server', status: 500 } }]);
+    }),
+  );
+
+  test(
+    'a domain conflict reconciled with retry: the rewritten op is sent under a new key, then committed',
+    marbles((m) => {
+      const e409 = m.cold<ApiResponse>('10ms #', undefined, new ConflictError({ status: 409 }));
+      const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
+      const keys: string[] = [];
+      const { ctx, store, outcomes } = setup(m, [], false, {
+        api: { send: (req) => (keys.push(req.idempotencyKey), keys.length === 1 ? e409 : success) },
+        reconcile: () => ({ action: 'retry', payload: { id: 'a', title: 'merged' } }),
+      });
+      const op = enqueued(store);
+      m.expect(processOp(op, ctx)).toBeObservable('20ms |');
+      m.has(success, ['10ms ^ 9ms !']);
+      m.flush();
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).not.toBe(keys[0]);
+      expect(outcomes.map((o) => (o.type === 'conflict' ? `conflict:${o.resolution}` : o.type))).toEqual([
+        'attemptStarted',
+        'sending',
+        'attemptFailed',
+        'conflict:retry',
+        'attemptStarted',
+        'sending',
+        'attemptSucceeded',
+        'committed',
+      ]);
+    }),
+  );
+
+  test(
+    'a second 401: the reason on the status, then authRequired; the op stays queued and processOp stays open',
+    marbles((m) => {
+      const e401 = m.cold<ApiResponse>('10ms #', undefined, new AuthError({ status: 401 }));
+      const auth = new FakeAuth();
+      auth.refreshes.push('token-2');
+      const { ctx, store, actions, events, results } = setup(m, [e401], false, { auth });
+      const op = enqueued(store);
+      m.expect(processOp(op, ctx), '^ 999ms !').toBeObservable('-');
+      m.has(e401, ['^ 9ms !', '10ms ^ 9ms !']);
+      m.flush();
+      expect(actions.slice(-3)).toEqual([{ type: 'error', error: { kind: 'auth', status: 401 } }, { type: 'idle' }, { type: 'authRequired', required: true }]);
+      expect(events[events.length - 1]).toEqual({ type: 'authRequired', at: 20 });
+      expect(results).toEqual([]);
+      expect(store.pendingOps()).toEqual([op]);
     }),
   );
 

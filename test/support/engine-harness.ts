@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { BehaviorSubject, Subject, defer, of, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import type { AuthPort } from '../../streams/ports';
-import type { Reconcile } from '../../streams/process-op';
+import type { Reconcile } from '../../streams/resolve-conflict';
 import { createApiClient } from '../../src/api/api-client';
 import { createEngineCore, type EngineDeps, type SyncEngineHandle } from '../../src/engine/engine-core';
 import type { PowerConstraints } from '../../src/engine/platform-signals';
