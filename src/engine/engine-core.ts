@@ -13,7 +13,6 @@ import {
   merge,
   map,
   retry,
-  subscribeOn,
   switchMap,
   tap,
   timer,
