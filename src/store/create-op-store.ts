@@ -13,7 +13,7 @@ import {
   type LedgerEntry,
   type RetryIntent,
 } from './stored-records';
-import { retriedOp } from './retried-op';
+import { retriedOp } from '../idempotency/retried-op';
 import { decodePendingOp, type OpId, type PendingOp } from '../op/pending-op';
 import { StorageError, ValidationError } from '../errors/sync-error';
 import { RecordCipher } from '../crypto/record-cipher';

@@ -1,14 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import type { FailureReason } from '../op/failure-reason';
 
-/**
- * Why an op left the queue for the dead-letter queue. `dropped` marks a
- * conflict that reconciliation dropped: its record is discarded right after
- * (it is only seen if a crash hits between the two writes). `redirect`: the
- * server answered with a redirect, which the engine never follows.
- */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt';
+export type { FailureReason } from '../op/failure-reason';
 
 /** What `fail()` records with the op. */
 export interface FailureInfo {

@@ -4,7 +4,7 @@ import type { StorePort } from '../../streams/ports';
 import { StorageError, ValidationError } from '../../src/errors/sync-error';
 import { decodePendingOp, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedOps, FailedRecord, FailureInfo, StoreChange, StoreCounts } from '../../src/store/op-store';
-import { retriedOp } from '../../src/store/retried-op';
+import { retriedOp } from '../../src/idempotency/retried-op';
 
 /** Options of `MemoryStorePort`. */
 export interface MemoryStorePortOptions {

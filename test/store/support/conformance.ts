@@ -6,7 +6,7 @@ import { generateStoreKey, RecordCipher } from '../../../src/crypto/record-ciphe
 import { StorageError } from '../../../src/errors/sync-error';
 import type { OpId } from '../../../src/op/pending-op';
 import { makeOp, makeOps, SECRET } from './ops';
-import { retryIdempotencyKey } from '../../../src/op/ids';
+import { retryIdempotencyKey } from '../../../src/idempotency/idempotency-key';
 import { rawEntries, withRaw, type StoreHarness } from './harness';
 
 const HOUR = 3_600_000;
