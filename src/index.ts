@@ -76,7 +76,7 @@ export type { RetryKey, RetryKeyInput } from './idempotency/retry-key-policy';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
 export type { OpRouter, RouteDef, RouteMethod, RoutedRequest } from './router/op-router';
 export { createOpStore } from './store/create-op-store';
-export type { LocalForageOpStore } from './store/create-op-store';
+export type { SealedOpStore, LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
 export type { OpStoreOptions } from './store/op-store-options';
 export { generateStoreKey, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';

@@ -1,5 +1,5 @@
 import { firstValueFrom, toArray, take } from 'rxjs';
-import { createOpStore, type LocalForageOpStore } from '../../../src/store/create-op-store';
+import { createOpStore, type SealedOpStore } from '../../../src/store/create-op-store';
 import type { OpStoreOptions } from '../../../src/store/op-store-options';
 import type { StoreChange } from '../../../src/store/op-store';
 import { generateStoreKey, RecordCipher } from '../../../src/crypto/record-cipher';
@@ -19,7 +19,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
   describe(`OpStore on the ${h.label}`, () => {
     let driver: string;
     let key: CryptoKey;
-    const open: LocalForageOpStore[] = [];
+    const open: SealedOpStore[] = [];
 
     beforeAll(async () => {
       driver = await h.driver();
@@ -30,7 +30,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     });
     afterAll(() => h.cleanup?.());
 
-    async function openStore(name: string, extra: Partial<OpStoreOptions> = {}): Promise<LocalForageOpStore> {
+    async function openStore(name: string, extra: Partial<OpStoreOptions> = {}): Promise<SealedOpStore> {
       const s = await createOpStore({ name, driver, encryptionKey: key, ...h.storeOptions, ...extra });
       open.push(s);
       return s;
