@@ -156,13 +156,11 @@ class Store implements SealedOpStore {
   }
 
   update(op: PendingOp): Promise<void> {
-    return this.#guard(async () => {
-      const json = serializeOp(op);
-      // Never resurrect an op that completed, failed or was quarantined meanwhile.
-      if (!(await this.#t.pending.has(op.id))) return;
-      await this.#t.pending.write(op.id, json);
-      this.#emit({ type: 'updated', op });
-    });
+    return this.#replace(op, 'updated');
+  }
+
+  rewrite(op: PendingOp): Promise<void> {
+    return this.#replace(op, 'rewritten');
   }
 
   complete(op: PendingOp, completedAt: number): Promise<void> {
@@ -220,6 +218,16 @@ class Store implements SealedOpStore {
     await pruned;
     this.#changes.complete();
     await closeTables(this.#t);
+  }
+
+  /** `update` and `rewrite`: one write, never resurrecting an op that completed, failed or was quarantined meanwhile. */
+  #replace(op: PendingOp, type: 'updated' | 'rewritten'): Promise<void> {
+    return this.#guard(async () => {
+      const json = serializeOp(op);
+      if (!(await this.#t.pending.has(op.id))) return;
+      await this.#t.pending.write(op.id, json);
+      this.#emit({ type, op });
+    });
   }
 
   #emit(change: StoreChange): void {
