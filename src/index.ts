@@ -26,7 +26,8 @@ export {
   PENDING_OP_SCHEMA_VERSION,
 } from './op/pending-op';
 export type { PendingOp, OpId, IdempotencyKey, TraceId } from './op/pending-op';
-export { createOpId, createIdempotencyKey, createTraceId, isUuidV4 } from './op/ids';
+export { createOpId, createTraceId, isUuidV4 } from './op/ids';
+export { createIdempotencyKey } from './idempotency/idempotency-key';
 export type {
   OpStore,
   FailedOps,
@@ -70,12 +71,12 @@ export type { BackoffPolicy, JitterMode } from './policy/backoff';
 export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-response';
 export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
 export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
-export { retryKeyPolicy } from './policy/retry-key-policy';
-export type { RetryKey, RetryKeyInput } from './policy/retry-key-policy';
+export { retryKeyPolicy } from './idempotency/retry-key-policy';
+export type { RetryKey, RetryKeyInput } from './idempotency/retry-key-policy';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
 export type { OpRouter, RouteDef, RouteMethod, RoutedRequest, RouteCodec, CodecResult, CodecError } from './router/op-router';
 export { createOpStore } from './store/create-op-store';
-export type { LocalForageOpStore } from './store/create-op-store';
+export type { SealedOpStore, LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
 export type { OpStoreOptions } from './store/op-store-options';
 export { generateStoreKey, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';

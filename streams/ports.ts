@@ -1,12 +1,20 @@
 import type { Observable } from 'rxjs';
-import type { OpId, PendingOp } from '../src/op/pending-op';
 import type { MetaPort } from '../src/lock/meta-port';
-import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/store/op-store';
+import type { OpStore } from '../src/store/op-store';
 
 /**
- * The store as the streams see it: the `OpStore` contract with every call
- * returning a cold Observable that emits once and completes (or errors with
- * a `StorageError`). Promises do not run in virtual time; Observables do, so
+ * `S` with every Promise-returning method returning a cold Observable of
+ * the same value instead (same name, same parameters); other members as is.
+ */
+type Observed<S> = {
+  [K in keyof S]: S[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => Observable<R> : S[K];
+};
+
+/**
+ * The store as the streams see it: the `OpStore` contract (written once, in
+ * `src/store/op-store.ts`) with every call returning a cold Observable that
+ * emits once and completes (or errors with a `StorageError`); `close` stays
+ * with the engine. Promises do not run in virtual time; Observables do, so
  * marble tests hand the streams a synchronous in-memory port and production
  * wraps the real store with `storePortFromOpStore` (`defer(() => from(...))`).
  *
@@ -14,22 +22,11 @@ import type { FailedOps, FailureInfo, StoreChange, StoreCounts } from '../src/st
  * const port: StorePort = storePortFromOpStore(await createOpStore({ name: 'app' }));
  * port.peek(20).subscribe((ops) => console.log(ops.length));
  */
-export interface StorePort extends MetaPort {
-  append(op: PendingOp): Observable<void>;
-  peek(n: number, afterId?: OpId): Observable<readonly PendingOp[]>;
-  update(op: PendingOp): Observable<void>;
-  complete(op: PendingOp, completedAt: number): Observable<void>;
-  fail(op: PendingOp, failure: FailureInfo): Observable<void>;
-  /** Remove a dead-letter record (used by the `drop` conflict resolution). */
+// A mapped type cannot carry a method's own type parameter, so the two
+// generic meta calls come from `MetaPort` (same contract as `OpStore.readMeta`/`writeMeta`).
+export interface StorePort extends Observed<Omit<OpStore, 'close' | 'readMeta' | 'writeMeta'>>, MetaPort {
+  /** Remove a dead-letter record (`OpStore.failed.discard`; used by the `drop` conflict resolution). */
   discardFailed(id: string): Observable<void>;
-  isCompleted(idempotencyKey: string): Observable<boolean>;
-  /** `OpStore.completesAtomically`: when true, no pending op is in the ledger (the check before a send is skipped). */
-  readonly completesAtomically?: boolean;
-  counts(): Observable<StoreCounts>;
-  /** Every durable change, hot, never errors. */
-  readonly changes$: Observable<StoreChange>;
-  /** The app-facing dead-letter API (Promise-based, passed through). */
-  readonly failed: FailedOps;
 }
 
 /** The two metadata calls the storage lock needs (defined beside the lock). */

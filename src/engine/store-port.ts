@@ -16,6 +16,7 @@ export function storePortFromOpStore(store: OpStore): StorePort {
     append: (op) => fromCall(() => store.append(op)),
     peek: (n, afterId) => fromCall(() => store.peek(n, afterId)),
     update: (op) => fromCall(() => store.update(op)),
+    rewrite: (op) => fromCall(() => store.rewrite(op)),
     complete: (op, at) => fromCall(() => store.complete(op, at)),
     fail: (op, failure) => fromCall(() => store.fail(op, failure)),
     discardFailed: (id) => fromCall(() => store.failed.discard(id)),

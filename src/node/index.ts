@@ -6,7 +6,7 @@
  */
 import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { setDefaultFetch } from '../api/default-fetch';
-import { createOpStore, type LocalForageOpStore } from '../store/create-op-store';
+import { createOpStore, type SealedOpStore } from '../store/create-op-store';
 import type { OpStoreOptions } from '../store/op-store-options';
 import { defineSqliteDriver, type SqliteSynchronous } from './sqlite-driver';
 import { nodeAesGcm } from './node-aes-gcm';
@@ -50,7 +50,7 @@ export interface SqliteOpStoreOptions extends Omit<OpStoreOptions, 'name' | 'dri
  * @example
  * const store = await createSqliteOpStore('./data/queue.sqlite');
  */
-export async function createSqliteOpStore(path: string, options: SqliteOpStoreOptions = {}): Promise<LocalForageOpStore> {
+export async function createSqliteOpStore(path: string, options: SqliteOpStoreOptions = {}): Promise<SealedOpStore> {
   const { keyFile, synchronous, pragmas, busyTimeoutMs, busyRetryMs, ...storeOptions } = options;
   const driver = await defineSqliteDriver();
   const encryptionKey = options.encryptionKey ?? (await loadOrCreateKeyFile(keyFile ?? `${path}.key`));

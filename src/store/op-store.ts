@@ -1,14 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import type { FailureReason } from '../op/failure-reason';
 
-/**
- * Why an op left the queue for the dead-letter queue. `dropped` marks a
- * conflict that reconciliation dropped: its record is discarded right after
- * (it is only seen if a crash hits between the two writes). `redirect`: the
- * server answered with a redirect, which the engine never follows.
- */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt';
+export type { FailureReason } from '../op/failure-reason';
 
 /** What `fail()` records with the op. */
 export interface FailureInfo {
@@ -39,7 +34,10 @@ export interface FailedRecord {
 /** A change to the pending queue or the dead-letter queue. */
 export type StoreChange =
   | { readonly type: 'appended'; readonly op: PendingOp }
+  /** Bookkeeping replaced (attempts, next attempt time, last error); the request is unchanged. */
   | { readonly type: 'updated'; readonly op: PendingOp }
+  /** The payload was rewritten (conflict reconciliation), under a new idempotency key: a new request. */
+  | { readonly type: 'rewritten'; readonly op: PendingOp }
   | { readonly type: 'completed'; readonly op: PendingOp }
   | { readonly type: 'failed'; readonly record: FailedRecord }
   /** `failedId`: the dead-letter record the op came from (its old id; `op.id` is new). */
@@ -81,8 +79,17 @@ export interface OpStore {
    * met are quarantined to the dead-letter queue and skipped.
    */
   peek(n: number, afterId?: OpId): Promise<readonly PendingOp[]>;
-  /** Replace a pending op (attempts, nextAttemptAt, lastError): one write. */
+  /**
+   * Replace a pending op's bookkeeping (attempts, nextAttemptAt, lastError):
+   * one write, emitting `updated`. An op no longer pending is left alone.
+   */
   update(op: PendingOp): Promise<void>;
+  /**
+   * Replace a pending op whose payload was rewritten under a new idempotency
+   * key (`rekeyForRewrite`): one write like `update`, emitting `rewritten`,
+   * so a view of pending payloads knows to recompute without comparing keys.
+   */
+  rewrite(op: PendingOp): Promise<void>;
   /** Record the idempotency key in the ledger, then remove from pending (one transaction where the driver has `setAndRemove`). */
   complete(op: PendingOp, completedAt: number): Promise<void>;
   /** Write to the dead-letter queue, then remove from pending. */

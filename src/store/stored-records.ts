@@ -1,17 +1,13 @@
 import * as t from 'io-ts';
 import { pipe } from 'fp-ts/function';
 import * as E from 'fp-ts/Either';
-import type { FailedRecord, FailureReason } from './op-store';
+import type { FailedRecord } from './op-store';
+import type { FailureReason } from '../op/failure-reason';
 import { decodePendingOp, formatDecodeErrors, type PendingOp } from '../op/pending-op';
-import type { ErrorInfo } from '../errors/sync-error';
+import { ValidationError, type ErrorInfo } from '../errors/sync-error';
 
-/** What the ledger keeps per idempotency key (encrypted like every record). */
-export interface LedgerEntry {
-  readonly opId: string;
-  readonly completedAt: number;
-}
-
-export const LedgerEntryCodec = t.type({ opId: t.string, completedAt: t.number });
+/** Turns a parsed record read under `key` into its type, or a `Left` naming what is wrong (field paths only). */
+export type RecordDecoder<A> = (u: unknown, key: string) => E.Either<string, A>;
 
 /** A pending-op retry in flight: lets `open()` finish or undo it after a crash. */
 export interface RetryIntent {
@@ -50,6 +46,18 @@ export function parseJson(text: string): E.Either<string, unknown> {
   }
 }
 
+/** A decoder from an io-ts codec; any mismatch is `record: unexpected shape` (no contents quoted). */
+export function codecDecoder<A>(codec: t.Decoder<unknown, A>): RecordDecoder<A> {
+  return (u) => pipe(codec.decode(u), E.mapLeft(() => 'record: unexpected shape'));
+}
+
+/** Decode a record of `pending_ops`: a valid op whose id is its storage key. */
+export const decodeStoredOp: RecordDecoder<PendingOp> = (u, key) =>
+  pipe(
+    decodePendingOp(u),
+    E.chain((op) => (op.id === key ? E.right(op) : E.left('id: does not match its storage key'))),
+  );
+
 /** Decode a dead-letter record read back from `failed_ops`. */
 export function decodeFailedRecord(u: unknown): E.Either<string, FailedRecord> {
   return pipe(
@@ -74,3 +82,26 @@ export function decodeFailedRecord(u: unknown): E.Either<string, FailedRecord> {
     }),
   );
 }
+
+/** An op as the JSON text `pending_ops` stores; throws `ValidationError` for an invalid or unserialisable op. */
+export function serializeOp(op: PendingOp): string {
+  const checked = decodePendingOp(op);
+  if (E.isLeft(checked)) throw new ValidationError('invalidPayload', checked.left);
+  try {
+    return JSON.stringify(op);
+  } catch {
+    throw new ValidationError('notSerializable', 'payload');
+  }
+}
+
+/** JSON text of any stored value, for keeping an unreadable record's bytes; never throws. */
+export function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The stored bytes of a record as text (a sealed record is already a string). */
+export const rawText = (value: unknown): string => (typeof value === 'string' ? value : safeStringify(value));

@@ -1,29 +1,13 @@
-import { createIdempotencyKey, createOpId, createTraceId, isUuidV4, retryIdempotencyKey } from '../../src/op/ids';
-import { IdempotencyKey } from '../../src/op/pending-op';
+import { createOpId, createTraceId, isUuidV4 } from '../../src/op/ids';
 
 describe('ids', () => {
-  it('makes v4 idempotency and trace ids', () => {
-    expect(isUuidV4(createIdempotencyKey())).toBe(true);
+  it('makes v4 trace ids (idempotency keys: test/idempotency/idempotency-key.test.ts)', () => {
     expect(isUuidV4(createTraceId())).toBe(true);
-    expect(createIdempotencyKey()).not.toBe(createIdempotencyKey());
   });
 
   it('makes op ids that sort in creation order', () => {
     const ids = Array.from({ length: 1000 }, () => createOpId());
     expect([...ids].sort()).toEqual(ids);
     expect(isUuidV4(ids[0])).toBe(false);
-  });
-
-  it('derives a dead-letter retry key from the refused one: a valid v4 key, the same for the same input, never the input', () => {
-    const refused = createIdempotencyKey();
-    const next = retryIdempotencyKey(refused);
-    expect(IdempotencyKey.is(next)).toBe(true);
-    expect(next).not.toBe(refused);
-    expect(retryIdempotencyKey(refused)).toBe(next);
-    // Refused again: the next retry gets yet another key.
-    expect(retryIdempotencyKey(next)).not.toBe(next);
-    expect(retryIdempotencyKey(next)).not.toBe(refused);
-    const many = Array.from({ length: 1000 }, () => retryIdempotencyKey(createIdempotencyKey()));
-    expect(new Set(many).size).toBe(1000);
   });
 });

@@ -5,7 +5,7 @@ import { userMessageFor } from '../../src/errors/user-messages';
 import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedRecord, StoreChange } from '../../src/store/op-store';
-import { retriedOp } from '../../src/store/retried-op';
+import { retriedOp } from '../../src/idempotency/retried-op';
 
 /**
  * A synchronous in-memory engine for optimistic-store tests: every queue

@@ -1,4 +1,4 @@
-import { createOpStore, type LocalForageOpStore } from '../../src/store/create-op-store';
+import { createOpStore, type SealedOpStore } from '../../src/store/create-op-store';
 import { generateStoreKey, RecordCipher } from '../../src/crypto/record-cipher';
 import { StorageError } from '../../src/errors/sync-error';
 import type { PendingOp } from '../../src/op/pending-op';
@@ -16,7 +16,7 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
   let faulty: string;
   let plan: FaultPlan;
   let key: CryptoKey;
-  const toClose: LocalForageOpStore[] = [];
+  const toClose: SealedOpStore[] = [];
 
   beforeAll(async () => {
     base = await h.driver();
@@ -32,14 +32,14 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
   const NOW = 1_700_000_000_000;
   const DAY = 24 * 3_600_000;
 
-  async function open(name: string, driver: string, now = NOW): Promise<LocalForageOpStore> {
+  async function open(name: string, driver: string, now = NOW): Promise<SealedOpStore> {
     const s = await createOpStore({ name, driver, encryptionKey: key, now: () => now, ...h.storeOptions });
     toClose.push(s);
     return s;
   }
 
   /** A store on the faulty driver holding `ops`, with `failed` already dead-lettered. */
-  async function seeded(ops: readonly PendingOp[], failed: readonly PendingOp[] = []): Promise<[string, LocalForageOpStore]> {
+  async function seeded(ops: readonly PendingOp[], failed: readonly PendingOp[] = []): Promise<[string, SealedOpStore]> {
     const name = h.freshName();
     const store = await open(name, faulty);
     for (const op of [...ops, ...failed]) await store.append(op);
@@ -53,7 +53,7 @@ describe.each<StoreHarness>([memoryHarness, sqliteHarness(), indexedDbHarness])(
    * complete. (A store that completes in one transaction cannot have one
    * and does not look: see test/store/ledger-paging.test.ts.)
    */
-  async function reopen(name: string, crashed: LocalForageOpStore): Promise<LocalForageOpStore> {
+  async function reopen(name: string, crashed: SealedOpStore): Promise<SealedOpStore> {
     await crashed.close();
     plan.reset();
     return open(name, faulty);

@@ -4,7 +4,7 @@ import type { StorePort } from '../../streams/ports';
 import { StorageError, ValidationError } from '../../src/errors/sync-error';
 import { decodePendingOp, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedOps, FailedRecord, FailureInfo, StoreChange, StoreCounts } from '../../src/store/op-store';
-import { retriedOp } from '../../src/store/retried-op';
+import { retriedOp } from '../../src/idempotency/retried-op';
 
 /** Options of `MemoryStorePort`. */
 export interface MemoryStorePortOptions {
@@ -21,7 +21,7 @@ export interface MemoryStorePortOptions {
 /** A metadata value that fails to decrypt or decode (see `corruptMeta`). */
 const UNREADABLE = Symbol('unreadable meta record');
 
-export type StoreMethod = 'append' | 'peek' | 'update' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
+export type StoreMethod = 'append' | 'peek' | 'update' | 'rewrite' | 'complete' | 'fail' | 'discardFailed' | 'isCompleted' | 'counts' | 'readMeta' | 'writeMeta';
 
 /**
  * An in-memory `StorePort` for marble tests: synchronous by default (every
@@ -154,10 +154,18 @@ export class MemoryStorePort implements StorePort {
   }
 
   update(op: PendingOp): Observable<void> {
-    return this.#call('update', () => {
+    return this.#replace('update', op);
+  }
+
+  rewrite(op: PendingOp): Observable<void> {
+    return this.#replace('rewrite', op);
+  }
+
+  #replace(method: 'update' | 'rewrite', op: PendingOp): Observable<void> {
+    return this.#call(method, () => {
       if (!this.data.pending.has(op.id)) return;
       this.data.pending.set(op.id, op);
-      this.#changes.next({ type: 'updated', op });
+      this.#changes.next({ type: method === 'update' ? 'updated' : 'rewritten', op });
     });
   }
 

@@ -1,12 +1,13 @@
 import { firstValueFrom, toArray, take } from 'rxjs';
-import { createOpStore, type LocalForageOpStore } from '../../../src/store/create-op-store';
+import { createOpStore, type SealedOpStore } from '../../../src/store/create-op-store';
 import type { OpStoreOptions } from '../../../src/store/op-store-options';
 import type { StoreChange } from '../../../src/store/op-store';
 import { generateStoreKey, RecordCipher } from '../../../src/crypto/record-cipher';
 import { StorageError } from '../../../src/errors/sync-error';
 import type { OpId } from '../../../src/op/pending-op';
 import { makeOp, makeOps, SECRET } from './ops';
-import { retryIdempotencyKey } from '../../../src/op/ids';
+import { retryIdempotencyKey } from '../../../src/idempotency/idempotency-key';
+import { rekeyForRewrite } from '../../../src/idempotency/rekey-for-rewrite';
 import { rawEntries, withRaw, type StoreHarness } from './harness';
 
 const HOUR = 3_600_000;
@@ -19,7 +20,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
   describe(`OpStore on the ${h.label}`, () => {
     let driver: string;
     let key: CryptoKey;
-    const open: LocalForageOpStore[] = [];
+    const open: SealedOpStore[] = [];
 
     beforeAll(async () => {
       driver = await h.driver();
@@ -30,7 +31,7 @@ export function describeOpStoreConformance(h: StoreHarness): void {
     });
     afterAll(() => h.cleanup?.());
 
-    async function openStore(name: string, extra: Partial<OpStoreOptions> = {}): Promise<LocalForageOpStore> {
+    async function openStore(name: string, extra: Partial<OpStoreOptions> = {}): Promise<SealedOpStore> {
       const s = await createOpStore({ name, driver, encryptionKey: key, ...h.storeOptions, ...extra });
       open.push(s);
       return s;
@@ -87,6 +88,25 @@ export function describeOpStoreConformance(h: StoreHarness): void {
       await store.complete(b, 10);
       await store.update({ ...b, attempts: 1 });
       expect(await store.peek(5)).toEqual([updated]);
+    });
+
+    it('rewrite replaces a rewritten op in one write and emits rewritten (not updated); never resurrects a removed one', async () => {
+      const store = await openStore(h.freshName());
+      const [a, b] = makeOps(2) as [ReturnType<typeof makeOp>, ReturnType<typeof makeOp>];
+      await store.append(a);
+      await store.append(b);
+      const changes = firstValueFrom(store.changes$.pipe(take(1), toArray()));
+      const rewritten = rekeyForRewrite(a, { title: 'merged' }, { kind: 'conflict', status: 409 });
+      await store.rewrite(rewritten);
+      expect(await changes).toEqual([{ type: 'rewritten', op: rewritten }]);
+      expect(await store.peek(2)).toEqual([rewritten, b]);
+
+      await store.complete(b, 10);
+      const after = firstValueFrom(store.changes$.pipe(toArray()));
+      await store.rewrite(rekeyForRewrite(b, { title: 'late' }, null));
+      expect(await store.peek(5)).toEqual([rewritten]);
+      await store.close();
+      expect(await after).toEqual([]);
     });
 
     it('complete records the key in the ledger and removes the op; changes$ fires after the writes', async () => {

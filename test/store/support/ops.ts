@@ -1,4 +1,5 @@
-import { createIdempotencyKey, createOpId, createTraceId } from '../../../src/op/ids';
+import { createOpId, createTraceId } from '../../../src/op/ids';
+import { createIdempotencyKey } from '../../../src/idempotency/idempotency-key';
 import type { PendingOp } from '../../../src/op/pending-op';
 
 /** A marker no ciphertext or metadata can contain by chance. */

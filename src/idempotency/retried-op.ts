@@ -1,6 +1,7 @@
-import { createOpId, retryIdempotencyKey } from '../op/ids';
+import { createOpId } from '../op/ids';
+import { retryIdempotencyKey } from './idempotency-key';
 import type { IdempotencyKey, OpId, PendingOp } from '../op/pending-op';
-import { retryKeyPolicy, type RetryKeyInput } from '../policy/retry-key-policy';
+import { retryKeyPolicy, type RetryKeyInput } from './retry-key-policy';
 
 /** Where a retried op's fresh id and (when the policy asks) new key come from. */
 export interface RetryIds {

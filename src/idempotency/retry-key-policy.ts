@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../errors/sync-error';
-import type { FailureReason } from '../store/op-store';
+import type { FailureReason } from '../op/failure-reason';
 
 /**
  * Which `Idempotency-Key` a dead-letter retry sends under: a fresh one, or

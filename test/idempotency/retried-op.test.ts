@@ -1,7 +1,7 @@
-import { retryIdempotencyKey } from '../../src/op/ids';
-import { retriedOp } from '../../src/store/retried-op';
+import { retryIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { retriedOp } from '../../src/idempotency/retried-op';
 import type { IdempotencyKey, OpId } from '../../src/op/pending-op';
-import { makeOp } from './support/ops';
+import { makeOp } from '../store/support/ops';
 
 const ids = { opId: () => 'new-id' as OpId, idempotencyKey: () => 'new-key' as IdempotencyKey };
 

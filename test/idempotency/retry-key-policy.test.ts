@@ -1,5 +1,5 @@
 import vectors from '../../test-vectors/retry_key_policy.json';
-import { retryKeyPolicy, type RetryKey, type RetryKeyInput } from '../../src/policy/retry-key-policy';
+import { retryKeyPolicy, type RetryKey, type RetryKeyInput } from '../../src/idempotency/retry-key-policy';
 
 interface Row extends RetryKeyInput {
   readonly name: string;

@@ -1,0 +1,56 @@
+import * as E from 'fp-ts/Either';
+import { LedgerEntryCodec, type LedgerEntry, type LedgerTables } from '../idempotency/ledger';
+import type { PendingOp } from '../op/pending-op';
+import type { SealedTables } from './open-tables';
+import { codecDecoder, decodeStoredOp } from './stored-records';
+
+const decodeLedgerEntry = codecDecoder(LedgerEntryCodec);
+
+/**
+ * The idempotency ledger's storage (`LedgerTables`) on the store's sealed
+ * tables: entries in `idempotency_ledger` keyed by idempotency key, and the
+ * pending-queue reads and removals the ledger's rules need.
+ *
+ * @example
+ * const ledger = new IdempotencyLedger(ledgerTables(tables), options);
+ */
+export function ledgerTables({ ledger, pending }: SealedTables): LedgerTables {
+  const setAndRemove = ledger.forage.setAndRemove;
+  return {
+    completesAtomically: typeof setAndRemove === 'function',
+    async commit(op: PendingOp, entry: LedgerEntry): Promise<void> {
+      const json = JSON.stringify(entry);
+      if (typeof setAndRemove === 'function') {
+        // One transaction (SQLite, memory): ledger entry and removal land
+        // together, one commit and one fsync, no state in between.
+        const sealed = await ledger.seal(op.idempotencyKey, json);
+        await setAndRemove.call(ledger.forage, op.idempotencyKey, sealed, pending.forage, op.id);
+      } else {
+        // Crash window: after the ledger write the op is done in effect;
+        // open() removes it from pending, and isCompleted() already says so.
+        await ledger.write(op.idempotencyKey, json);
+        await pending.remove(op.id);
+      }
+    },
+    has: (key) => ledger.has(key),
+    async page(afterKey, limit) {
+      const page = await ledger.page(afterKey, limit);
+      const out: Array<readonly [string, E.Either<string, LedgerEntry>]> = [];
+      // One entry at a time, as before: a page never holds 100 decryptions in flight.
+      for (const [key, value] of page) out.push([key, await ledger.open(key, value, decodeLedgerEntry)]);
+      return out;
+    },
+    remove: (key) => ledger.remove(key),
+    async pendingHead(limit) {
+      const ops: PendingOp[] = [];
+      for (const [key, value] of await pending.page(null, limit)) {
+        const op = await pending.open(key, value, decodeStoredOp);
+        // An unreadable record is left for `peek` to quarantine.
+        if (E.isRight(op)) ops.push(op.right);
+      }
+      return ops;
+    },
+    isPending: (opId) => pending.has(opId),
+    removePending: (opId) => pending.remove(opId),
+  };
+}
