@@ -14,7 +14,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { AuthError, SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
-import { noopLogger, redactingLogger, type Logger } from '../observability/logger';
+import { noopLogger, redactingLogger, type Logger } from '../log/logger';
 import { jwtExpiresAt } from './jwt-exp';
 
 /** Where tokens come from: the app's auth layer. */
