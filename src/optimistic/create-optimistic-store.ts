@@ -23,7 +23,7 @@ import { SyncError, type ErrorInfo } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
-import { deepEqual } from './deep-equal';
+import { dequal } from 'dequal';
 
 /** How a pending op changes the view: pure, no I/O. */
 export type ApplyFn<S> = (state: S, payload: any) => S;
@@ -40,7 +40,7 @@ export interface OptimisticStoreOptions<S> {
   readonly apply: Readonly<Record<string, ApplyFn<S>>>;
   /** Per op type: fold the server's `data` into confirmed state. Default: `apply`. */
   readonly commit?: Readonly<Record<string, CommitFn<S>>>;
-  /** Equality of states, to skip rebases that would change nothing. Default: structural. */
+  /** Equality of states, to skip rebases that would change nothing. Default: structural (`dequal`: Maps, Sets and Dates by content). */
   readonly equals?: (a: S, b: S) => boolean;
 }
 
@@ -141,7 +141,7 @@ type Action =
  * ```
  */
 export function createOptimisticStore<S>(engine: SyncEngine, options: OptimisticStoreOptions<S>): OptimisticStore<S> {
-  const equals = options.equals ?? deepEqual;
+  const equals = options.equals ?? dequal;
   const applyOne = (s: S, type: string, payload: unknown): S => {
     const fn = options.apply[type];
     return fn ? fn(s, payload) : s;
@@ -346,7 +346,7 @@ export function createOptimisticStore<S>(engine: SyncEngine, options: Optimistic
       ...ls.map((l, i) => entryOf(l, i === 0, status)),
       ...us.map((u): PendingEntry => ({ txToken: u.txToken, type: u.type, status: 'saving' })),
     ]),
-    distinctUntilChanged<readonly PendingEntry[]>(deepEqual),
+    distinctUntilChanged<readonly PendingEntry[]>(dequal),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
 
