@@ -161,15 +161,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     onEffect: (listener) => domain.onEffect(listener),
     entityLog: (resource, id) => domain.entityLog(resource, id),
     entity: ((resource: ResourceName, id: string) => domain.entity(resource, id)) as ReferenceBackend['entity'],
-    counters: () => {
-      const { requests, sends, replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests } = tally;
-      return {
-        ...{ requests, sends, applied: domain.appliedCount(), replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests },
-        distinctKeys: tally.keysSeen.size,
-        byStatus: Object.fromEntries(tally.byStatus),
-        faults: faults.injected(),
-      };
-    },
+    counters: () => countersOf(tally, domain, faults),
     reset: () => {
       domain.reset();
       idempotency.reset();
@@ -184,6 +176,16 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
       });
       return closing;
     },
+  };
+}
+
+function countersOf(tally: Tally, domain: BackendDomain, faults: FaultController): BackendCounters {
+  const { requests, sends, replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests } = tally;
+  return {
+    ...{ requests, sends, applied: domain.appliedCount(), replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests },
+    distinctKeys: tally.keysSeen.size,
+    byStatus: Object.fromEntries(tally.byStatus),
+    faults: faults.injected(),
   };
 }
 
