@@ -1,23 +1,21 @@
+import { fromBase64Url } from '../crypto/base64';
+
 /** Longest token we try to decode (a JWT in a header stays far below). */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Decode base64url (RFC 4648 §5, padding optional) to UTF-8 text with the
- * platform's `atob` and `TextDecoder` — no Node `Buffer`, so it runs in
- * browsers and workers. Undefined for anything that is not valid base64url
- * or not valid UTF-8.
+ * core's one base64 decoder — no Node `Buffer`, so it runs in browsers and
+ * workers. Undefined for anything that is not valid base64url or not valid
+ * UTF-8.
  */
 export function decodeBase64Url(s: string): string | undefined {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) return undefined;
-  let b64 = s.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
-  const rem = b64.length % 4;
-  if (rem === 1) return undefined;
-  if (rem !== 0) b64 += '='.repeat(4 - rem);
+  const bytes = fromBase64Url(s);
+  if (bytes === null) return undefined;
   try {
-    const binary = atob(b64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     return undefined;
   }

@@ -67,6 +67,22 @@ export function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
   return out;
 }
 
+/**
+ * base64url (RFC 4648 §5), padding optional, as JWT segments use it; `null`
+ * for anything else. Same decoder as {@link fromBase64}, after mapping the
+ * URL alphabet back and restoring the padding.
+ *
+ * @example
+ * fromBase64Url('eyJleHAiOjF9'); // the bytes of '{"exp":1}'
+ */
+export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) return null;
+  const b64 = s.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+  const rem = b64.length % 4;
+  if (rem === 1) return null;
+  return fromBase64(rem === 0 ? b64 : b64 + '='.repeat(4 - rem));
+}
+
 /** The 6-bit value of a base64 character code, or -1. */
 function index(code: number): number {
   return code < 128 ? (B64_INDEX[code] as number) : -1;

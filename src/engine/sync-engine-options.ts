@@ -5,7 +5,7 @@ import type { FetchLike, HttpTransport } from '../api/http-transport';
 import type { TokenSource } from '../auth/token-manager';
 import type { ProcessorLock } from '../lock/processor-lock';
 import type { StorageLockOptions } from '../lock/storage-lock';
-import type { Logger } from '../observability/logger';
+import type { Logger } from '../log/logger';
 import type { PendingOp } from '../op/pending-op';
 import type { BackoffPolicy } from '../policy/backoff';
 import type { OpRouter } from '../router/op-router';

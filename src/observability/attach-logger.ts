@@ -3,7 +3,7 @@ import type { EngineEvent } from '../engine/sync-engine';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { PendingOp } from '../op/pending-op';
 import { ERROR_BUCKET } from './error-buckets';
-import { noopLogger, redactingLogger, type LogFields, type LogLevel, type Logger } from './logger';
+import { noopLogger, redactingLogger, type LogFields, type LogLevel, type Logger } from '../log/logger';
 
 /** One log line: level, fixed message (event name) and fields. */
 export interface LogLine {

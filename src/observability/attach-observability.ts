@@ -3,7 +3,7 @@ import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import type { EngineEvent } from '../engine/sync-engine';
 import type { PendingOp } from '../op/pending-op';
 import { attachLogger } from './attach-logger';
-import { noopLogger, redactingLogger, type Logger } from './logger';
+import { noopLogger, redactingLogger, type Logger } from '../log/logger';
 import { createMetrics, type Metrics } from './metrics';
 import { attachTracing, injectTraceHeaders, type Tracing } from './tracing';
 

@@ -15,6 +15,11 @@ export interface JwtClaims {
 /** Why a token was refused; becomes the `error.code` of the 401. */
 export type JwtRejection = 'token_missing' | 'token_malformed' | 'token_invalid' | 'token_expired';
 
+// Hand-written on node:crypto rather than `jose`: jose signs and verifies
+// asynchronously only (WebCrypto), while this kit's API is synchronous —
+// `backend.issueToken()` is used directly as an engine's `getToken`, and
+// `signJwt`/`verifyJwt` are exported as they are — and its `exp` check
+// floors the clock to whole seconds, while tests issue 30 ms tokens.
 const b64url = (buf: Buffer): string => buf.toString('base64url');
 const HEADER = b64url(Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })));
 

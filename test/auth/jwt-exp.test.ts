@@ -44,9 +44,13 @@ describe('jwtExpiresAt', () => {
     expect(jwtExpiresAt(token)).toBeUndefined();
   });
 
-  it('uses no Node Buffer (runs in browsers)', () => {
-    const src = readFileSync(join(__dirname, '../../src/auth/jwt-exp.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  it('uses no Node Buffer (runs in browsers) and no second base64 decoder: the core\'s one in src/crypto/base64.ts', () => {
+    const code = (file: string): string =>
+      readFileSync(join(__dirname, '../..', file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    const src = code('src/auth/jwt-exp.ts');
     expect(src).not.toMatch(/\bBuffer\b/);
-    expect(src).toMatch(/\batob\(/);
+    expect(src).not.toMatch(/\batob\(/);
+    expect(src).toMatch(/import \{ fromBase64Url \} from '\.\.\/crypto\/base64'/);
+    expect(code('src/crypto/base64.ts')).not.toMatch(/\bBuffer\b/);
   });
 });

@@ -1,4 +1,4 @@
-import type { LogFields, LogLevel, Logger } from '../../src/observability/logger';
+import type { LogFields, LogLevel, Logger } from '../../src/log/logger';
 
 export interface Captured {
   readonly level: LogLevel;

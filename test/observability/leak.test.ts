@@ -20,7 +20,7 @@ import {
   ValidationError,
 } from '../../src/errors/sync-error';
 import { attachLogger } from '../../src/observability/attach-logger';
-import { consoleLogger, redactingLogger, type ConsoleLike } from '../../src/observability/logger';
+import { consoleLogger, redactingLogger, type ConsoleLike } from '../../src/log/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { attachTracing, injectTraceHeaders } from '../../src/observability/tracing';
 import { assertSafePayload } from '../../src/security/payload-guard';

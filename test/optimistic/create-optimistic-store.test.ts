@@ -219,6 +219,24 @@ describe('createOptimisticStore', () => {
     expect(states.at(-1)).toEqual(['a']);
   });
 
+  it('compares states deeply by default, Set members included: a commit the server agrees with costs no re-read', () => {
+    interface Tagged {
+      readonly tags: ReadonlySet<{ readonly name: string }>;
+    }
+    const engine = new FakeEngine();
+    const reads = jest.spyOn(engine, 'pendingOps');
+    const todos = createOptimisticStore(engine, {
+      initial: { tags: new Set() } as Tagged,
+      // Every apply builds new member objects: equal by content, never by identity.
+      apply: { tag: (s: Tagged, p: string): Tagged => ({ tags: new Set([...s.tags, { name: p }]) }) },
+    });
+    const states = collect(todos.state$);
+    todos.mutate('tag', 'a');
+    engine.commit(engine.queue[0].id);
+    expect(reads).toHaveBeenCalledTimes(1); // the initial load only
+    expect(states.map((s) => [...s.tags])).toEqual([[], [{ name: 'a' }]]);
+  });
+
   it('passes ops of types it has no apply for through untouched', () => {
     const engine = new FakeEngine();
     const todos = createOptimisticStore(engine, todoOptions);

@@ -1,6 +1,6 @@
 import { AuthError, PermanentError, ValidationError } from '../../src/errors/sync-error';
-import { REDACTED, isSensitiveKey, redact, redactString } from '../../src/observability/redact';
-import { fakeJwt } from './fixtures';
+import { REDACTED, isSensitiveKey, redact, redactString } from '../../src/log/redact';
+import { fakeJwt } from '../observability/fixtures';
 
 const JWT = fakeJwt({ sub: 'u1', exp: 2_000_000_000 });
 
