@@ -12,7 +12,7 @@ import {
   type ObservableInput,
 } from 'rxjs';
 import type { ConflictError } from '../src/errors/sync-error';
-import { createIdempotencyKey } from '../src/op/ids';
+import { rekeyForRewrite } from '../src/idempotency/rekey-for-rewrite';
 import type { PendingOp } from '../src/op/pending-op';
 import type { OpRouter } from '../src/router/op-router';
 import { failOp, type SettleContext } from './settle-op';
@@ -92,8 +92,8 @@ function retryWith(op: PendingOp, payload: unknown, conflict: ConflictError, ctx
   const error = conflict.toInfo();
   // A new payload is a new request: it must not reuse the old key, or the
   // server would replay (or refuse) the first request's answer.
-  const next: PendingOp = { ...op, payload, idempotencyKey: createIdempotencyKey(), attempts: 0, nextAttemptAt: null, lastError: error };
-  const retried$ = ctx.lane.run(ctx.store.update(next), () => {
+  const next: PendingOp = rekeyForRewrite(op, payload, error);
+  const retried$ = ctx.lane.run(ctx.store.rewrite(next), () => {
     ctx.report({ type: 'conflict', at: ctx.now(), op, error, message: conflict.userMessage, resolution: 'retry' });
   });
   return concat(retried$, of(next));

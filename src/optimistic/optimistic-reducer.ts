@@ -111,12 +111,12 @@ const changed = <S>(f: Folds<S>, state: OptimisticState<S>, c: StoreChange): Opt
     case 'appended':
     case 'retried':
       return appended(f, state, c.op);
-    case 'updated': {
-      // Only a rewritten payload (conflict reconciliation, which also
-      // mints a new idempotency key) changes the view; attempts don't.
-      const layer = state.layers.find((l) => l.opId === c.op.id);
-      return layer && layer.idempotencyKey !== c.op.idempotencyKey ? { state, rebase: true } : { state };
-    }
+    case 'updated':
+      // Attempts, waits and errors: nothing the view shows.
+      return { state };
+    case 'rewritten':
+      // Conflict reconciliation replaced the payload: re-apply the queue.
+      return hasLayer(state, c.op.id) ? { state, rebase: true } : { state };
     case 'completed':
       return completed(f, state, c.op);
     case 'failed':

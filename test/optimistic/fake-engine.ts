@@ -132,7 +132,7 @@ export class FakeEngine implements SyncEngine {
     if (resolution === 'retry') {
       const rewritten = { ...op, payload: newPayload, idempotencyKey: createIdempotencyKey() };
       this.queue[this.queue.indexOf(op)] = rewritten;
-      change = { type: 'updated', op: rewritten };
+      change = { type: 'rewritten', op: rewritten };
     } else if (resolution === 'drop') {
       // As the engine does it: dead-letter with reason 'dropped', then discard.
       this.#take(opId);

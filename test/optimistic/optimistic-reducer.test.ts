@@ -82,6 +82,7 @@ function changeOf(c: Vector, a: VectorAction, op: PendingOp): StoreChange {
   switch (a.type) {
     case 'appended':
     case 'updated':
+    case 'rewritten':
     case 'completed':
       return { type: a.type, op };
     case 'retried':

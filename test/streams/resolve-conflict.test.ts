@@ -14,7 +14,7 @@ const conflict = new ConflictError({ status: 409 });
 const conflictInfo = { kind: 'conflict', status: 409 };
 
 function setup(m: M, reconcile?: Reconcile) {
-  const store = new MemoryStorePort({ scheduler: m.scheduler, latencyMs: { update: 10, fail: 10, discardFailed: 5 } });
+  const store = new MemoryStorePort({ scheduler: m.scheduler, latencyMs: { rewrite: 10, fail: 10, discardFailed: 5 } });
   const outcomes: ProcessOutcome[] = [];
   const ctx: ConflictContext = {
     store,
