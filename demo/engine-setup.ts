@@ -4,7 +4,7 @@
  * The one place that knows `createSyncEngine`'s options.
  */
 import type { Observable } from 'rxjs';
-import { createSyncEngine } from '../src/engine/create-sync-engine';
+import { createSyncEngine } from '../src/create-sync-engine';
 import type { SyncEngineOptions } from '../src/engine/sync-engine-options';
 import { createSqliteOpStore, type SqliteSynchronous } from '../src/node';
 import { defineRoutes } from '../src/router/op-router';

@@ -105,8 +105,8 @@ export { createRateLimiter, rateLimit, RATE_LIMIT_DEFAULTS } from './security/ra
 export type { RateLimiter, RateLimitOptions } from './security/rate-limiter';
 export { assertSafePayload, safePayloadCopy, PAYLOAD_LIMITS, FORBIDDEN_KEYS } from './security/payload-guard';
 export type { PayloadLimits } from './security/payload-guard';
-export { createSyncEngine } from './engine/create-sync-engine';
-export type { SyncEngineInstance } from './engine/create-sync-engine';
+export { createSyncEngine } from './create-sync-engine';
+export type { SyncEngineInstance } from './create-sync-engine';
 export type { SyncEngineHandle } from './engine/engine-core';
 export { SYNC_ENGINE_DEFAULTS } from './engine/sync-engine-options';
 export type { SyncEngineOptions } from './engine/sync-engine-options';

@@ -4,7 +4,7 @@
  * wake) against the test server of the page's own origin.
  */
 import * as t from 'io-ts';
-import { createSyncEngine } from '../../src/engine/create-sync-engine';
+import { createSyncEngine } from '../../src/create-sync-engine';
 import { broadcastChannelWake } from '../../src/engine/wake-port';
 import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore } from '../../src/store/create-op-store';

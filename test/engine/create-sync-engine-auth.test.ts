@@ -1,6 +1,6 @@
 import { of } from 'rxjs';
 import * as tokenManager from '../../src/auth/token-manager';
-import { createSyncEngine } from '../../src/engine/create-sync-engine';
+import { createSyncEngine } from '../../src/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS } from '../../src/engine/sync-engine-options';
 import type { OpStore } from '../../src/store/op-store';
 import { testRoutes } from '../support/engine-harness';

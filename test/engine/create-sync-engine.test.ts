@@ -1,5 +1,5 @@
 import { Subject, VirtualAction, VirtualTimeScheduler, firstValueFrom, of } from 'rxjs';
-import { createSyncEngine } from '../../src/engine/create-sync-engine';
+import { createSyncEngine } from '../../src/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';

@@ -7,7 +7,7 @@ import localforage from 'localforage';
 import { firstValueFrom, filter, map, type Subscription } from 'rxjs';
 import { generateStoreKey } from '../../src/crypto/record-cipher';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
-import { createSyncEngine } from '../../src/engine/create-sync-engine';
+import { createSyncEngine } from '../../src/create-sync-engine';
 import type { EngineStatus, OpResult } from '../../src/engine/sync-engine';
 import { ValidationError } from '../../src/errors/sync-error';
 import { nodeAesGcm } from '../../src/node/node-aes-gcm';

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { generateStoreKey } from '../../../src/crypto/record-cipher';
 import { defineMemoryDriver } from '../../../src/drivers/memory-driver';
-import { createSyncEngine, type SyncEngineInstance } from '../../../src/engine/create-sync-engine';
+import { createSyncEngine, type SyncEngineInstance } from '../../../src/create-sync-engine';
 import type { SyncEngineOptions } from '../../../src/engine/sync-engine-options';
 import type { EngineEvent, OpResult } from '../../../src/engine/sync-engine';
 import { nodeAesGcm } from '../../../src/node/node-aes-gcm';

@@ -1,20 +1,20 @@
 import { asyncScheduler, isObservable, map, type Observable } from 'rxjs';
-import { createApiClient } from '../api/api-client';
-import { createTokenManager } from '../auth/token-manager';
-import { ValidationError } from '../errors/sync-error';
-import type { ProcessorLock } from '../lock/processor-lock';
-import { createStorageLock } from '../lock/storage-lock';
-import { attachObservability, type Observability } from '../observability/attach-observability';
-import type { MetricsSnapshot } from '../observability/metrics';
-import { resolveBackoffPolicy } from '../policy/backoff';
-import { timerOptionMs } from '../policy/timer-option';
-import { createRateLimiter } from '../security/rate-limiter';
-import { authPortFromTokenManager } from './auth-port';
-import { taskScheduler } from './task-scheduler';
-import { createEngineCore, type SyncEngineHandle } from './engine-core';
-import { platformConstraints$, platformOnline$ } from './platform-signals';
-import { storePortFromOpStore } from './store-port';
-import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './sync-engine-options';
+import { createApiClient } from './api/api-client';
+import { createTokenManager } from './auth/token-manager';
+import { ValidationError } from './errors/sync-error';
+import type { ProcessorLock } from './lock/processor-lock';
+import { createStorageLock } from './lock/storage-lock';
+import { attachObservability, type Observability } from './observability/attach-observability';
+import type { MetricsSnapshot } from './observability/metrics';
+import { resolveBackoffPolicy } from './policy/backoff';
+import { timerOptionMs } from './policy/timer-option';
+import { createRateLimiter } from './security/rate-limiter';
+import { authPortFromTokenManager } from './engine/auth-port';
+import { taskScheduler } from './engine/task-scheduler';
+import { createEngineCore, type SyncEngineHandle } from './engine/engine-core';
+import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
+import { storePortFromOpStore } from './engine/store-port';
+import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
 
 /** What `createSyncEngine` returns: the engine, its controls and its metrics. */
 export interface SyncEngineInstance extends SyncEngineHandle {
