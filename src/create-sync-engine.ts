@@ -7,6 +7,7 @@ import { createStorageLock } from './lock/storage-lock';
 import { attachObservability, type Observability } from './observability/attach-observability';
 import type { MetricsSnapshot } from './observability/metrics';
 import { resolveBackoffPolicy } from './policy/backoff';
+import type { RouteTable } from './router/route-types';
 import { timerOptionMs } from './policy/timer-option';
 import { createRateLimiter } from './security/rate-limiter';
 import { authPortFromTokenManager } from './engine/auth-port';
@@ -14,10 +15,16 @@ import { taskScheduler } from './engine/task-scheduler';
 import { createEngineCore, type SyncEngineHandle } from './engine/engine-core';
 import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
+import type { SyncEngine } from './engine/sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
 
-/** What `createSyncEngine` returns: the engine, its controls and its metrics. */
-export interface SyncEngineInstance extends SyncEngineHandle {
+/**
+ * What `createSyncEngine` returns: the engine typed by its route table `R`,
+ * its controls and its metrics.
+ */
+export interface SyncEngineInstance<R extends RouteTable = any>
+  extends SyncEngine<R>,
+    Omit<SyncEngineHandle, keyof SyncEngine> {
   /**
    * The spec's metrics (`sync.pending_ops.count`, `sync.retries.count`, …):
    * a snapshot now, then on every event and every `metricsSampleIntervalMs`.
@@ -55,6 +62,9 @@ const stretchFactor = (name: string, v: number): number => {
  * at least once, exactly once in effect through idempotency keys.
  * Throws `ValidationError('invalidOptions')` for bad options (an insecure
  * `baseUrl`, a bad backoff or lock timing…). Nothing runs until `start()`.
+ * The engine is typed by the route table of `routes` (`defineRoutes`):
+ * `enqueue` accepts only its types with their payloads, `results$` entries
+ * narrow by `type` to the route's decoded response.
  *
  * @example
  * const engine = createSyncEngine({
@@ -67,6 +77,10 @@ const stretchFactor = (name: string, v: number): number => {
  * engine.start();
  * await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'Buy milk' } });
  */
+export function createSyncEngine<R extends RouteTable>(options: SyncEngineOptions<R>): SyncEngineInstance<R>;
+// Last, so `ReturnType<typeof createSyncEngine>` / `Parameters<…>` name the
+// untyped engine, to which every typed one is assignable.
+export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance;
 export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance {
   if (typeof options !== 'object' || options === null) throw new ValidationError('invalidOptions', 'options: expected an object');
   if (!options.routes || typeof options.routes.validate !== 'function') {

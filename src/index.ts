@@ -51,6 +51,8 @@ export type {
   OptimisticStoreOptions,
   ApplyFn,
   CommitFn,
+  ApplyMap,
+  CommitMap,
   PendingEntry,
   PendingStatus,
   Rollback,
@@ -75,6 +77,8 @@ export { retryKeyPolicy } from './idempotency/retry-key-policy';
 export type { RetryKey, RetryKeyInput } from './idempotency/retry-key-policy';
 export { defineRoutes, formatPayloadErrors } from './router/op-router';
 export type { OpRouter, RouteDef, RouteMethod, RoutedRequest, RouteCodec, CodecResult, CodecError } from './router/op-router';
+export type { RouteTable, RoutesOf, OpTypeOf, PayloadOf, ResponseOf } from './router/route-types';
+export type { EnqueueInputOf, OpResultOf, OpResultFor } from './engine/typed-ops';
 export { createOpStore } from './store/create-op-store';
 export type { SealedOpStore, LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import type { PendingOp } from '../op/pending-op';
 import type { BackoffPolicy } from '../policy/backoff';
 import type { OpRouter } from '../router/op-router';
+import type { RouteTable } from '../router/route-types';
 import type { PayloadLimits } from '../security/payload-guard';
 import type { RateLimitOptions } from '../security/rate-limiter';
 import type { OpStore } from '../store/op-store';
@@ -30,11 +31,14 @@ import type { WakePort } from './wake-port';
  *   lock: { heartbeatMs: 1000, staleAfterMs: 3000 },
  * };
  */
-export interface SyncEngineOptions {
+export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
   /** `https://…`; `http://` only for a loopback host (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
-  /** Operation types → requests (`defineRoutes`). Validates payloads at enqueue. */
-  readonly routes: OpRouter;
+  /**
+   * Operation types → requests (`defineRoutes`). Validates payloads at
+   * enqueue. Its table types the engine (`enqueue`, `results$`).
+   */
+  readonly routes: OpRouter<R>;
   /** The durable queue (`createOpStore`). The engine does not close it. */
   readonly store: OpStore;
   /**

@@ -2,7 +2,9 @@ import type { Observable } from 'rxjs';
 import type { AttemptOutcome } from '../../streams/outcome';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import type { RouteTable } from '../router/route-types';
 import type { FailedOps, FailedRecord, FailureReason, StoreChange } from '../store/op-store';
+import type { EnqueueInputOf, OpResultOf } from './typed-ops';
 
 /** What the app hands to `engine.enqueue`. */
 export interface EnqueueInput {
@@ -83,16 +85,24 @@ export type EngineEvent =
   | { readonly type: 'tokenRefreshed'; readonly at: number }
   | { readonly type: 'gate'; readonly at: number; readonly open: boolean; readonly blockedBy: readonly GateReason[] };
 
-/** The engine as apps, the optimistic store and the Angular service see it. */
-export interface SyncEngine {
+/**
+ * The engine as apps, the optimistic store and the Angular service see it,
+ * typed by its route table `R` (inferred by `createSyncEngine` from
+ * `defineRoutes`): `enqueue` takes only declared types with their payload,
+ * `results$` narrows by `type`. `SyncEngine` without a type argument is
+ * untyped (any type string, payload checked at run time only); every typed
+ * engine is assignable to it. (The default is `any`, not `RouteTable`:
+ * `results$` depends on `keyof R`, which makes `SyncEngine<R>` invariant.)
+ */
+export interface SyncEngine<R extends RouteTable = any> {
   /** Validate, persist and resolve with the stored op (rejects typed). */
-  enqueue(input: EnqueueInput): Promise<PendingOp>;
+  enqueue<K extends keyof R & string>(input: EnqueueInputOf<R, K>): Promise<PendingOp>;
   /** Start processing (acquires the lock; idempotent). */
   start(): void;
   /** Stop processing: abort the in-flight request, release the lock. */
   stop(): Promise<void>;
   readonly status$: Observable<EngineStatus>;
-  readonly results$: Observable<OpResult>;
+  readonly results$: Observable<OpResultOf<R>>;
   readonly events$: Observable<EngineEvent>;
   /**
    * The dead-letter queue. `retry` re-queues at the tail under a new op id

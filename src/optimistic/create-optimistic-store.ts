@@ -4,6 +4,7 @@ import { v4 as uuidv4 } from 'uuid';
 import type { SyncEngine } from '../engine/sync-engine';
 import { SyncError } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
+import type { RouteTable } from '../router/route-types';
 import {
   initialOptimisticState,
   optimisticReducer,
@@ -16,7 +17,9 @@ import { pendingEntries, type PublishedLayers } from './pending-entries';
 
 export type {
   ApplyFn,
+  ApplyMap,
   CommitFn,
+  CommitMap,
   Mutation,
   OptimisticStore,
   OptimisticStoreOptions,
@@ -93,6 +96,10 @@ class OptimisticView<S> {
  * const { persisted } = todos.mutate('todo.create', { tempId: 't1', title: 'Milk' });
  * ```
  */
+export function createOptimisticStore<S, R extends RouteTable = any>(
+  engine: SyncEngine<R>,
+  options: OptimisticStoreOptions<S, R>,
+): OptimisticStore<S, R>;
 export function createOptimisticStore<S>(engine: SyncEngine, options: OptimisticStoreOptions<S>): OptimisticStore<S> {
   const reducer = optimisticReducer<S>({ apply: options.apply, commit: options.commit, equals: options.equals ?? dequal });
   const view = new OptimisticView<S>(engine, reducer, (isObservable(options.initial) ? undefined : options.initial) as S);

@@ -74,8 +74,8 @@ export interface OptimisticStep<S> {
 
 /** The app's pure functions the reducer folds with. */
 export interface OptimisticFns<S> {
-  readonly apply: Readonly<Record<string, ApplyFn<S>>>;
-  readonly commit?: Readonly<Record<string, CommitFn<S>>>;
+  readonly apply: Readonly<Record<string, ApplyFn<S> | undefined>>;
+  readonly commit?: Readonly<Record<string, CommitFn<S> | undefined>>;
   readonly equals: (a: S, b: S) => boolean;
 }
 

@@ -1,20 +1,45 @@
 import type { Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import type { PayloadOf, ResponseOf, RouteTable } from '../router/route-types';
 
-/** How a pending op changes the view: pure, no I/O. */
-export type ApplyFn<S> = (state: S, payload: any) => S;
-/** How the server's answer folds into confirmed state: pure, no I/O. */
-export type CommitFn<S> = (state: S, payload: any, data: unknown) => S;
+/** How a pending op changes the view: pure, no I/O. `P`: the route's payload. */
+export type ApplyFn<S, P = any> = (state: S, payload: P) => S;
+/**
+ * How the server's answer folds into confirmed state: pure, no I/O. `D`:
+ * the route's decoded response; `undefined` for an op found already
+ * committed in the idempotency ledger after a crash.
+ */
+export type CommitFn<S, P = any, D = unknown> = (state: S, payload: P, data: D | undefined) => S;
+
+/**
+ * `apply` of an optimistic store over an engine typed by route table `R`:
+ * only declared types, each with its route's payload.
+ *
+ * @example
+ * const apply: ApplyMap<Todo[], RoutesOf<typeof routes>> = { 'todo.create': (s, p) => [...s, { ...p, done: false }] };
+ */
+export type ApplyMap<S, R extends RouteTable = any> = { readonly [K in keyof R & string]?: ApplyFn<S, PayloadOf<R[K]>> };
+
+/**
+ * `commit` of an optimistic store over an engine typed by route table `R`:
+ * `data` is the route's decoded response.
+ *
+ * @example
+ * const commit: CommitMap<Todo[], RoutesOf<typeof routes>> = { 'todo.create': (s, p, data) => (data ? [...s, data] : s) };
+ */
+export type CommitMap<S, R extends RouteTable = any> = {
+  readonly [K in keyof R & string]?: CommitFn<S, PayloadOf<R[K]>, ResponseOf<R[K]>>;
+};
 
 /** Options of `createOptimisticStore`. */
-export interface OptimisticStoreOptions<S> {
+export interface OptimisticStoreOptions<S, R extends RouteTable = any> {
   /** Confirmed state, or an Observable of it from the app's own cache. */
   readonly initial: S | Observable<S>;
   /** Per op type: how a pending op changes the view. Types without one pass through. */
-  readonly apply: Readonly<Record<string, ApplyFn<S>>>;
+  readonly apply: ApplyMap<S, R>;
   /** Per op type: fold the server's `data` into confirmed state. Default: `apply`. */
-  readonly commit?: Readonly<Record<string, CommitFn<S>>>;
+  readonly commit?: CommitMap<S, R>;
   /** Equality of states, to skip rebases that would change nothing. Default: structural (`dequal`: Maps, Sets and Dates by content). */
   readonly equals?: (a: S, b: S) => boolean;
 }
@@ -54,7 +79,7 @@ export interface Mutation {
 }
 
 /** An optimistic view over a sync engine's durable queue. */
-export interface OptimisticStore<S> {
+export interface OptimisticStore<S, R extends RouteTable = any> {
   /** Confirmed state ⊕ every pending op in FIFO order. */
   readonly state$: Observable<S>;
   /** Server-acknowledged state only. */
@@ -62,7 +87,7 @@ export interface OptimisticStore<S> {
   readonly pending$: Observable<readonly PendingEntry[]>;
   readonly rollbacks$: Observable<Rollback>;
   /** Apply a change now and enqueue it for sync. */
-  mutate(type: string, payload: unknown): Mutation;
+  mutate<K extends keyof R & string>(type: K, payload: PayloadOf<R[K]>): Mutation;
   /** Stop following the engine. */
   dispose(): void;
 }
