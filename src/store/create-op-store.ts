@@ -13,6 +13,7 @@ import {
   type LedgerEntry,
   type RetryIntent,
 } from './stored-records';
+import { assertDefaultDriverAvailable } from './default-driver-check';
 import { retriedOp } from './retried-op';
 import { decodePendingOp, type OpId, type PendingOp } from '../op/pending-op';
 import { StorageError, ValidationError } from '../errors/sync-error';
@@ -87,6 +88,7 @@ type Opened<A> = E.Either<string, A>;
  * const [head] = await store.peek(1);
  */
 export async function createOpStore(options: OpStoreOptions): Promise<LocalForageOpStore> {
+  assertDefaultDriverAvailable(options.driver);
   const drivers = options.driver === undefined ? [localforage.INDEXEDDB] : [options.driver].flat();
   let key = options.encryptionKey;
   if (!key) {
