@@ -1,5 +1,6 @@
 import { asyncScheduler, isObservable, map, type Observable } from 'rxjs';
 import { createApiClient } from '../api/api-client';
+import { assertExtraHeaders } from '../api/request-headers';
 import { createTokenManager } from '../auth/token-manager';
 import { ValidationError } from '../errors/sync-error';
 import type { ProcessorLock } from '../lock/processor-lock';
@@ -9,12 +10,22 @@ import type { MetricsSnapshot } from '../observability/metrics';
 import { resolveBackoffPolicy } from '../policy/backoff';
 import { timerOptionMs } from '../policy/timer-option';
 import { createRateLimiter } from '../security/rate-limiter';
-import { authPortFromTokenManager } from './auth-port';
+import { withAsyncDispose } from './async-dispose';
+import { anonymousAuthPort, authPortFromTokenManager } from './auth-port';
 import { taskScheduler } from './task-scheduler';
 import { createEngineCore, type SyncEngineHandle } from './engine-core';
 import { platformConstraints$, platformOnline$ } from './platform-signals';
 import { storePortFromOpStore } from './store-port';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './sync-engine-options';
+
+// The symbol is declared here, as in @types/node and TypeScript's
+// `esnext.disposable` lib (the declarations merge), so these types compile
+// in a project that has neither.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
 
 /** What `createSyncEngine` returns: the engine, its controls and its metrics. */
 export interface SyncEngineInstance extends SyncEngineHandle {
@@ -25,6 +36,22 @@ export interface SyncEngineInstance extends SyncEngineHandle {
    * MeterProvider.
    */
   readonly metrics$: Observable<MetricsSnapshot>;
+  /**
+   * `dispose()`, for `await using engine = createSyncEngine(…)`. Present
+   * where the runtime defines `Symbol.asyncDispose` (Node ≥ 20, current
+   * browsers) or a polyfill did before `createSyncEngine`. Like `dispose()`
+   * it leaves the store open: the app closes it (`docs/pipeline.md`).
+   *
+   * @example
+   * const store = await createOpStore({ name: 'app' });
+   * {
+   *   await using engine = createSyncEngine({ baseUrl, routes, store });
+   *   engine.start();
+   *   await work(engine);
+   * } // engine disposed here
+   * await store.close();
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Pending ops read (decrypted, decoded) per task while seeding the age metrics at start-up. */
@@ -54,7 +81,9 @@ const stretchFactor = (name: string, v: number): number => {
  * Create the sync engine: a durable FIFO queue drained to a REST backend,
  * at least once, exactly once in effect through idempotency keys.
  * Throws `ValidationError('invalidOptions')` for bad options (an insecure
- * `baseUrl`, a bad backoff or lock timing…). Nothing runs until `start()`.
+ * `baseUrl`, a bad backoff or lock timing, a malformed `requestHeaders`
+ * object…). Nothing runs until `start()`. The store stays the app's:
+ * `dispose()` (or `await using`) stops the engine, the app closes the store.
  *
  * @example
  * const engine = createSyncEngine({
@@ -75,9 +104,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   if (!options.store || typeof options.store.peek !== 'function') {
     throw new ValidationError('invalidOptions', 'store: expected an OpStore (createOpStore)');
   }
-  if (!options.auth || typeof options.auth.getToken !== 'function' || typeof options.auth.refreshToken !== 'function') {
-    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }');
+  const source = options.auth;
+  if (source !== undefined && (typeof source?.getToken !== 'function' || typeof source.refreshToken !== 'function')) {
+    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }, or no auth');
   }
+  const ownHeaders = options.requestHeaders;
+  if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
   const wake = options.wake;
   if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
     throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
@@ -96,19 +128,23 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     scheduler,
     now,
   });
-  const tokens = createTokenManager(options.auth, {
-    scheduler,
-    now,
-    skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
-    timeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs),
-    logger: options.logger,
-  });
+  const authTimeoutMs = positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs);
+  const tokens =
+    source === undefined
+      ? undefined
+      : createTokenManager(source, {
+          scheduler,
+          now,
+          skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
+          timeoutMs: authTimeoutMs,
+          logger: options.logger,
+        });
   const lock = isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now });
   let obs: Observability | undefined;
   const engine = createEngineCore({
     store,
     api,
-    auth: authPortFromTokenManager(tokens),
+    auth: tokens === undefined ? anonymousAuthPort() : authPortFromTokenManager(tokens),
     router: options.routes,
     lock,
     online$: options.online$ ?? platformOnline$(),
@@ -129,10 +165,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     wake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
-    // a propagator), then the app's own headers. Called after attemptStarted.
+    // a propagator), then the app's own headers; the API client drops any of
+    // the engine's own. Called after attemptStarted.
     requestHeaders: (op) => {
       const traced = obs?.requestHeaders(op);
-      const own = options.requestHeaders?.(op);
+      const own = typeof ownHeaders === 'function' ? ownHeaders(op) : ownHeaders;
       return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
     },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
@@ -164,12 +201,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   const observability = obs;
   const disposeEngine = engine.dispose.bind(engine);
   let disposed: Promise<void> | undefined;
-  return Object.assign(engine, {
-    metrics$: observability.metrics.metrics$,
-    dispose: () =>
-      (disposed ??= disposeEngine().then(() => {
-        observability.dispose();
-        tokens.dispose();
-      })),
-  });
+  // The store is the app's: dispose() never closes it (docs/pipeline.md).
+  return withAsyncDispose(
+    Object.assign(engine, {
+      metrics$: observability.metrics.metrics$,
+      dispose: () =>
+        (disposed ??= disposeEngine().then(() => {
+          observability.dispose();
+          tokens?.dispose();
+        })),
+    }),
+  ) as SyncEngineInstance;
 }
