@@ -1,5 +1,6 @@
 import { asyncScheduler, isObservable, map, type Observable } from 'rxjs';
 import { createApiClient } from './api/api-client';
+import { assertExtraHeaders } from './api/request-headers';
 import { createTokenManager } from './auth/token-manager';
 import { ValidationError } from './errors/sync-error';
 import type { ProcessorLock } from './lock/processor-lock';
@@ -10,13 +11,23 @@ import { resolveBackoffPolicy } from './policy/backoff';
 import type { RouteTable } from './router/route-types';
 import { timerOptionMs } from './policy/timer-option';
 import { createRateLimiter } from './security/rate-limiter';
-import { authPortFromTokenManager } from './engine/auth-port';
+import { withAsyncDispose } from './engine/async-dispose';
+import { anonymousAuthPort, authPortFromTokenManager } from './engine/auth-port';
 import { taskScheduler } from './engine/task-scheduler';
 import { createEngineCore, type SyncEngineHandle } from './engine/engine-core';
 import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
 import type { SyncEngine } from './engine/sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
+
+// The symbol is declared here, as in @types/node and TypeScript's
+// `esnext.disposable` lib (the declarations merge), so these types compile
+// in a project that has neither.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
 
 /**
  * What `createSyncEngine` returns: the engine typed by its route table `R`,
@@ -32,6 +43,22 @@ export interface SyncEngineInstance<R extends RouteTable = any>
    * MeterProvider.
    */
   readonly metrics$: Observable<MetricsSnapshot>;
+  /**
+   * `dispose()`, for `await using engine = createSyncEngine(…)`. Present
+   * where the runtime defines `Symbol.asyncDispose` (Node ≥ 20, current
+   * browsers) or a polyfill did before `createSyncEngine`. Like `dispose()`
+   * it leaves the store open: the app closes it (`docs/pipeline.md`).
+   *
+   * @example
+   * const store = await createOpStore({ name: 'app' });
+   * {
+   *   await using engine = createSyncEngine({ baseUrl, routes, store });
+   *   engine.start();
+   *   await work(engine);
+   * } // engine disposed here
+   * await store.close();
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Pending ops read (decrypted, decoded) per task while seeding the age metrics at start-up. */
@@ -61,7 +88,9 @@ const stretchFactor = (name: string, v: number): number => {
  * Create the sync engine: a durable FIFO queue drained to a REST backend,
  * at least once, exactly once in effect through idempotency keys.
  * Throws `ValidationError('invalidOptions')` for bad options (an insecure
- * `baseUrl`, a bad backoff or lock timing…). Nothing runs until `start()`.
+ * `baseUrl`, a bad backoff or lock timing, a malformed `requestHeaders`
+ * object…). Nothing runs until `start()`. The store stays the app's:
+ * `dispose()` (or `await using`) stops the engine, the app closes the store.
  * The engine is typed by the route table of `routes` (`defineRoutes`):
  * `enqueue` accepts only its types with their payloads, `results$` entries
  * narrow by `type` to the route's decoded response.
@@ -89,9 +118,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   if (!options.store || typeof options.store.peek !== 'function') {
     throw new ValidationError('invalidOptions', 'store: expected an OpStore (createOpStore)');
   }
-  if (!options.auth || typeof options.auth.getToken !== 'function' || typeof options.auth.refreshToken !== 'function') {
-    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }');
+  const source = options.auth;
+  if (source !== undefined && (typeof source?.getToken !== 'function' || typeof source.refreshToken !== 'function')) {
+    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }, or no auth');
   }
+  const ownHeaders = options.requestHeaders;
+  if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
   const wake = options.wake;
   if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
     throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
@@ -110,19 +142,23 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     scheduler,
     now,
   });
-  const tokens = createTokenManager(options.auth, {
-    scheduler,
-    now,
-    skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
-    timeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs),
-    logger: options.logger,
-  });
+  const authTimeoutMs = positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs);
+  const tokens =
+    source === undefined
+      ? undefined
+      : createTokenManager(source, {
+          scheduler,
+          now,
+          skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
+          timeoutMs: authTimeoutMs,
+          logger: options.logger,
+        });
   const lock = isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now });
   let obs: Observability | undefined;
   const engine = createEngineCore({
     store,
     api,
-    auth: authPortFromTokenManager(tokens),
+    auth: tokens === undefined ? anonymousAuthPort() : authPortFromTokenManager(tokens),
     router: options.routes,
     lock,
     online$: options.online$ ?? platformOnline$(),
@@ -143,10 +179,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     wake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
-    // a propagator), then the app's own headers. Called after attemptStarted.
+    // a propagator), then the app's own headers; the API client drops any of
+    // the engine's own. Called after attemptStarted.
     requestHeaders: (op) => {
       const traced = obs?.requestHeaders(op);
-      const own = options.requestHeaders?.(op);
+      const own = typeof ownHeaders === 'function' ? ownHeaders(op) : ownHeaders;
       return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
     },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
@@ -178,12 +215,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   const observability = obs;
   const disposeEngine = engine.dispose.bind(engine);
   let disposed: Promise<void> | undefined;
-  return Object.assign(engine, {
-    metrics$: observability.metrics.metrics$,
-    dispose: () =>
-      (disposed ??= disposeEngine().then(() => {
-        observability.dispose();
-        tokens.dispose();
-      })),
-  });
+  // The store is the app's: dispose() never closes it (docs/pipeline.md).
+  return withAsyncDispose(
+    Object.assign(engine, {
+      metrics$: observability.metrics.metrics$,
+      dispose: () =>
+        (disposed ??= disposeEngine().then(() => {
+          observability.dispose();
+          tokens?.dispose();
+        })),
+    }),
+  ) as SyncEngineInstance;
 }

@@ -83,7 +83,7 @@ export { createOpStore } from './store/create-op-store';
 export type { SealedOpStore, LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
 export type { OpStoreOptions } from './store/op-store-options';
-export { generateStoreKey, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';
+export { generateStoreKey, importStoreKey, STORE_KEY_BYTES, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';
 export type { DecryptFailure } from './crypto/record-cipher';
 export { loadOrCreateDeviceKey } from './crypto/device-key';
 export { webCryptoAesGcm } from './crypto/aes-gcm-engine';

@@ -42,6 +42,13 @@ export type { MetaPort };
  * const auth: AuthPort = authPortFromTokenManager(createTokenManager({ getToken, refreshToken }));
  */
 export interface AuthPort {
+  /**
+   * True when there are no credentials at all (`createSyncEngine` without
+   * `auth`): a null token then means "send without `Authorization`", not
+   * "signed out", and `refresh` fails, so a 401 puts the engine in
+   * `authRequired` with that failure as the reason.
+   */
+  readonly anonymous?: boolean;
   token(): Observable<string | null>;
   refresh(rejected: string | null): Observable<string>;
   readonly refreshed$: Observable<void>;

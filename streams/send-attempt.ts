@@ -40,11 +40,12 @@ export class AuthRequiredSignal extends Error {
 }
 
 /**
- * The request of one attempt of `op` with `token`, and where it is sent
- * from: the API (behind the client-side rate limiter, when there is one).
- * Throws what the router throws (a throwing `toWire`).
+ * The request of one attempt of `op` with `token` (null: no
+ * `Authorization`), and where it is sent from: the API (behind the
+ * client-side rate limiter, when there is one). Throws what the router
+ * throws (a throwing `toWire`).
  */
-export function requestOf(op: PendingOp, token: string, ctx: SendContext): Observable<ApiResponse> {
+export function requestOf(op: PendingOp, token: string | null, ctx: SendContext): Observable<ApiResponse> {
   const request = ctx.router.toRequest(op);
   const apiRequest: ApiRequest = {
     method: request.method,
@@ -80,7 +81,7 @@ export function requestOf(op: PendingOp, token: string, ctx: SendContext): Obser
  * @example
  * sendAttempt({ op, attempt: 0 }, token, ctx).subscribe({ next: (res) => res.data });
  */
-export function sendAttempt(state: AttemptState, token: string, ctx: SendContext): Observable<ApiResponse> {
+export function sendAttempt(state: AttemptState, token: string | null, ctx: SendContext): Observable<ApiResponse> {
   return new Observable<ApiResponse>((subscriber) => {
     const { now } = ctx;
     const attempt = (state.attempt += 1);
@@ -124,7 +125,9 @@ const isAuth = (err: unknown): boolean => err instanceof SyncError && err.kind =
  * Attempts of `state.op` with auth: one try with the current token; on a
  * 401, refresh once and try once more. A second 401, a failed refresh or a
  * signed-out user (`token()` null) reports `authFailed` (why) and errors
- * with `AuthRequiredSignal`; any other failure is the attempt's error.
+ * with `AuthRequiredSignal`; any other failure is the attempt's error. An
+ * `anonymous` port's null token is sent (no `Authorization`), and its
+ * failing refresh makes a 401 the reason for `authRequired`.
  * Cold: each subscription (each retry) is one more try.
  *
  * ```
@@ -151,7 +154,7 @@ export function sendWithAuth(state: AttemptState, ctx: SendContext): Observable<
     // timed out, offline) are retried like any transient error.
     ctx.auth.token().pipe(catchError(authOrRethrow)),
     (token) => {
-      if (token === null) return throwError(() => new AuthRequiredSignal());
+      if (token === null && ctx.auth.anonymous !== true) return throwError(() => new AuthRequiredSignal());
       return sendAttempt(state, token, ctx).pipe(
         catchError((err: unknown) => {
           if (!isAuth(err)) return throwError(() => err);

@@ -1,10 +1,11 @@
-import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, asyncScheduler, throwError, type SchedulerLike, type Subscription } from 'rxjs';
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
 import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
 import { classifyError } from '../policy/classify-error';
 import { classifyResponse } from '../policy/classify-response';
 import { timerOptionMs } from '../policy/timer-option';
 import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
+import { extraHeaders } from './request-headers';
 
 /** What the pipeline asks the API client to send for one attempt of an op. */
 export interface ApiRequest {
@@ -17,7 +18,13 @@ export interface ApiRequest {
   readonly token: string | null;
   readonly idempotencyKey: string;
   readonly traceId: string;
-  /** Extra headers (e.g. W3C `traceparent`); cannot override the ones above. */
+  /**
+   * Extra headers (e.g. W3C `traceparent`). The client's own (`Authorization`,
+   * `Idempotency-Key`, `Trace-Id`, `Content-Type`, `Accept`) are dropped from
+   * them in any case, even where the client sends none (no token, no body);
+   * a name or value `fetch` would refuse fails the request with
+   * `ValidationError('invalidOptions')`.
+   */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -100,8 +107,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   return {
     send: (request) => {
+      let extra: Record<string, string>;
+      try {
+        extra = extraHeaders(request.headers);
+      } catch (err) {
+        return throwError(() => err);
+      }
       const headers: Record<string, string> = {
-        ...request.headers,
+        ...extra,
         Accept: 'application/json',
         'Idempotency-Key': request.idempotencyKey,
         'Trace-Id': request.traceId,

@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/Either';
 import { webCryptoAesGcm, type AesGcmEngine } from './aes-gcm-engine';
+import { ValidationError } from '../errors/sync-error';
 import { fromBase64, toBase64 } from './base64';
 
 /**
@@ -29,6 +30,37 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  */
 export async function generateStoreKey(extractable = false): Promise<CryptoKey> {
   return globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, extractable, ['encrypt', 'decrypt']);
+}
+
+/** Length of a raw store key: AES-256. */
+export const STORE_KEY_BYTES = 32;
+
+/**
+ * The store key from its 32 raw bytes (e.g. kept in the OS keychain, or
+ * derived by the app), as a non-extractable AES-GCM 256 `CryptoKey`: the
+ * same bytes open what any store sealed with them. Any other length is
+ * refused with `ValidationError('invalidOptions')` (the message gives the
+ * length, never the bytes); the bytes are copied, so the caller may wipe
+ * its buffer afterwards.
+ *
+ * @example
+ * const encryptionKey = await importStoreKey(base64ToBytes(await keychain.get('queue-key')));
+ * const store = await createOpStore({ name: 'app', encryptionKey });
+ */
+export async function importStoreKey(rawBytes: Uint8Array | ArrayBuffer): Promise<CryptoKey> {
+  const bytes = copyBytes(rawBytes);
+  if (bytes === undefined || bytes.byteLength !== STORE_KEY_BYTES) {
+    const got = bytes === undefined ? 'not bytes' : `${bytes.byteLength} bytes`;
+    throw new ValidationError('invalidOptions', `importStoreKey: expected ${STORE_KEY_BYTES} bytes (AES-256), got ${got}`);
+  }
+  return globalThis.crypto.subtle.importKey('raw', bytes, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+}
+
+// By tag, not instanceof: a buffer from another realm (iframe, worker, vm) is still bytes.
+function copyBytes(raw: unknown): Uint8Array<ArrayBuffer> | undefined {
+  if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
+  if (Object.prototype.toString.call(raw) === '[object ArrayBuffer]') return new Uint8Array(raw as ArrayBuffer).slice();
+  return undefined;
 }
 
 /**

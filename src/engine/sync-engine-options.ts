@@ -17,16 +17,17 @@ import type { PowerConstraints } from './platform-signals';
 import type { WakePort } from './wake-port';
 
 /**
- * Options of `createSyncEngine`. Only `baseUrl`, `routes`, `store` and
- * `auth` are required; every default is in `SYNC_ENGINE_DEFAULTS` or the
- * constant named on the field. Durations are in milliseconds.
+ * Options of `createSyncEngine`. Only `baseUrl`, `routes` and `store` are
+ * required; every default is in `SYNC_ENGINE_DEFAULTS` or the constant
+ * named on the field. Durations are in milliseconds.
  *
  * @example
  * const options: SyncEngineOptions = {
  *   baseUrl: 'https://api.example.com',
  *   routes,
  *   store,
- *   auth: { getToken: () => session.token, refreshToken: () => session.refresh() },
+ *   auth: { getToken: () => session.token, refreshToken: () => session.refresh() }, // optional
+ *   requestHeaders: { 'X-App-Version': '2.1.0' },
  *   backoff: { baseMs: 500, maxAttempts: 8 },
  *   lock: { heartbeatMs: 1000, staleAfterMs: 3000 },
  * };
@@ -39,14 +40,21 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
    * enqueue. Its table types the engine (`enqueue`, `results$`).
    */
   readonly routes: OpRouter<R>;
-  /** The durable queue (`createOpStore`). The engine does not close it. */
+  /**
+   * The durable queue (`createOpStore`, `createSqliteOpStore`). The app owns
+   * it: the engine never closes it, not even in `dispose()`. Close it after
+   * `await engine.dispose()`.
+   */
   readonly store: OpStore;
   /**
    * Where tokens come from. `getToken` is called before every request
    * (null: signed out → `authRequired`); `refreshToken` on a 401 (once per
-   * request) and proactively before the JWT's `exp`.
+   * request) and proactively before the JWT's `exp`. Default: none — for a
+   * backend that needs no credentials: requests carry no `Authorization`
+   * header, and a 401 puts the engine in `authRequired` with
+   * `status$.lastError` `{ kind: 'auth', status: 401, code: 'no_credentials' }`.
    */
-  readonly auth: TokenSource;
+  readonly auth?: TokenSource;
   /** Connectivity. Default: `navigator.onLine` + window events; always online where absent (Node). */
   readonly online$?: Observable<boolean>;
   /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */
@@ -118,8 +126,17 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
   readonly rateLimit?: RateLimitOptions | false;
   /** Payload size/depth limits checked at enqueue. Default `PAYLOAD_LIMITS`. */
   readonly payloadLimits?: PayloadLimits;
-  /** Extra headers per attempt, e.g. `(op) => injectTraceHeaders({}, tracing.contextFor(op.id))`. */
-  readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
+  /**
+   * Extra headers on every request: an object (checked at construction:
+   * HTTP token names, Latin-1 values without CR/LF, none of the engine's
+   * own), or a function called per attempt, e.g.
+   * `(op) => injectTraceHeaders({}, tracing.contextFor(op.id))`. They never
+   * replace or add the engine's own headers (`Authorization`,
+   * `Idempotency-Key`, `Trace-Id`, `Content-Type`, `Accept`, in any case):
+   * such names from the function are dropped; a name or value `fetch` would
+   * refuse fails that op (`ValidationError`, `failed_ops`). Default: none.
+   */
+  readonly requestHeaders?: Readonly<Record<string, string>> | ((op: PendingOp) => Readonly<Record<string, string>> | undefined);
   /** Refresh the JWT this long before its `exp`, ms. Default 30 000. */
   readonly tokenRefreshSkewMs?: number;
   /**

@@ -132,6 +132,15 @@ export interface SyncEngineHandle extends SyncEngine {
    * Idempotent; harmless when not in `authRequired`.
    */
   resumeAuth(): void;
-  /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
+  /**
+   * `stop()`, then drop every subscription (platform listeners included).
+   * The engine is unusable after. It does not close the store: the store
+   * belongs to the app, which closes it once this has resolved (and may
+   * hand it to a new engine instead). Idempotent.
+   *
+   * @example
+   * await engine.dispose();
+   * await store.close();
+   */
   dispose(): Promise<void>;
 }

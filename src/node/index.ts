@@ -6,6 +6,7 @@
  */
 import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { setDefaultFetch } from '../api/default-fetch';
+import { importStoreKey } from '../crypto/record-cipher';
 import { createOpStore, type SealedOpStore } from '../store/create-op-store';
 import type { OpStoreOptions } from '../store/op-store-options';
 import { defineSqliteDriver, type SqliteSynchronous } from './sqlite-driver';
@@ -93,7 +94,7 @@ export async function loadOrCreateKeyFile(file: string): Promise<CryptoKey> {
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
     raw = new Uint8Array(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
-    if (raw.length !== 32) throw new Error('key file does not hold a 256-bit key');
   }
-  return globalThis.crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
+  // A file of another length: ValidationError('invalidOptions') with the length.
+  return importStoreKey(raw);
 }

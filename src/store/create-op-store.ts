@@ -14,6 +14,7 @@ import { appMetaKey } from './meta-keys';
 import { codecDecoder, decodeStoredOp, serializeOp } from './stored-records';
 import { IdempotencyLedger } from '../idempotency/ledger';
 import type { OpId, PendingOp } from '../op/pending-op';
+import { assertDefaultDriverAvailable } from './default-driver-check';
 import { StorageError, ValidationError } from '../errors/sync-error';
 import { RecordCipher } from '../crypto/record-cipher';
 import { loadOrCreateDeviceKey } from '../crypto/device-key';
@@ -63,6 +64,7 @@ export type LocalForageOpStore = SealedOpStore;
  * const [head] = await store.peek(1);
  */
 export async function createOpStore(options: OpStoreOptions): Promise<SealedOpStore> {
+  assertDefaultDriverAvailable(options.driver);
   const drivers = options.driver === undefined ? [localforage.INDEXEDDB] : [options.driver].flat();
   const key = options.encryptionKey ?? (await deviceKey(options.name));
   const tables = await openTables(options.name, drivers, options.driverOptions ?? {}, new RecordCipher(key, options.aesGcm));

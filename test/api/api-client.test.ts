@@ -1,5 +1,5 @@
 import { marbles } from 'rxjs-marbles/jest';
-import { firstValueFrom } from 'rxjs';
+import { asyncScheduler, firstValueFrom } from 'rxjs';
 import { createApiClient, type ApiRequest } from '../../src/api/api-client';
 import { fetchTransport } from '../../src/api/http-transport';
 import { NetworkError, RateLimitError, ServerError, TimeoutError, ValidationError } from '../../src/errors/sync-error';
@@ -77,6 +77,51 @@ describe('createApiClient', () => {
       expect(server.requests[0]!.request.url).toBe('https://api.test/todos/1');
     }),
   );
+
+  test(
+    "extra headers never replace or add the engine's own, whatever their case, even where the engine sends none",
+    marbles((m) => {
+      const server = new ScriptedTransport(m.scheduler);
+      const api = createApiClient({ baseUrl: 'https://api.test', transport: server.transport, scheduler: m.scheduler });
+      const forged = {
+        authorization: 'Bearer forged',
+        'IDEMPOTENCY-KEY': 'forged',
+        'trace-id': 'forged',
+        'content-type': 'text/plain',
+        ACCEPT: 'text/html',
+        'X-Tenant': 't1',
+      };
+      // No token and no body: the engine sends no Authorization and no Content-Type.
+      api.send({ ...request, method: 'DELETE', body: undefined, token: null, headers: forged }).subscribe();
+      api.send({ ...request, headers: forged }).subscribe();
+      m.flush();
+      expect(server.requests.map((r) => r.request.headers)).toEqual([
+        { 'X-Tenant': 't1', Accept: 'application/json', 'Idempotency-Key': request.idempotencyKey, 'Trace-Id': request.traceId },
+        {
+          'X-Tenant': 't1',
+          Accept: 'application/json',
+          Authorization: 'Bearer secret-token',
+          'Idempotency-Key': request.idempotencyKey,
+          'Trace-Id': request.traceId,
+          'Content-Type': 'application/json',
+        },
+      ]);
+    }),
+  );
+
+  test.each<[string, Record<string, string>]>([
+    ['a value with CR LF (header injection)', { 'X-A': 'v\r\nX-Injected: 1' }],
+    ['a name with a space', { 'X A': 'v' }],
+    ['a value outside Latin-1', { 'X-A': '\u2603' }],
+  ])('a header fetch would refuse (%s) fails the request with ValidationError; nothing is sent', (_name, headers) => {
+    const server = new ScriptedTransport(asyncScheduler);
+    const api = createApiClient({ baseUrl: 'https://api.test', transport: server.transport });
+    let err: unknown;
+    api.send({ ...request, headers }).subscribe({ error: (e: unknown) => (err = e) });
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ reason: 'invalidOptions' });
+    expect(server.requests).toHaveLength(0);
+  });
 
   test(
     'times out on the injected scheduler: the request is aborted and a TimeoutError emitted',

@@ -1,5 +1,10 @@
 import * as E from 'fp-ts/Either';
-import { generateStoreKey, RecordCipher, RECORD_FORMAT_VERSION } from '../../src/crypto/record-cipher';
+import { generateStoreKey, importStoreKey, RecordCipher, RECORD_FORMAT_VERSION, STORE_KEY_BYTES } from '../../src/crypto/record-cipher';
+import { defineMemoryDriver } from '../../src/drivers/memory-driver';
+import { StorageError, ValidationError } from '../../src/errors/sync-error';
+import * as publicApi from '../../src/index';
+import { createOpStore } from '../../src/store/create-op-store';
+import { makeOp } from '../store/support/ops';
 
 describe('RecordCipher', () => {
   let cipher: RecordCipher;
@@ -61,5 +66,72 @@ describe('RecordCipher', () => {
   it('makes non-extractable keys unless asked', async () => {
     expect((await generateStoreKey()).extractable).toBe(false);
     expect((await generateStoreKey(true)).extractable).toBe(true);
+  });
+});
+
+describe('importStoreKey', () => {
+  const raw = (fill: number): Uint8Array<ArrayBuffer> => new Uint8Array(STORE_KEY_BYTES).fill(fill);
+  let n = 0;
+
+  test('is exported next to generateStoreKey', () => {
+    expect(publicApi.importStoreKey).toBe(importStoreKey);
+    expect(publicApi.generateStoreKey).toBe(generateStoreKey);
+  });
+
+  test('a store opened with the imported key reads what another, opened with the same raw bytes, wrote', async () => {
+    const name = `import-store-key-${(n += 1)}`;
+    const driver = await defineMemoryDriver();
+    const bytes = raw(7);
+    const writer = await createOpStore({ name, driver, encryptionKey: await importStoreKey(bytes) });
+    const op = makeOp();
+    await writer.append(op);
+    await writer.close();
+    // A separate copy of the same bytes (as read back from a keychain), as an ArrayBuffer.
+    const reader = await createOpStore({ name, driver, encryptionKey: await importStoreKey(raw(7).buffer) });
+    try {
+      expect(await reader.peek(10)).toEqual([op]);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('other bytes: the store refuses to open with StorageError(wrongKey)', async () => {
+    const name = `import-store-key-${(n += 1)}`;
+    const driver = await defineMemoryDriver();
+    const writer = await createOpStore({ name, driver, encryptionKey: await importStoreKey(raw(7)) });
+    await writer.append(makeOp());
+    await writer.close();
+    const opened = createOpStore({ name, driver, encryptionKey: await importStoreKey(raw(8)) });
+    await expect(opened).rejects.toBeInstanceOf(StorageError);
+    await expect(opened).rejects.toMatchObject({ reason: 'wrongKey' });
+  });
+
+  test('the key is AES-GCM 256, non-extractable, for encrypt and decrypt', async () => {
+    const key = await importStoreKey(raw(1));
+    expect(key.extractable).toBe(false);
+    expect(key.algorithm).toMatchObject({ name: 'AES-GCM', length: 256 });
+    expect([...key.usages].sort()).toEqual(['decrypt', 'encrypt']);
+    await expect(globalThis.crypto.subtle.exportKey('raw', key)).rejects.toThrow();
+  });
+
+  test('the bytes are copied: wiping the caller\'s buffer afterwards does not change the key', async () => {
+    const bytes = raw(3);
+    const key = await importStoreKey(bytes);
+    bytes.fill(0);
+    const sealed = await new RecordCipher(key).seal('t', 'k', 'x');
+    expect(await new RecordCipher(await importStoreKey(raw(3))).open('t', 'k', sealed)).toEqual(E.right('x'));
+  });
+
+  test.each<[string, unknown, string]>([
+    ['16 bytes (AES-128)', new Uint8Array(16), 'got 16 bytes'],
+    ['31 bytes', new Uint8Array(31), 'got 31 bytes'],
+    ['33 bytes', new Uint8Array(33), 'got 33 bytes'],
+    ['no bytes', new Uint8Array(0), 'got 0 bytes'],
+    ['a string', 'k'.repeat(32), 'got not bytes'],
+    ['a plain array', Array.from({ length: 32 }, () => 1), 'got not bytes'],
+  ])('refuses %s with ValidationError(invalidOptions)', async (_name, input, detail) => {
+    const imported = importStoreKey(input as Uint8Array);
+    await expect(imported).rejects.toBeInstanceOf(ValidationError);
+    await expect(imported).rejects.toMatchObject({ reason: 'invalidOptions', detail: `importStoreKey: expected 32 bytes (AES-256), ${detail}` });
   });
 });

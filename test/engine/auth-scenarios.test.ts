@@ -1,6 +1,6 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { createTokenManager, type TokenManager, type TokenSource } from '../../src/auth/token-manager';
-import { authPortFromTokenManager } from '../../src/engine/auth-port';
+import { NO_CREDENTIALS, anonymousAuthPort, authPortFromTokenManager } from '../../src/engine/auth-port';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { EngineHarness } from '../support/engine-harness';
 import { fail, ok } from '../support/scripted-transport';
@@ -152,5 +152,45 @@ describe('auth callbacks that never settle (engine, virtual time)', () => {
 
     await h.engine.dispose();
     tokens.dispose();
+  });
+});
+
+describe('no auth (engine, virtual time)', () => {
+  test('requests carry no Authorization header and commit', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const h = new EngineHarness(scheduler, { auth: anonymousAuthPort() });
+    h.enqueue('a');
+    h.enqueue('b');
+    h.engine.start();
+    await runUntil(scheduler, 1_000);
+    expect(h.server.requests).toHaveLength(2);
+    for (const r of h.server.requests) expect(Object.keys(r.request.headers).map((k) => k.toLowerCase())).not.toContain('authorization');
+    expect(h.results.map((r) => r.outcome)).toEqual(['committed', 'committed']);
+    expect(h.status).toMatchObject({ authRequired: false, pending: 0 });
+    await h.engine.dispose();
+  });
+
+  test('a 401 → authRequired with the reason (no_credentials), the op pending with no attempt spent; resumeAuth() sends it again', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const h = new EngineHarness(scheduler, { auth: anonymousAuthPort() });
+    h.server.script(fail(401, { code: 'token_missing' }), ok());
+    h.enqueue('a');
+    h.engine.start();
+    await runUntil(scheduler, 1_000);
+    expect(h.server.requests).toHaveLength(1);
+    expect(h.status).toMatchObject({
+      authRequired: true,
+      blockedBy: ['authRequired'],
+      pending: 1,
+      lastError: { kind: 'auth', status: 401, code: NO_CREDENTIALS },
+    });
+    expect(h.results).toEqual([]);
+    expect(h.store.pendingOps()).toMatchObject([{ attempts: 0 }]);
+
+    h.engine.resumeAuth(); // e.g. the server's auth was switched off again
+    await runUntil(scheduler, 2_000);
+    expect(h.results.map((r) => r.outcome)).toEqual(['committed']);
+    expect(completedAttempts(h)).toEqual([0]);
+    await h.engine.dispose();
   });
 });

@@ -34,3 +34,13 @@ describe('createSyncEngine: the auth callbacks are bounded', () => {
     await engine.dispose();
   });
 });
+
+describe('createSyncEngine without auth', () => {
+  afterEach(() => jest.mocked(tokenManager.createTokenManager).mockClear());
+
+  test('makes no token manager (nothing is ever called for a token)', async () => {
+    const engine = createSyncEngine({ baseUrl: 'https://api.example.com', routes: testRoutes, store, online$: of(true), constraints$: of({}) });
+    expect(tokenManager.createTokenManager).not.toHaveBeenCalled();
+    await engine.dispose();
+  });
+});

@@ -1,5 +1,5 @@
 import { Subject, VirtualAction, VirtualTimeScheduler, firstValueFrom, of } from 'rxjs';
-import { createSyncEngine } from '../../src/create-sync-engine';
+import { createSyncEngine, type SyncEngineInstance } from '../../src/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
@@ -63,6 +63,15 @@ describe('createSyncEngine', () => {
     ['a power-saving factor that is not a number', { powerSavingBackoffFactor: NaN }],
     ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
     ['a wake port whose wake$ is not an Observable', { wake: { post: () => undefined, wake$: [], close: () => undefined } as never }],
+    ['auth that is not { getToken, refreshToken }', { auth: null as never }],
+    // The requestHeaders object is checked once, here, not at the first send.
+    ['requestHeaders setting Authorization', { requestHeaders: { Authorization: 'Basic x' } }],
+    ['requestHeaders setting idempotency-key (any case)', { requestHeaders: { 'idempotency-key': 'x' } }],
+    ['requestHeaders setting Trace-Id', { requestHeaders: { 'Trace-Id': 'x' } }],
+    ['requestHeaders setting Content-Type', { requestHeaders: { 'Content-Type': 'text/plain' } }],
+    ['requestHeaders with an invalid name', { requestHeaders: { 'X Tenant': 'a' } }],
+    ['requestHeaders with a CR LF value', { requestHeaders: { 'X-Tenant': 'a\r\nX-Admin: 1' } }],
+    ['requestHeaders with a value that is not a string', { requestHeaders: { 'X-Tenant': 1 } as never }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {
@@ -224,6 +233,44 @@ describe('createSyncEngine', () => {
     } finally {
       await engine.dispose();
     }
+  });
+
+  test('auth is optional: an engine without it is created (and enqueues) without calling anything for a token', async () => {
+    const { auth: _auth, ...rest } = base();
+    const engine = createSyncEngine(rest);
+    try {
+      await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'x' } });
+      expect(await store.counts()).toEqual({ pending: 1, failed: 0 });
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('accepts requestHeaders as an object or a function', async () => {
+    for (const requestHeaders of [{ 'X-App-Version': '2.1.0' }, () => ({ 'X-App-Version': '2.1.0' })]) {
+      await createSyncEngine({ ...base(), requestHeaders }).dispose();
+    }
+  });
+
+  test('await using: the engine is disposed at the end of the scope; the store (the app’s) stays open', async () => {
+    let engine: SyncEngineInstance | undefined;
+    let disposed = 0;
+    {
+      await using scoped = createSyncEngine(base());
+      engine = scoped;
+      const dispose = scoped.dispose.bind(scoped);
+      jest.spyOn(scoped, 'dispose').mockImplementation(() => {
+        disposed += 1;
+        return dispose();
+      });
+      await scoped.enqueue({ type: 'todo.create', payload: { id: '1', title: 'x' } });
+      expect(disposed).toBe(0);
+    }
+    expect(disposed).toBe(1);
+    // Disposed: enqueue is refused …
+    await expect(engine.enqueue({ type: 'todo.create', payload: { id: '2', title: 'y' } })).rejects.toMatchObject({ reason: 'invalidOptions' });
+    // … and the store still works: the app closes it (afterEach).
+    expect(await store.counts()).toEqual({ pending: 1, failed: 0 });
   });
 
   test('stop() before start() resolves and releases nothing', async () => {

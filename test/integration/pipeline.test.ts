@@ -223,4 +223,53 @@ describe('pipeline integration (real timers, SQLite store, node:http on 127.0.0.
       ['todo.update', 'committed', { id: 'a' }],
     ]);
   });
+
+  test('without auth: requests carry no Authorization header and commit', async () => {
+    await close();
+    await open({ auth: undefined });
+    await engine.enqueue({ type: 'todo.create', payload: { id: 'a', title: 'x' } });
+    await engine.enqueue({ type: 'todo.create', payload: { id: 'b', title: 'y' } });
+    engine.start();
+    await idle(2);
+    expect(server.seen).toHaveLength(2);
+    for (const s of server.seen) {
+      expect(s.headers.authorization).toBeUndefined();
+      expect(s.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(results.map((r) => r.outcome)).toEqual(['committed', 'committed']);
+  });
+
+  test('without auth, a 401: authRequired with the reason no_credentials, the op kept pending', async () => {
+    await close();
+    await open({ auth: undefined });
+    server.script.push({ status: 401, headers: { 'www-authenticate': 'Bearer' }, body: { error: { code: 'token_missing', message: 'x' } } });
+    await engine.enqueue({ type: 'todo.create', payload: { id: 'a', title: 'x' } });
+    engine.start();
+    const status = await firstValueFrom(engine.status$.pipe(filter((s) => s.authRequired), timeout(8000)));
+    expect(status).toMatchObject({ pending: 1, blockedBy: ['authRequired'], lastError: { kind: 'auth', status: 401, code: 'no_credentials' } });
+    expect(server.seen).toHaveLength(1);
+    expect(server.seen[0]!.headers.authorization).toBeUndefined();
+    expect(results).toEqual([]);
+    const [kept] = await store.peek(1);
+    expect(kept!.attempts).toBe(0);
+  });
+
+  test('requestHeaders, as an object or a function, reach the wire; the engine headers cannot be replaced', async () => {
+    for (const requestHeaders of [
+      { 'X-App-Version': '2.1.0' },
+      (op: PendingOp) => ({ 'X-App-Version': '2.1.0', 'x-op-type': op.type, authorization: 'Bearer forged', 'IDEMPOTENCY-KEY': 'forged' }),
+    ]) {
+      await close();
+      server.seen.length = 0;
+      await open({ requestHeaders });
+      const op = await engine.enqueue({ type: 'todo.create', payload: { id: 'a', title: 'x' } });
+      engine.start();
+      await idle(1);
+      const [sent] = server.seen;
+      expect(sent!.headers['x-app-version']).toBe('2.1.0');
+      expect(sent!.headers.authorization).toBe('Bearer token-1');
+      expect(sent!.headers['idempotency-key']).toBe(op.idempotencyKey);
+      expect(sent!.headers['x-op-type']).toBe(typeof requestHeaders === 'function' ? 'todo.create' : undefined);
+    }
+  });
 });

@@ -12,6 +12,7 @@ import {
   type AttemptState,
   type SendContext,
 } from '../../streams/send-attempt';
+import { NO_CREDENTIALS, anonymousAuthPort } from '../../src/engine/auth-port';
 import { FakeAuth, testRoutes } from '../support/engine-harness';
 import { pendingOp } from '../support/op-fixture';
 
@@ -265,6 +266,31 @@ describe('sendWithAuth', () => {
       m.expect(sendWithAuth(state, ctx)).toBeObservable('#', undefined, offline);
       m.flush();
       expect(outcomes).toEqual([]);
+    }),
+  );
+
+  test(
+    'anonymous (no auth): the null token is sent (no Authorization), not taken for a signed-out user',
+    marbles((m) => {
+      const success = m.cold<ApiResponse>('--r|', ok);
+      const { ctx, state, sent } = setup(m, [success], { auth: anonymousAuthPort() });
+      m.expect(sendWithAuth(state, ctx)).toBeObservable('--a|', out);
+      m.flush();
+      expect(sent.map((r) => r.token)).toEqual([null]);
+    }),
+  );
+
+  test(
+    'anonymous (no auth): a 401 has no refresh to try: authFailed with no_credentials, AuthRequiredSignal, one send',
+    marbles((m) => {
+      const e401 = m.cold<ApiResponse>('--#', undefined, new AuthError({ status: 401, code: 'token_missing' }));
+      const { ctx, state, sent, outcomes } = setup(m, [e401], { auth: anonymousAuthPort() });
+      m.expect(sendWithAuth(state, ctx)).toBeObservable('--#', undefined, new AuthRequiredSignal());
+      m.flush();
+      expect(sent).toHaveLength(1);
+      expect(outcomes.filter((o) => o.type === 'authFailed')).toEqual([
+        { type: 'authFailed', error: { kind: 'auth', status: 401, code: NO_CREDENTIALS } },
+      ]);
     }),
   );
 
