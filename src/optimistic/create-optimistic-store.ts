@@ -59,7 +59,7 @@ export interface PendingEntry {
 }
 
 /** Why an optimistic layer was removed without being committed. */
-export type RollbackReason = 'failed' | 'conflict' | 'persistFailed' | 'discarded';
+export type RollbackReason = 'failed' | 'conflict' | 'persistFailed' | 'discarded' | 'cancelled';
 
 /** Emitted on `rollbacks$` when a layer leaves without a commit. */
 export interface Rollback {
@@ -277,9 +277,9 @@ export function createOptimisticStore<S>(engine: SyncEngine, options: Optimistic
           }
           case 'discarded': {
             const op = c.record.op;
-            // A dropped conflict is discarded by the engine itself; its
-            // rollback came with the conflict result.
-            if (op && c.record.reason !== 'dropped') {
+            // A dropped conflict or a cancelled op is discarded by the
+            // engine itself; its rollback came with its result.
+            if (op && c.record.reason !== 'dropped' && c.record.reason !== 'cancelled') {
               rollback({ txToken: op.txToken, opId: op.id, reason: 'discarded', message: DISCARDED_MESSAGE });
             }
             return EMPTY;
@@ -304,7 +304,7 @@ export function createOptimisticStore<S>(engine: SyncEngine, options: Optimistic
         rollback({
           txToken: r.txToken,
           opId: r.opId,
-          reason: r.outcome === 'conflict' ? 'conflict' : 'failed',
+          reason: r.outcome,
           message: r.message ?? userMessageFor(r.error?.kind ?? 'permanent'),
           ...(r.error ? { error: r.error } : {}),
         });

@@ -7,8 +7,18 @@ import type { OpId, PendingOp } from '../op/pending-op';
  * conflict that reconciliation dropped: its record is discarded right after
  * (it is only seen if a crash hits between the two writes). `redirect`: the
  * server answered with a redirect, which the engine never follows.
+ * `cancelled`: the app cancelled the op (`engine.cancel`); like `dropped`,
+ * its record is discarded right after.
  */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt';
+export type FailureReason =
+  | 'permanent'
+  | 'exhausted'
+  | 'conflict'
+  | 'dropped'
+  | 'malformedResponse'
+  | 'redirect'
+  | 'corrupt'
+  | 'cancelled';
 
 /** What `fail()` records with the op. */
 export interface FailureInfo {

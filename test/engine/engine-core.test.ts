@@ -56,6 +56,8 @@ describe('engine core (virtual time)', () => {
         authRequired: false,
         pending: 0,
         failed: 0,
+        // Every op committed and its result emitted.
+        synced: true,
         blockedBy: ['stopped', 'lockNotHeld'],
       });
     }),
