@@ -18,7 +18,7 @@ describe('waitBeforeRetry (virtual time)', () => {
     marbles((m) => {
       const syncNow$ = m.hot('100ms s 9ms s');
       m.expect(waitBeforeRetry(500, op, { scheduler: m.scheduler, syncNow$ }, true)).toBeObservable('100ms (s|)', { s: 'syncNow' });
-      m.expect(syncNow$).toHaveSubscriptions('^ 100ms !');
+      m.expect(syncNow$).toHaveSubscriptions('^ 99ms !');
     }),
   );
 
