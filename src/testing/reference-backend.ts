@@ -185,6 +185,9 @@ function retryAfterHeader(value: RetryAfter, nowMs: number): string {
  * - `PATCH /todos/:id` `{ title?, done?, ifVersion? }` → 200; stale `ifVersion` → 409 `version_conflict`
  * - `DELETE /todos/:id` → 200 `{ data: { id, deleted: true } }`
  * - `GET /todos`, `GET /todos/:id`; the same five for `/contacts` (`{ id, name, email? }`)
+ * - `GET /events`: Server-Sent Events, `event: ready` on connect while up and
+ *   each time the server comes back from `faults.down(true)` (for
+ *   `eventSourceWake`; no auth, no data)
  *
  * @example
  * const backend = await startReferenceBackend();
@@ -237,6 +240,14 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
   const timers = new Set<NodeJS.Timeout>();
   const effectListeners = new Set<(effect: AppliedEffect) => void>();
   const sockets = new Set<Socket>();
+  /** Open `GET /events` streams (the push channel announcing recovery). */
+  const eventStreams = new Set<ServerResponse>();
+  const announceReady = (res: ServerResponse): void => {
+    if (!res.destroyed) res.write('event: ready\ndata: {}\n\n');
+  };
+  faults.onRecovered(() => {
+    for (const res of eventStreams) announceReady(res);
+  });
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -414,6 +425,23 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     return null;
   }
 
+  /**
+   * `GET /events`: Server-Sent Events for `eventSourceWake`. No auth (an
+   * `EventSource` cannot send headers; the stream carries no data): `ready`
+   * at once while the server is up, and each time it comes back from
+   * `faults.down`. A stream stays open while the server is down — the
+   * announcing service is separate from the API.
+   */
+  function openEventStream(method: string, res: ServerResponse): void {
+    if (method !== 'GET') return send(res, error(405, 'method_not_allowed', 'method not allowed'));
+    byStatus.set(200, (byStatus.get(200) ?? 0) + 1);
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write(': sync-engine reference backend\n\n');
+    if (!faults.isDown) announceReady(res);
+    eventStreams.add(res);
+    res.on('close', () => eventStreams.delete(res));
+  }
+
   function sweepIdempotency(): void {
     sweepCountdown -= 1;
     if (sweepCountdown > 0) return;
@@ -431,6 +459,8 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     const path = url.pathname;
 
     if (tooLarge) return send(res, error(413, 'payload_too_large', `request body exceeds ${maxBodyBytes} bytes`));
+
+    if (path === '/events') return openEventStream(method, res);
 
     if (path === '/auth/token') {
       counters.tokenRequests += 1;
