@@ -128,6 +128,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
     throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
   }
+  if (options.serverWake !== undefined && !isObservable(options.serverWake?.ready$)) {
+    throw new ValidationError('invalidOptions', 'serverWake: expected a ServerWake { ready$ }');
+  }
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
   // The documented default of an injectable; engine code only calls `random`.
@@ -177,6 +180,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     storageRetryMs: timerOptionMs('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
     idlePollMs: timerOptionMs('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs, { allowZero: true }),
     wake,
+    serverWake: options.serverWake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
     // a propagator), then the app's own headers; the API client drops any of

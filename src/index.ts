@@ -17,7 +17,7 @@ export {
   StorageError,
 } from './errors/sync-error';
 export type { ErrorClass, SyncErrorKind, ErrorInfo, ValidationReason, StorageReason } from './errors/sync-error';
-export { USER_MESSAGES, userMessageFor } from './errors/user-messages';
+export { USER_MESSAGES, userMessageFor, CANCELLED_MESSAGE } from './errors/user-messages';
 export {
   PendingOpCodec,
   decodePendingOp,
@@ -119,6 +119,14 @@ export type { PowerConstraints } from './engine/platform-signals';
 export { storePortFromOpStore } from './engine/store-port';
 export { broadcastChannelWake } from './engine/wake-port';
 export type { WakePort, BroadcastChannelLike, BroadcastChannelConstructor } from './engine/wake-port';
+export type { EngineFailedOps } from './engine/engine-failed-ops';
+export type { WhenIdleOptions } from './engine/when-idle';
+export { serverWakeFrom, isAnnouncement, SERVER_WAKE_DEFAULTS } from './wake/server-wake';
+export type { ServerWake, ServerWakeOptions, ChannelEvent } from './wake/server-wake';
+export { webSocketWake } from './wake/web-socket-wake';
+export type { WebSocketLike, WebSocketConstructor, WebSocketWakeOptions } from './wake/web-socket-wake';
+export { eventSourceWake } from './wake/event-source-wake';
+export type { EventSourceLike, EventSourceConstructor, EventSourceWakeOptions } from './wake/event-source-wake';
 export type { Reconcile, ReconcileDecision } from '../streams/resolve-conflict';
 export type { StorePort, AuthPort, MetaPort } from '../streams/ports';
 export { createApiClient, API_CLIENT_DEFAULTS } from './api/api-client';

@@ -90,6 +90,8 @@ export type ProcessOutcome =
       readonly resolution: 'fail';
       readonly record: FailedRecord;
     }
+  /** The app cancelled the op while it waited: it left the queue unsent (moved to `failed_ops` as `cancelled`, then discarded). */
+  | { readonly type: 'cancelled'; readonly at: number; readonly op: PendingOp }
   /** Credentials were refused (a second 401, a failed or timed-out refresh): why. */
   | { readonly type: 'authFailed'; readonly error: ErrorInfo }
   /** Processing waits for credentials; reported once every earlier settlement has landed. */

@@ -5,12 +5,12 @@ import {
   concat,
   defer,
   ignoreElements,
+  map,
   of,
   retry,
   switchMap,
   tap,
   throwError,
-  timer,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
@@ -22,11 +22,12 @@ import { storedWaitMs } from '../src/policy/bounded-wait';
 import { restartWaitMs, retryDecision, type RetryDecision } from '../src/policy/retry-decision';
 import { resolveConflict, type ConflictContext } from './resolve-conflict';
 import { AuthRequiredSignal, sendWithAuth, type AttemptState, type SendContext } from './send-attempt';
-import { commit, completeFromLedger, failOp } from './settle-op';
+import { cancelOp, commit, completeFromLedger, failOp } from './settle-op';
 import { switchTo } from './switch-to';
+import { CancelSignal, waitBeforeRetry, type WaitContext } from './wait-before-retry';
 
 /** Everything one op's processing needs; all I/O is injected, every outcome goes to `report`. */
-export interface ProcessContext extends SendContext, ConflictContext {
+export interface ProcessContext extends SendContext, ConflictContext, WaitContext {
   readonly router: OpRouter;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
@@ -58,6 +59,11 @@ class GiveUp {
  * consuming an attempt. A storage failure restarts the op's processing
  * after a backoff wait (`restartWaitMs`).
  *
+ * Every wait (`waitBeforeRetry`) ends early on `ctx.syncNow$`, except one
+ * the server asked for (`Retry-After`, also when stored by an earlier
+ * session); a cancel request for the op claimed during a wait settles it
+ * as cancelled (`cancelOp`) instead of sending it again.
+ *
  * ```
  * api.send    --#500  (wait)  --r|
  * processOp   ------------------|      then (lane): committed
@@ -68,15 +74,24 @@ class GiveUp {
  */
 export function processOp(op: PendingOp, ctx: ProcessContext): Observable<never> {
   let restarts = 0;
-  return defer(() => runOp(op, ctx)).pipe(
+  // Once a cancel was claimed, only the cancellation is written (again
+  // after a storage failure): the op is never sent again.
+  let cancelled: PendingOp | undefined;
+  const isCancel = (err: unknown): boolean => {
+    if (!(err instanceof CancelSignal)) return false;
+    cancelled = err.op;
+    return true;
+  };
+  return defer(() => (cancelled === undefined ? runOp(op, ctx) : cancelOp(cancelled, ctx))).pipe(
     retry({
       delay: (err: unknown) => {
+        if (isCancel(err)) return of(0);
         // Storage trouble (or a bug) must not fail the op: nothing about it
         // is known to be wrong. Report it and start over after a wait.
         const error = err instanceof SyncError ? err.toInfo() : new StorageError('unavailable').toInfo();
         const waitMs = restartWaitMs(restarts++, ctx.backoff, ctx.random, ctx.backoffFactor());
         ctx.report({ type: 'waiting', opId: op.id, nextAttemptAt: ctx.now() + waitMs, error });
-        return timer(waitMs, ctx.scheduler);
+        return waitBeforeRetry(waitMs, cancelled ?? op, ctx, true).pipe(catchError((e: unknown) => (isCancel(e) ? of(0) : throwError(() => e))));
       },
     }),
   );
@@ -97,7 +112,8 @@ function runOp(initial: PendingOp, ctx: ProcessContext): Observable<never> {
  * A stored wait from an earlier session is honoured, except one caused by
  * the network being down: the gate only opens again once it is back. It is
  * an absolute wall-clock time, so it is capped on read: a clock stepped back
- * since it was written must not park the queue (`storedWaitMs`).
+ * since it was written must not park the queue (`storedWaitMs`). "Sync now"
+ * ends it unless the stored error carried the server's `Retry-After`.
  */
 function storedWait(op: PendingOp, ctx: ProcessContext): Observable<never> {
   const at = op.nextAttemptAt;
@@ -106,7 +122,7 @@ function storedWait(op: PendingOp, ctx: ProcessContext): Observable<never> {
   const wait = storedWaitMs(at, t, op.lastError, ctx.backoffFactor(), ctx.backoff);
   if (wait <= 0) return EMPTY;
   ctx.report({ type: 'waiting', opId: op.id, nextAttemptAt: t + wait });
-  return timer(wait, ctx.scheduler).pipe(ignoreElements());
+  return waitBeforeRetry(wait, op, ctx, op.lastError?.retryAfterMs === undefined).pipe(ignoreElements());
 }
 
 /** Waits for credentials: after the settlements still in the lane, so whoever reacts has their outcomes already. */
@@ -148,7 +164,8 @@ function sendUntilSettled(initial: PendingOp, ctx: ProcessContext): Observable<n
       tap(() => {
         ctx.report({ type: 'backoff', at: ctx.now(), op, delayMs: waitMs, retryAfter: decision.fromRetryAfter, nextAttemptAt, error: lastError });
       }),
-      switchMap(() => timer(waitMs, ctx.scheduler)),
+      switchMap(() => waitBeforeRetry(waitMs, op, ctx, !decision.fromRetryAfter)),
+      map(() => 0),
     );
   };
   const attempts$ = sendWithAuth(state, ctx).pipe(retry({ delay: retryOrGiveUp }));

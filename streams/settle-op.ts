@@ -1,5 +1,5 @@
-import { EMPTY, type Observable } from 'rxjs';
-import type { SyncError } from '../src/errors/sync-error';
+import { EMPTY, concat, type Observable } from 'rxjs';
+import type { ErrorInfo, SyncError } from '../src/errors/sync-error';
 import type { PendingOp } from '../src/op/pending-op';
 import type { FailedRecord, FailureReason } from '../src/store/op-store';
 import type { ProcessOutcome } from './outcome';
@@ -74,5 +74,39 @@ export function failOp(op: PendingOp, reason: FailureReason, err: SyncError, ctx
         ? { type: 'conflict', at, op, error, message, resolution: 'fail', record }
         : { type: 'failed', at, op, error, message, record },
     );
+  });
+}
+
+/** What a cancelled op's transient dead-letter record says (it is discarded at once). */
+const CANCELLED_ERROR: ErrorInfo = Object.freeze({ kind: 'validation', code: 'cancelled' });
+
+/**
+ * The writes that take a cancelled op out of the queue: dead-letter it as
+ * `cancelled`, then discard the record (the store has no "remove"; the
+ * `drop` resolution of a conflict does the same). A crash in between leaves
+ * it in `failed_ops` as `cancelled`: kept, not lost, not sent.
+ *
+ * @example
+ * ctx.lane.run(cancelWrite(op, ctx), () => report({ type: 'cancelled', at: ctx.now(), op }));
+ */
+export function cancelWrite(op: PendingOp, ctx: Pick<SettleContext, 'store' | 'now'>): Observable<void> {
+  return concat(ctx.store.fail(op, { reason: 'cancelled', error: CANCELLED_ERROR, failedAt: ctx.now() }), ctx.store.discardFailed(op.id));
+}
+
+/**
+ * The app cancelled `op` while it waited: remove it (`cancelWrite`) in the
+ * lane, after every earlier settlement; completes once written. Reports
+ * `cancelled`.
+ *
+ * ```
+ * cancelOp(op)   --fail--discard--|    then: cancelled
+ * ```
+ *
+ * @example
+ * catchError((err) => (err instanceof CancelSignal ? cancelOp(err.op, ctx) : throwError(() => err)));
+ */
+export function cancelOp(op: PendingOp, ctx: SettleContext): Observable<never> {
+  return ctx.lane.run(cancelWrite(op, ctx), () => {
+    ctx.report({ type: 'cancelled', at: ctx.now(), op });
   });
 }

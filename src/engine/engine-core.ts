@@ -8,6 +8,8 @@ import {
   distinctUntilChanged,
   filter,
   finalize,
+  from,
+  ignoreElements,
   interval,
   lastValueFrom,
   merge,
@@ -19,13 +21,17 @@ import {
   type Observable,
 } from 'rxjs';
 import { drainQueue } from '../../streams/drain-queue';
+import type { ProcessOutcome } from '../../streams/outcome';
 import { processOp } from '../../streams/process-op';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
 import { SyncError, ValidationError } from '../errors/sync-error';
-import type { PendingOp } from '../op/pending-op';
-import type { FailedOps, StoreChange } from '../store/op-store';
+import { createOpId } from '../op/ids';
+import type { OpId, PendingOp } from '../op/pending-op';
+import type { StoreChange } from '../store/op-store';
 import type { EngineDeps } from './engine-deps';
+import { withBulkActions, type EngineFailedOps } from './engine-failed-ops';
 import { newPendingOp } from './new-pending-op';
+import { createOpCanceller, type OpCanceller } from './op-canceller';
 import { pageQueue } from './page-queue';
 import { fanOutOutcome, type OutcomeSinks } from './outcome-fan-out';
 import { processContextOf } from './process-context';
@@ -43,6 +49,7 @@ import {
 } from './status-reducer';
 import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
+import { settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -71,6 +78,13 @@ class EngineCore implements SyncEngineHandle {
   /** Where ops leave the queue, in FIFO order (commits written while the next op is sent). */
   readonly #lane: SettleLane;
   readonly #started = new BehaviorSubject<boolean>(false);
+  /** `syncNow()`: ends the client's own waits, wakes an idle drain. */
+  readonly #syncNow = new Subject<void>();
+  /** Emits once `dispose()` starts: pending `whenIdle` calls reject. */
+  readonly #closing = new Subject<never>();
+  readonly #canceller: OpCanceller;
+  /** Appends not yet durable (`whenIdle` waits for them). */
+  readonly #appends = new Set<Promise<unknown>>();
   readonly #subs = new Subscription();
   /** dispose() was called: enqueue and start are refused. */
   #closed = false;
@@ -84,18 +98,26 @@ class EngineCore implements SyncEngineHandle {
   readonly results$: Observable<OpResult> = this.#results.asObservable();
   readonly events$: Observable<EngineEvent> = this.#events.asObservable();
   readonly changes$: Observable<StoreChange>;
-  readonly failedOps: FailedOps;
+  readonly failedOps: EngineFailedOps;
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
     const { store, scheduler } = deps;
     this.#lane = createSettleLane(deps.commitScheduler ?? scheduler);
+    this.#canceller = createOpCanceller({
+      store,
+      lane: this.#lane,
+      now: deps.now,
+      report: (o) => this.#report(o),
+      lockHeld: () => this.#state.value.lockHeld,
+    });
     this.changes$ = store.changes$;
-    this.failedOps = store.failed;
+    this.failedOps = withBulkActions(store.failed);
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
     this.#watchInputs();
     this.#refreshCounts();
     this.#contendForLock();
+    this.#followServerWake();
     this.#runGate();
   }
 
@@ -156,6 +178,20 @@ class EngineCore implements SyncEngineHandle {
     );
   }
 
+  /** While started, the server's push channel (`serverWake`) announcing it is ready means "sync now". */
+  #followServerWake(): void {
+    const { serverWake } = this.#deps;
+    if (serverWake === undefined) return;
+    this.#subs.add(
+      this.#started
+        .pipe(
+          distinctUntilChanged(),
+          switchMap((started) => (started ? serverWake.ready$ : EMPTY)),
+        )
+        .subscribe(() => this.syncNow()),
+    );
+  }
+
   /**
    * The gate: the drain runs only while nothing blocks it; closing the gate
    * unsubscribes the drain, which aborts the request in flight.
@@ -173,7 +209,7 @@ class EngineCore implements SyncEngineHandle {
           tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
           map((blockedBy) => blockedBy.length === 0),
           distinctUntilChanged(),
-          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#dispatch({ type: 'idle' }))) : EMPTY)),
+          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#drainStopped())) : EMPTY)),
           // Defensive: the drain is built never to error; if a bug makes it,
           // report and restart rather than die.
           retry({
@@ -187,16 +223,33 @@ class EngineCore implements SyncEngineHandle {
     );
   }
 
+  #drainStopped(): void {
+    this.#canceller.reset();
+    this.#dispatch({ type: 'idle' });
+  }
+
+  /** Fan an outcome out (events, results, status); then the canceller sees the op settle. */
+  #report(o: ProcessOutcome): void {
+    fanOutOutcome(o, this.#sinks);
+    this.#canceller.observe(o);
+  }
+
+  readonly #sinks: OutcomeSinks = {
+    event: (e) => this.#emit(e),
+    status: (a) => this.#dispatch(a),
+    result: (r) => this.#results.next(r),
+  };
+
   /** The FIFO drain, processing each op with the engine's ports; every outcome fanned out. */
   #drain(): Observable<never> {
     const deps = this.#deps;
     const { store, scheduler } = deps;
-    const sinks: OutcomeSinks = {
-      event: (e) => this.#emit(e),
-      status: (a) => this.#dispatch(a),
-      result: (r) => this.#results.next(r),
-    };
-    const ctx = processContextOf(deps, this.#lane, () => this.#state.value.powerSaving, (o) => fanOutOutcome(o, sinks));
+    const canceller = this.#canceller;
+    const ctx = processContextOf(deps, this.#lane, () => this.#state.value.powerSaving, (o) => this.#report(o), {
+      syncNow$: this.#syncNow,
+      cancel$: canceller.requests$,
+    });
+    const run = (op: PendingOp): Observable<never> => processOp(op, ctx);
     return drainQueue({
       store,
       batchSize: deps.batchSize,
@@ -208,13 +261,16 @@ class EngineCore implements SyncEngineHandle {
       wake$: merge(
         store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
         deps.wake?.wake$ ?? EMPTY,
+        this.#syncNow,
         deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
       ),
-      process: (op) => processOp(op, ctx),
+      process: (op) => canceller.process(op, run),
       lane: this.#lane,
       readAheadScheduler: deps.commitScheduler,
       onIdle: () => {
-        this.#dispatch({ type: 'idle' });
+        // Every settlement landed and the queue is empty: nothing is owed.
+        canceller.reset();
+        this.#dispatch({ type: 'drained' });
         this.#refreshCounts();
       },
       onError: (error) => this.#dispatch({ type: 'error', error }),
@@ -234,7 +290,37 @@ class EngineCore implements SyncEngineHandle {
     }
     // Subscribes synchronously: with a synchronous store the op is durable
     // (and the drain woken) before this returns.
-    return lastValueFrom(store.append(op).pipe(defaultIfEmpty(undefined))).then(() => op);
+    const appended = lastValueFrom(store.append(op).pipe(defaultIfEmpty(undefined)));
+    this.#appends.add(appended);
+    const landed = (): void => void this.#appends.delete(appended);
+    appended.then(landed, landed);
+    return appended.then(() => op);
+  }
+
+  whenIdle(options: WhenIdleOptions = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(new ValidationError('invalidOptions', 'engine: disposed'));
+    const { store, scheduler, idlePollMs } = this.#deps;
+    // Later than every op id made in this realm so far (UUIDv7, monotonic):
+    // the queue's FIFO key of "now".
+    const boundary: OpId = createOpId();
+    const settled$ = settledThrough$(boundary, {
+      store,
+      lane: this.#lane,
+      // Own settlements and results; another holder's only by looking again.
+      recheck$: merge(store.changes$, this.#results, idlePollMs > 0 ? interval(idlePollMs, scheduler) : EMPTY),
+    });
+    const appends = [...this.#appends];
+    const idle$ = appends.length === 0 ? settled$ : concat(from(Promise.allSettled(appends)).pipe(ignoreElements()), settled$);
+    return untilIdle(idle$, options, scheduler, this.#closing);
+  }
+
+  syncNow(): void {
+    if (!this.#closed) this.#syncNow.next();
+  }
+
+  cancel(opId: OpId): Promise<void> {
+    if (this.#closed) return Promise.reject(new ValidationError('invalidOptions', 'engine: disposed'));
+    return this.#canceller.cancel(opId);
   }
 
   start(): void {
@@ -273,6 +359,7 @@ class EngineCore implements SyncEngineHandle {
     if (this.#disposing !== undefined) return this.#disposing;
     // Refuse new work at once, not only after the lock is released.
     this.#closed = true;
+    this.#closing.error(new ValidationError('invalidOptions', 'engine: disposed'));
     this.#disposing = this.stop().then(() => {
       this.#disposed = true;
       this.#state.close();

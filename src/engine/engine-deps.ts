@@ -9,6 +9,7 @@ import type { OpRouter } from '../router/op-router';
 import type { PayloadLimits } from '../security/payload-guard';
 import type { RateLimiter } from '../security/rate-limiter';
 import type { PowerConstraints } from './platform-signals';
+import type { ServerWake } from '../wake/server-wake';
 import type { WakePort } from './wake-port';
 
 /** Everything the engine core is made of; all ports are Observable-based. */
@@ -38,6 +39,8 @@ export interface EngineDeps {
   readonly idlePollMs: number;
   /** Wakes between engines on the same storage (e.g. tabs, `broadcastChannelWake`); closed by `dispose()`. */
   readonly wake?: WakePort;
+  /** The server's push channel: while started, each `ready$` value is a `syncNow()`. */
+  readonly serverWake?: ServerWake;
   readonly reconcile?: Reconcile;
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   readonly rateLimiter?: RateLimiter;

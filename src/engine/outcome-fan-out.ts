@@ -1,4 +1,5 @@
 import type { ProcessOutcome } from '../../streams/outcome';
+import { CANCELLED_MESSAGE } from '../errors/user-messages';
 import type { StatusAction } from './status-reducer';
 import type { EngineEvent, OpResult } from './sync-engine';
 
@@ -55,6 +56,17 @@ export function fanOutOutcome(o: ProcessOutcome, to: OutcomeSinks): void {
     case 'conflict':
       fanOutConflict(o, to);
       return;
+    case 'cancelled': {
+      const { op } = o;
+      to.event({ type: 'cancelled', at: o.at, op });
+      to.result(
+        op.lastError == null
+          ? { opId: op.id, txToken: op.txToken, type: op.type, outcome: 'cancelled', message: CANCELLED_MESSAGE }
+          : { opId: op.id, txToken: op.txToken, type: op.type, outcome: 'cancelled', message: CANCELLED_MESSAGE, error: op.lastError },
+      );
+      to.status({ type: 'settled', opId: op.id });
+      return;
+    }
     case 'authFailed':
       to.status({ type: 'error', error: o.error });
       return;

@@ -5,19 +5,22 @@ import type { EngineDeps } from './engine-deps';
 
 /**
  * What `processOp` is given by the engine: its ports and policies, the
- * settle lane, power saving's backoff multiplier while `powerSaving()`, and
- * where every outcome goes.
+ * settle lane, power saving's backoff multiplier while `powerSaving()`,
+ * where every outcome goes, and the signals that end its waits ("sync
+ * now", cancel requests).
  *
  * @example
- * const ctx = processContextOf(deps, lane, () => state.powerSaving, (o) => fanOutOutcome(o, sinks));
+ * const ctx = processContextOf(deps, lane, () => state.powerSaving, (o) => fanOutOutcome(o, sinks), { syncNow$, cancel$ });
  */
 export function processContextOf(
   deps: EngineDeps,
   lane: SettleLane,
   powerSaving: () => boolean,
   report: (outcome: ProcessOutcome) => void,
+  signals: Pick<ProcessContext, 'syncNow$' | 'cancel$'> = {},
 ): ProcessContext {
   return {
+    ...signals,
     store: deps.store,
     lane,
     api: deps.api,

@@ -13,6 +13,8 @@ export interface StatusState {
   readonly visible: boolean;
   readonly pending: number;
   readonly failed: number;
+  /** A counts read has landed: `pending` is known, not the initial 0. */
+  readonly counted: boolean;
   readonly inFlight?: OpId;
   readonly nextAttemptAt?: number;
   readonly lastError?: ErrorInfo;
@@ -20,7 +22,9 @@ export interface StatusState {
    * The op that `inFlight`, `nextAttemptAt` and an attempt's `lastError`
    * describe (internal). A commit is written while the next op is already
    * sent, so its `settled` may come after the next op's `sending`: it then
-   * leaves the next op's fields alone.
+   * leaves the next op's fields alone. Until the subject settles (its
+   * result emitted) or the drain finds the queue empty, the state is not
+   * `synced`: the store's `completed` change comes before the result.
    */
   readonly subject?: OpId;
 }
@@ -41,8 +45,10 @@ export type StatusAction =
   | { readonly type: 'waiting'; readonly opId: OpId; readonly nextAttemptAt: number; readonly error?: ErrorInfo }
   /** An op left the queue (committed, failed, dropped); possibly after the next op's `sending`. */
   | { readonly type: 'settled'; readonly opId: OpId }
-  /** The drain stopped (gate closed) or the queue is empty: nothing in flight. */
+  /** The drain stopped (gate closed): nothing in flight (a settlement may still be landing). */
   | { readonly type: 'idle' }
+  /** The drain found the queue empty with every settlement landed and its result emitted. */
+  | { readonly type: 'drained' }
   /** A failure that is not an op's (storage, bug): shown until the next success. */
   | { readonly type: 'error'; readonly error: ErrorInfo };
 
@@ -56,6 +62,7 @@ export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
   visible: true,
   pending: 0,
   failed: 0,
+  counted: false,
 });
 
 const nonNegative = (n: number): number => (n > 0 ? n : 0);
@@ -70,6 +77,7 @@ interface Patch {
   readonly visible?: boolean;
   readonly pending?: number;
   readonly failed?: number;
+  readonly counted?: boolean;
   readonly inFlight?: OpId | undefined;
   readonly nextAttemptAt?: number | undefined;
   readonly lastError?: ErrorInfo | undefined;
@@ -97,6 +105,7 @@ function next(s: StatusState, p: Patch): StatusState {
     visible: p.visible ?? s.visible,
     pending: p.pending ?? s.pending,
     failed: p.failed ?? s.failed,
+    counted: p.counted ?? s.counted,
     inFlight: 'inFlight' in p ? p.inFlight : s.inFlight,
     nextAttemptAt: 'nextAttemptAt' in p ? p.nextAttemptAt : s.nextAttemptAt,
     lastError: 'lastError' in p ? p.lastError : s.lastError,
@@ -106,6 +115,7 @@ function next(s: StatusState, p: Patch): StatusState {
   return sameGateInputs(n, s) &&
     n.pending === s.pending &&
     n.failed === s.failed &&
+    n.counted === s.counted &&
     n.inFlight === s.inFlight &&
     n.nextAttemptAt === s.nextAttemptAt &&
     n.lastError === s.lastError &&
@@ -156,7 +166,7 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
     case 'constraints':
       return next(state, { powerSaving: action.powerSaving, visible: action.visible });
     case 'counts':
-      return next(state, { pending: nonNegative(action.pending), failed: nonNegative(action.failed) });
+      return next(state, { pending: nonNegative(action.pending), failed: nonNegative(action.failed), counted: true });
     case 'change':
       switch (action.change) {
         case 'appended':
@@ -188,6 +198,8 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
       return next(state, { inFlight: undefined, nextAttemptAt: undefined, lastError: undefined, subject: undefined });
     case 'idle':
       return next(state, { inFlight: undefined, nextAttemptAt: undefined });
+    case 'drained':
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined, subject: undefined });
     case 'error':
       return next(state, { lastError: action.error });
   }
@@ -211,6 +223,19 @@ export function gateReasons(s: StatusState): readonly GateReason[] {
 }
 
 /**
+ * Nothing left to sync and nothing owed: the queue's counts are known and
+ * hold no pending op, no request is out, and the last op taken has settled
+ * with its result emitted (or the drain found the queue empty since).
+ * Failed ops do not count: they are settled.
+ *
+ * @example
+ * isSynced(reduceStatus(INITIAL_STATUS_STATE, { type: 'counts', pending: 0, failed: 2 })); // true
+ */
+export function isSynced(s: StatusState): boolean {
+  return s.counted && s.pending === 0 && s.inFlight === undefined && s.subject === undefined;
+}
+
+/**
  * The public projection of the state (`processing` ⇔ no gate reason;
  * optional fields only when set).
  *
@@ -226,6 +251,7 @@ export function toEngineStatus(s: StatusState): EngineStatus {
     authRequired: s.authRequired,
     pending: s.pending,
     failed: s.failed,
+    synced: isSynced(s),
     blockedBy,
   };
   if (s.inFlight !== undefined) status.inFlight = s.inFlight;
@@ -261,6 +287,7 @@ export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
     a.authRequired === b.authRequired &&
     a.pending === b.pending &&
     a.failed === b.failed &&
+    a.synced === b.synced &&
     a.inFlight === b.inFlight &&
     a.nextAttemptAt === b.nextAttemptAt &&
     sameReasons(a.blockedBy, b.blockedBy) &&

@@ -14,6 +14,7 @@ import type { PayloadLimits } from '../security/payload-guard';
 import type { RateLimitOptions } from '../security/rate-limiter';
 import type { OpStore } from '../store/op-store';
 import type { PowerConstraints } from './platform-signals';
+import type { ServerWake } from '../wake/server-wake';
 import type { WakePort } from './wake-port';
 
 /**
@@ -120,6 +121,14 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
    * `idlePollMs`).
    */
   readonly wake?: WakePort;
+  /**
+   * The server's push channel (`eventSourceWake(url)`, `webSocketWake(url)`,
+   * or your own `ServerWake`): while started, each "ready" announcement is a
+   * `syncNow()` — a queue waiting on its own backoff is sent at once (a
+   * server's `Retry-After` is still honoured). Default: none (the queue
+   * waits its backoff out).
+   */
+  readonly serverWake?: ServerWake;
   /** Wait before retrying after a storage failure, ms. Default 1 000 (then the backoff policy). */
   readonly storageRetryMs?: number;
   /** Client-side token bucket before every send; `false` disables. Default `RATE_LIMIT_DEFAULTS` (1 000 burst, 200/s: a net for a runaway loop, never the limit of a normal drain). */

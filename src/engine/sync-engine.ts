@@ -3,8 +3,10 @@ import type { AttemptOutcome } from '../../streams/outcome';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { RouteTable } from '../router/route-types';
-import type { FailedOps, FailedRecord, FailureReason, StoreChange } from '../store/op-store';
+import type { FailedRecord, FailureReason, StoreChange } from '../store/op-store';
 import type { EnqueueInputOf, OpResultOf } from './typed-ops';
+import type { EngineFailedOps } from './engine-failed-ops';
+import type { WhenIdleOptions } from './when-idle';
 
 /** What the app hands to `engine.enqueue`. */
 export interface EnqueueInput {
@@ -26,6 +28,13 @@ export interface EngineStatus {
   readonly authRequired: boolean;
   readonly pending: number;
   readonly failed: number;
+  /**
+   * Everything is synced: no op pending, no request out, and every settled
+   * op's `results$` entry emitted (failed ops are settled). False until the
+   * queue's counts were first read. `whenIdle()` waits for the ops
+   * enqueued before it; this flag for the whole queue.
+   */
+  readonly synced: boolean;
   /** Why the gate is closed; empty while processing. */
   readonly blockedBy: readonly GateReason[];
   /** The op being sent, if any. */
@@ -40,11 +49,13 @@ export interface OpResult {
   readonly opId: OpId;
   readonly txToken: string;
   readonly type: string;
-  readonly outcome: 'committed' | 'failed' | 'conflict';
+  /** `cancelled`: the app withdrew the op with `cancel(opId)` before it was sent again. */
+  readonly outcome: 'committed' | 'failed' | 'conflict' | 'cancelled';
   /** The decoded `data` of the server's answer, for `committed`. */
   readonly data?: unknown;
+  /** For `failed` and `conflict`: why; for `cancelled`: the last attempt's error, if it had been tried (it may have been applied, see `cancel`). */
   readonly error?: ErrorInfo;
-  /** Fixed user-facing text for `failed` and `conflict`. */
+  /** Fixed user-facing text for `failed`, `conflict` and `cancelled`. */
   readonly message?: string;
   /** For `failed`: why it went to the dead-letter queue. */
   readonly reason?: FailureReason;
@@ -71,6 +82,8 @@ export type EngineEvent =
   | { readonly type: 'completed'; readonly at: number; readonly op: PendingOp; readonly fromLedger: boolean }
   | { readonly type: 'failed'; readonly at: number; readonly record: FailedRecord }
   | { readonly type: 'conflict'; readonly at: number; readonly op: PendingOp; readonly resolution: 'retry' | 'drop' | 'fail' }
+  /** The app cancelled the op (`cancel(opId)`): it left the queue unsent. */
+  | { readonly type: 'cancelled'; readonly at: number; readonly op: PendingOp }
   | { readonly type: 'lockAcquired'; readonly at: number; readonly fencingToken: number; readonly takeover: boolean }
   | { readonly type: 'lockLost'; readonly at: number }
   /**
@@ -106,10 +119,43 @@ export interface SyncEngine<R extends RouteTable = any> {
   readonly events$: Observable<EngineEvent>;
   /**
    * The dead-letter queue. `retry` re-queues at the tail under a new op id
-   * (same `txToken`), with a new idempotency key only after a definitive
-   * refusal (`retryKeyPolicy`).
+   * (same `txToken`: correlate results by `txToken`), with a new
+   * idempotency key only after a definitive refusal (`retryKeyPolicy`);
+   * `retryAll` and `discardAll` do it for every record.
    */
-  readonly failedOps: FailedOps;
+  readonly failedOps: EngineFailedOps;
+  /**
+   * Resolves once every op enqueued before the call (through this engine:
+   * `enqueue`, also calls not yet resolved, and `failedOps.retry`) — and
+   * every older op in the queue — has settled (committed, cancelled, or in
+   * `failed_ops`) and its `results$` entry was emitted. Rejects with a
+   * `TimeoutError` (`code: 'idle_timeout'`) after `timeoutMs`, with
+   * `signal.reason` when `signal` aborts. Ops enqueued after the call are
+   * not waited for.
+   */
+  whenIdle(options?: WhenIdleOptions): Promise<void>;
+  /**
+   * Try now: end the engine's own backoff waits (after a failed attempt, a
+   * stored wait from an earlier session, a restart after storage trouble)
+   * and wake an idle drain. A wait the server asked for (`Retry-After`) is
+   * still honoured, and nothing is sent while the gate is closed (offline,
+   * stopped, `authRequired`…). Use it when the app learns the server is
+   * back (a push channel: `serverWake`).
+   */
+  syncNow(): void;
+  /**
+   * Withdraw a pending op that is not in flight: it leaves the queue unsent
+   * (its optimistic layer rolls back), and a `cancelled` result is emitted
+   * before this resolves. The head op waiting in backoff can be cancelled
+   * (its wait ends, the queue moves on). Rejects with `ValidationError`:
+   * `opInFlight` while its request is out (or its answer is being
+   * written), `unknownOp` when it is not pending (settled already),
+   * `lockNotHeld` when this engine does not hold the processor lock (only
+   * the holder knows what is in flight). An op whose earlier attempt's
+   * outcome is unknown (timeout, 5xx, network) may have been applied by
+   * the server: cancelling does not undo that.
+   */
+  cancel(opId: OpId): Promise<void>;
   /** Durable changes to the queues (from the store's change feed). */
   readonly changes$: Observable<StoreChange>;
   /**

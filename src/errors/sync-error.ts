@@ -263,12 +263,22 @@ export class RedirectError extends SyncError {
 }
 
 /**
- * Why input was refused (also the error's `code`).
+ * Why input was refused (also the error's `code`). `opInFlight`,
+ * `unknownOp` and `lockNotHeld` refuse an `engine.cancel(opId)`: the op's
+ * request is out, it is not pending, or this engine does not hold the
+ * processor lock.
  *
  * @example
  * if (err instanceof ValidationError && err.reason === 'unknownType') { … }
  */
-export type ValidationReason = 'unknownType' | 'invalidPayload' | 'notSerializable' | 'invalidOptions';
+export type ValidationReason =
+  | 'unknownType'
+  | 'invalidPayload'
+  | 'notSerializable'
+  | 'invalidOptions'
+  | 'opInFlight'
+  | 'unknownOp'
+  | 'lockNotHeld';
 
 /**
  * Bad input caught before anything is persisted or sent. `detail` names the

@@ -31,3 +31,9 @@ export const USER_MESSAGES: Readonly<Record<SyncErrorKind, string>> = {
 export function userMessageFor(kind: SyncErrorKind): string {
   return USER_MESSAGES[kind];
 }
+
+/**
+ * Shown for an op the app cancelled (`engine.cancel`): the `cancelled`
+ * result's `message` and its optimistic rollback's. Not an error kind.
+ */
+export const CANCELLED_MESSAGE = 'This change was cancelled.';

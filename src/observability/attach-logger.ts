@@ -73,6 +73,8 @@ export function logLineFor(event: EngineEvent): LogLine {
     }
     case 'conflict':
       return { level: 'warn', message: 'sync.op.conflict', fields: { ...opFields(event.op), resolution: event.resolution } };
+    case 'cancelled':
+      return { level: 'info', message: 'sync.op.cancelled', fields: { ...opFields(event.op), attempts: event.op.attempts } };
     case 'lockAcquired':
       return {
         level: event.takeover ? 'warn' : 'info',

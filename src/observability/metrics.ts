@@ -325,6 +325,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
         // a `failed` event and 'retry' keeps it pending.
         if (e.resolution === 'drop') leave(e.op.id, e.op.createdAt);
         break;
+      case 'cancelled':
+        // Left the queue unsent: neither a success nor a failure.
+        leave(e.op.id, e.op.createdAt);
+        break;
       case 'lockAcquired':
         if (e.takeover) takeovers += 1;
         break;

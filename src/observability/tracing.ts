@@ -227,6 +227,9 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
         open.get(e.op.id)?.span.addEvent(EVENT_CONFLICT, { [ATTR.resolution]: e.resolution }, hr(e.at));
         if (e.resolution === 'drop') endOp(e.op.id, e.at, { [ATTR.outcome]: 'dropped' }, false);
         break;
+      case 'cancelled':
+        endOp(e.op.id, e.at, { [ATTR.outcome]: 'cancelled' }, false);
+        break;
       case 'lockAcquired': {
         const attributes = { [ATTR.takeover]: e.takeover, [ATTR.fence]: e.fencingToken };
         const span = tracer().startSpan(SPAN_LOCK, { startTime: hr(e.at), attributes }, ROOT_CONTEXT);

@@ -3,8 +3,10 @@
  * conflict that reconciliation dropped: its record is discarded right after
  * (it is only seen if a crash hits between the two writes). `redirect`: the
  * server answered with a redirect, which the engine never follows.
+ * `cancelled`: the app cancelled the op (`engine.cancel`); like `dropped`,
+ * its record is discarded right after.
  *
  * Defined beside the op (not in the store) so the idempotency rules, which
  * read it, stay below the store.
  */
-export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt';
+export type FailureReason = 'permanent' | 'exhausted' | 'conflict' | 'dropped' | 'malformedResponse' | 'redirect' | 'corrupt' | 'cancelled';

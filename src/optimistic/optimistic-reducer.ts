@@ -123,9 +123,9 @@ const changed = <S>(f: Folds<S>, state: OptimisticState<S>, c: StoreChange): Opt
       return failed(state, c.record);
     case 'discarded': {
       const op = c.record.op;
-      // A dropped conflict is discarded by the engine itself; its
-      // rollback came with the conflict result.
-      if (!op || c.record.reason === 'dropped') return { state };
+      // A dropped conflict or a cancelled op is discarded by the engine
+      // itself; its rollback came with its result.
+      if (!op || c.record.reason === 'dropped' || c.record.reason === 'cancelled') return { state };
       return { state, rollback: { txToken: op.txToken, opId: op.id, reason: 'discarded', message: DISCARDED_MESSAGE } };
     }
   }
@@ -142,7 +142,7 @@ const resulted = <S>(f: Folds<S>, state: OptimisticState<S>, r: OpResult): Optim
   const rollback: Rollback = {
     txToken: r.txToken,
     opId: r.opId,
-    reason: r.outcome === 'conflict' ? 'conflict' : 'failed',
+    reason: r.outcome === 'conflict' || r.outcome === 'cancelled' ? r.outcome : 'failed',
     message: r.message ?? userMessageFor(r.error?.kind ?? 'permanent'),
     ...(r.error ? { error: r.error } : {}),
   };

@@ -59,7 +59,7 @@ export interface PendingEntry {
 }
 
 /** Why an optimistic layer was removed without being committed. */
-export type RollbackReason = 'failed' | 'conflict' | 'persistFailed' | 'discarded';
+export type RollbackReason = 'failed' | 'conflict' | 'persistFailed' | 'discarded' | 'cancelled';
 
 /** Emitted on `rollbacks$` when a layer leaves without a commit. */
 export interface Rollback {

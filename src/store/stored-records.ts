@@ -24,6 +24,7 @@ const FailureReasonCodec = t.keyof({
   malformedResponse: null,
   redirect: null,
   corrupt: null,
+  cancelled: null,
 });
 
 const StoredFailedCodec = t.intersection([

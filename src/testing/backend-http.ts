@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUuidV4 } from '../op/ids';
 import { isObj, type BackendDomain, type ResourceName } from './backend-domain';
+import type { EventStreams } from './event-streams';
 import type { Fault, FaultController, RetryAfter } from './faults';
 import { HttpAnswer, errorAnswer as error, type StoredAnswer } from './http-answer';
 import { parseIdempotencyKey, requestFingerprint, type IdempotencyLayer } from './idempotency-layer';
@@ -80,6 +81,8 @@ export interface BackendParts {
   /** Wait (bounded by `maxHangMs`; at once when closed). */
   readonly sleep: (ms: number) => Promise<void>;
   readonly closed: () => boolean;
+  /** The `GET /events` push channel. */
+  readonly events: EventStreams;
 }
 
 interface Route {
@@ -122,6 +125,7 @@ export class BackendHttp {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (tooLarge) return this.send(res, error(413, 'payload_too_large', `request body exceeds ${this.b.maxBodyBytes} bytes`));
     if (path === '/auth/token') return this.send(res, this.#tokenRoute(method, text));
+    if (path === '/events') return method === 'GET' ? this.#openEvents(res) : this.send(res, error(405, 'method_not_allowed', 'method not allowed'));
 
     const m = /^\/(todos|contacts)(?:\/([^/]+))?\/?$/.exec(path);
     if (!m) return this.send(res, error(404, 'route_not_found', 'no such route'));
@@ -145,6 +149,12 @@ export class BackendHttp {
   }
 
   /** Write an answer, unless the client is gone. */
+  #openEvents(res: ServerResponse): void {
+    const byStatus = this.b.tally().byStatus;
+    byStatus.set(200, (byStatus.get(200) ?? 0) + 1);
+    this.b.events.open(res);
+  }
+
   send(res: ServerResponse, answer: HttpAnswer | StoredAnswer, extra: Record<string, string> = {}): void {
     if (res.destroyed || res.headersSent || res.socket === null || res.socket.destroyed) return;
     const body = answer instanceof HttpAnswer ? JSON.stringify(answer.body) : answer.body;

@@ -98,6 +98,7 @@ export class FaultController {
   #random: { next: () => number; opts: RandomFaultOptions } | undefined;
   #down = false;
   readonly #injected = new Map<FaultKind | 'down', number>();
+  readonly #recovered = new Set<() => void>();
 
   /** Queue faults for the next requests, in order (`null` lets one pass). */
   script(faults: readonly (Fault | null)[]): this {
@@ -122,10 +123,24 @@ export class FaultController {
     return this;
   }
 
-  /** While down, every request's connection is reset (the server is unreachable). */
+  /**
+   * While down, every request's connection is reset (the server is
+   * unreachable). Coming back up (`down(false)` or `clear()` after
+   * `down(true)`) is announced: the backend sends `ready` on `GET /events`.
+   */
   down(isDown: boolean): this {
+    const wasDown = this.#down;
     this.#down = isDown;
+    if (wasDown && !isDown) for (const listener of [...this.#recovered]) listener();
     return this;
+  }
+
+  /** Call `listener` each time the server comes back up from `down`. Returns an unsubscribe. */
+  onRecovered(listener: () => void): () => void {
+    this.#recovered.add(listener);
+    return () => {
+      this.#recovered.delete(listener);
+    };
   }
 
   get isDown(): boolean {
@@ -137,8 +152,7 @@ export class FaultController {
     this.#script = [];
     this.#rule = undefined;
     this.#random = undefined;
-    this.#down = false;
-    return this;
+    return this.down(false);
   }
 
   /** How many faults of each kind were injected so far. */

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BackendDomain, type AppliedEffect, type Contact, type ResourceName, type Todo } from './backend-domain';
 import { BackendHttp, Tally, TokenAuthority } from './backend-http';
+import { EventStreams } from './event-streams';
 import { FaultController } from './faults';
 import { errorAnswer } from './http-answer';
 import { IdempotencyLayer } from './idempotency-layer';
@@ -106,6 +107,9 @@ export interface ReferenceBackend {
  * - `PATCH /todos/:id` `{ title?, done?, ifVersion? }` → 200; stale `ifVersion` → 409 `version_conflict`
  * - `DELETE /todos/:id` → 200 `{ data: { id, deleted: true } }`
  * - `GET /todos`, `GET /todos/:id`; the same five for `/contacts` (`{ id, name, email? }`)
+ * - `GET /events`: Server-Sent Events, `event: ready` on connect while up and
+ *   each time the server comes back from `faults.down(true)` (for
+ *   `eventSourceWake`; no auth, no data)
  *
  * @example
  * const backend = await startReferenceBackend();
@@ -144,6 +148,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     maxHangMs,
     sleep: (ms) => hangs.sleep(ms),
     closed: () => hangs.closed,
+    events: new EventStreams(faults),
   });
   const { server, sockets, url, port } = await listen(http, host, options.port ?? 0);
   let closing: Promise<void> | undefined;

@@ -56,6 +56,8 @@ describe('engine core (virtual time)', () => {
         authRequired: false,
         pending: 0,
         failed: 0,
+        // Every op committed and its result emitted.
+        synced: true,
         blockedBy: ['stopped', 'lockNotHeld'],
       });
     }),
@@ -84,4 +86,48 @@ describe('engine core (virtual time)', () => {
       expect(h.status).toMatchObject({ pending: 0, failed: 1 });
     }),
   );
+
+  describe('syncNow()', () => {
+    test(
+      'ends the head op\'s 60 s backoff wait: sent at once; a second failure waits its backoff again',
+      marbles((m) => {
+        // Full jitter with random 0.5: 60 s after the first failure, 120 s after the second.
+        const h = new EngineHarness(m.scheduler, { backoff: { baseMs: 120_000, capMs: 240_000 } });
+        h.server.script(fail(503), fail(503), ok());
+        h.enqueue('a');
+        h.engine.start();
+        h.at(1_000, () => h.engine.syncNow());
+        h.at(400_000, () => void h.engine.stop());
+        m.flush();
+        expect(h.server.requests.map((r) => r.sentAt)).toEqual([50, 1_000, 121_010]);
+        expect(h.results.map((r) => r.outcome)).toEqual(['committed']);
+      }),
+    );
+
+    test(
+      'wakes an idle drain: an op another engine appended to the same storage is sent at once, not at the next idle poll',
+      marbles((m) => {
+        const holder = new EngineHarness(m.scheduler, { idlePollMs: 60_000 });
+        const other = new EngineHarness(m.scheduler, { data: holder.store.data });
+        holder.engine.start();
+        holder.at(1_000, () => other.enqueue('x')); // not on the holder's change feed
+        holder.at(2_000, () => holder.engine.syncNow());
+        holder.at(100_000, () => void holder.engine.stop());
+        m.flush();
+        expect(holder.server.requests.map((r) => r.sentAt)).toEqual([2_000]);
+      }),
+    );
+
+    test(
+      'does nothing while the gate is closed (stopped): nothing is sent',
+      marbles((m) => {
+        const h = new EngineHarness(m.scheduler);
+        h.enqueue('a');
+        h.at(10, () => h.engine.syncNow());
+        m.flush();
+        expect(h.server.requests).toEqual([]);
+      }),
+    );
+  });
 });
+

@@ -1,4 +1,5 @@
 import { fanOutOutcome } from '../../src/engine/outcome-fan-out';
+import { CANCELLED_MESSAGE } from '../../src/errors/user-messages';
 import type { FailedRecord } from '../../src/store/op-store';
 import type { ProcessOutcome } from '../../streams/outcome';
 import { pendingOp } from '../support/op-fixture';
@@ -79,6 +80,24 @@ const rows: ReadonlyArray<readonly [string, ProcessOutcome, ReadonlyArray<readon
     [
       ['event', { type: 'conflict', at: 8, op, resolution: 'retry' }],
       ['result', { ...base, outcome: 'conflict', error: e409, message: 'c', resolution: 'retry' }],
+    ],
+  ],
+  [
+    'cancelled, never tried: the event, the result with the fixed message and no error, then settled',
+    { type: 'cancelled', at: 10, op },
+    [
+      ['event', { type: 'cancelled', at: 10, op }],
+      ['result', { ...base, outcome: 'cancelled', message: CANCELLED_MESSAGE }],
+      ['status', { type: 'settled', opId: op.id }],
+    ],
+  ],
+  [
+    'cancelled after a failed attempt: the result carries that error (the server may have applied it)',
+    { type: 'cancelled', at: 11, op: { ...op, attempts: 1, lastError: { kind: 'timeout' } } },
+    [
+      ['event', { type: 'cancelled', at: 11, op: { ...op, attempts: 1, lastError: { kind: 'timeout' } } }],
+      ['result', { ...base, outcome: 'cancelled', message: CANCELLED_MESSAGE, error: { kind: 'timeout' } }],
+      ['status', { type: 'settled', opId: op.id }],
     ],
   ],
   ['authFailed: the error on the status', { type: 'authFailed', error: { kind: 'auth', status: 401 } }, [['status', { type: 'error', error: { kind: 'auth', status: 401 } }]]],

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { BehaviorSubject, Observable } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import { StorageError } from '../../src/errors/sync-error';
-import { userMessageFor } from '../../src/errors/user-messages';
+import { CANCELLED_MESSAGE, userMessageFor } from '../../src/errors/user-messages';
 import { createOptimisticStore, type Rollback } from '../../src/optimistic/create-optimistic-store';
 import { FakeEngine } from './fake-engine';
 
@@ -118,6 +118,19 @@ describe('createOptimisticStore', () => {
       ['conflict', userMessageFor('conflict')],
       ['conflict', userMessageFor('conflict')],
     ]);
+  });
+
+  it.each([false, true])('a cancelled op rolls its layer back once, as cancelled (result first: %s)', (resultsFirst) => {
+    const engine = new FakeEngine();
+    engine.resultsFirst = resultsFirst;
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    const rollbacks = collect(todos.rollbacks$);
+    todos.mutate('todo.create', { id: 'a', title: 'kept' });
+    const { txToken } = todos.mutate('todo.create', { id: 'b', title: 'cancelled' });
+    void engine.cancel(engine.queue[1].id);
+    expect(states.at(-1)).toEqual({ a: { title: 'kept', done: false } });
+    expect(rollbacks).toEqual([{ txToken, opId: expect.any(String), reason: 'cancelled', message: CANCELLED_MESSAGE }]);
   });
 
   it('rebuilds the same view after a restart from the durable queue', () => {

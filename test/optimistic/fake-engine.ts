@@ -1,7 +1,8 @@
 import { BehaviorSubject, EMPTY, Observable, Subject, from } from 'rxjs';
 import type { EngineStatus, EnqueueInput, OpResult, SyncEngine } from '../../src/engine/sync-engine';
 import { PermanentError, StorageError } from '../../src/errors/sync-error';
-import { userMessageFor } from '../../src/errors/user-messages';
+import { CANCELLED_MESSAGE, userMessageFor } from '../../src/errors/user-messages';
+import { withBulkActions } from '../../src/engine/engine-failed-ops';
 import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedRecord, StoreChange } from '../../src/store/op-store';
@@ -28,6 +29,7 @@ export class FakeEngine implements SyncEngine {
     authRequired: false,
     pending: 0,
     failed: 0,
+    synced: true,
     blockedBy: [],
   });
   readonly changes$ = this.#changes.asObservable();
@@ -71,14 +73,32 @@ export class FakeEngine implements SyncEngine {
     return from([...this.queue]);
   }
 
-  readonly failedOps = {
+  readonly failedOps = withBulkActions({
     list: (): Promise<readonly FailedRecord[]> => Promise.resolve([...this.dead]),
     retry: (id: string): Promise<PendingOp> => Promise.resolve(this.retry(id)),
     discard: (id: string): Promise<void> => {
       this.discard(id);
       return Promise.resolve();
     },
-  };
+  });
+
+  whenIdle(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  syncNow(): void {}
+
+  /** As the engine does it: dead-letter with reason 'cancelled', discard, then the `cancelled` result. */
+  cancel(opId: OpId): Promise<void> {
+    const op = this.#take(opId);
+    const record: FailedRecord = { id: op.id, reason: 'cancelled', error: { kind: 'validation', code: 'cancelled' }, attempts: op.attempts, failedAt: 0, op };
+    const result: OpResult = { opId, txToken: op.txToken, type: op.type, outcome: 'cancelled', message: CANCELLED_MESSAGE };
+    if (this.resultsFirst) this.#results.next(result);
+    this.#changes.next({ type: 'failed', record });
+    this.#changes.next({ type: 'discarded', record });
+    if (!this.resultsFirst) this.#results.next(result);
+    return Promise.resolve();
+  }
 
   setStatus(patch: Partial<EngineStatus>): void {
     this.#status.next({ ...this.#status.value, ...patch });

@@ -282,4 +282,119 @@ describe('processOp (virtual time)', () => {
       })(),
     );
   });
+
+  describe('"sync now" and cancel requests end its waits', () => {
+    const e500 = (m: M) => m.cold<ApiResponse>('10ms #', undefined, new ServerError({ status: 500 }));
+    const ok = (m: M) => m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
+    const request = (opId: string) => ({ opId: opId as PendingOp['id'], claim: jest.fn() });
+
+    test(
+      'syncNow$ ends the backoff wait: the retry is sent at once',
+      marbles((m) => {
+        const [fail, success] = [e500(m), ok(m)];
+        const { ctx, store, results } = setup(m, [fail, success], false, { syncNow$: m.hot('200ms s') });
+        const op = enqueued(store);
+        // Without it the retry would go out at 510 (a 500 ms wait).
+        m.expect(processOp(op, ctx)).toBeObservable('210ms |');
+        m.has(fail, ['^ 9ms !']);
+        m.has(success, ['200ms ^ 9ms !']);
+        m.flush();
+        expect(results).toMatchObject([{ outcome: 'committed' }]);
+      }),
+    );
+
+    test(
+      'a server Retry-After is honoured: syncNow$ ends the client\'s wait after a 500, not the server\'s after a 429',
+      marbles((m) => {
+        const e429 = m.cold<ApiResponse>('10ms #', undefined, new RateLimitError({ status: 429, retryAfterMs: 3000 }));
+        const [fail, success] = [e500(m), ok(m)];
+        const { ctx, store } = setup(m, [fail, e429, success], false, { syncNow$: m.hot('100ms s 999ms s') });
+        const op = enqueued(store);
+        // 100: the 500's wait ends; 110: 429, Retry-After 3 s; 1100 does not end it; 3110: sent.
+        m.expect(processOp(op, ctx)).toBeObservable('3120ms |');
+        m.has(e429, ['100ms ^ 9ms !']);
+        m.has(success, ['3110ms ^ 9ms !']);
+      }),
+    );
+
+    test(
+      'only a wait in progress ends: a "sync now" while the request is out does not shorten the wait after it',
+      marbles((m) => {
+        const [fail, success] = [e500(m), ok(m)];
+        const { ctx, store } = setup(m, [fail, success], false, { syncNow$: m.hot('5ms s 294ms s') });
+        const op = enqueued(store);
+        m.expect(processOp(op, ctx)).toBeObservable('310ms |');
+        m.has(success, ['300ms ^ 9ms !']);
+      }),
+    );
+
+    test(
+      'a stored wait (until 5000) from an earlier session ends on syncNow$ after the client\'s backoff, not after the server\'s Retry-After',
+      marbles((m) => {
+        const syncNow$ = m.hot('100ms s');
+        const own = setup(m, [ok(m)], false, { syncNow$ });
+        const server = setup(m, [ok(m)], false, { syncNow$ });
+        const a = enqueued(own.store, 'a', { attempts: 1, nextAttemptAt: 5000, lastError: { kind: 'server', status: 500 } });
+        const b = enqueued(server.store, 'b', { attempts: 1, nextAttemptAt: 5000, lastError: { kind: 'rateLimited', status: 429, retryAfterMs: 5000 } });
+        m.expect(processOp(a, own.ctx)).toBeObservable('110ms |');
+        m.expect(processOp(b, server.ctx)).toBeObservable('5010ms |');
+      }),
+    );
+
+    test(
+      'syncNow$ ends the restart wait after storage trouble',
+      marbles((m) => {
+        const success = ok(m);
+        const { ctx, store } = setup(m, [success], false, { syncNow$: m.hot('100ms s') });
+        const op = enqueued(store);
+        store.failNext('isCompleted');
+        // The restart wait would be 500 ms.
+        m.expect(processOp(op, ctx)).toBeObservable('110ms |');
+        m.has(success, ['100ms ^ 9ms !']);
+      }),
+    );
+
+    test(
+      'a cancel request while the request is out is not claimed; one during the backoff wait is: the op leaves the queue unsent, cancelled is reported, nothing more is sent',
+      marbles((m) => {
+        const fail = e500(m);
+        const early = request('018f0000-0000-7000-8000-00000000000a');
+        const other = request('018f0000-0000-7000-8000-0000000000ff');
+        const mine = request('018f0000-0000-7000-8000-00000000000a');
+        const { ctx, store, results, actions } = setup(m, [fail], false, {
+          cancel$: m.hot('5ms e 94ms o 99ms c', { e: early, o: other, c: mine }),
+        });
+        const op = enqueued(store);
+        m.expect(processOp(op, ctx)).toBeObservable('200ms |');
+        m.has(fail, ['^ 9ms !']);
+        m.flush();
+        expect(early.claim).not.toHaveBeenCalled();
+        expect(other.claim).not.toHaveBeenCalled();
+        expect(mine.claim).toHaveBeenCalledTimes(1);
+        expect(results).toEqual([
+          expect.objectContaining({ opId: op.id, txToken: 'tx', outcome: 'cancelled', error: { kind: 'server', status: 500 } }),
+        ]);
+        expect(actions[actions.length - 1]).toEqual({ type: 'settled', opId: op.id });
+        expect(store.pendingOps()).toEqual([]);
+        expect(store.data.failed.size).toBe(0);
+      }),
+    );
+
+    test(
+      'a claimed cancel whose write fails is written again after the restart wait, and the op is never sent again',
+      marbles((m) => {
+        const fail = e500(m);
+        const mine = request('018f0000-0000-7000-8000-00000000000a');
+        const { ctx, store, results } = setup(m, [fail], false, { cancel$: m.hot('200ms c', { c: mine }) });
+        const op = enqueued(store);
+        store.failNext('fail');
+        // 200: the cancel write fails; 700: written after the 500 ms restart wait.
+        m.expect(processOp(op, ctx)).toBeObservable('700ms |');
+        m.has(fail, ['^ 9ms !']);
+        m.flush();
+        expect(results).toMatchObject([{ outcome: 'cancelled' }]);
+        expect(store.pendingOps()).toEqual([]);
+      }),
+    );
+  });
 });

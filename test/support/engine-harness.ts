@@ -115,6 +115,8 @@ export interface HarnessOptions {
   readonly idlePollMs?: number;
   /** Wakes between engines on one storage (e.g. a `MemoryWakeBus` port). */
   readonly wake?: EngineDeps['wake'];
+  /** The server's push channel (`eventSourceWake` over a fake `EventSource`). */
+  readonly serverWake?: EngineDeps['serverWake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
   /** Replaces the synchronous `FakeAuth` (e.g. a real token manager's port); `h.auth` is then unused. */
@@ -175,6 +177,7 @@ export class EngineHarness {
       storageRetryMs: 1000,
       idlePollMs: options.idlePollMs ?? 0,
       wake: options.wake,
+      serverWake: options.serverWake,
       reconcile: options.reconcile,
       rateLimiter: options.rateLimiter,
       requestHeaders: options.requestHeaders,

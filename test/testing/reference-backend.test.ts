@@ -444,3 +444,35 @@ describe('reference backend', () => {
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });
+
+describe('reference backend GET /events (the push channel)', () => {
+  test('announces ready on connect while up, and again each time it comes back from down', async () => {
+    const backend = await startReferenceBackend();
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${backend.url}/events`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const readyCount = () => text.split('event: ready\n').length - 1;
+      const readUntil = async (n: number) => {
+        while (readyCount() < n) text += decoder.decode((await reader.read()).value, { stream: true });
+      };
+      await readUntil(1);
+      backend.faults.down(true);
+      const stillUp = await fetch(`${backend.url}/todos`, { headers: { Authorization: `Bearer ${backend.issueToken()}` } }).then(
+        () => true,
+        () => false,
+      );
+      expect(stillUp).toBe(false); // the API is down; the event stream stays open
+      backend.faults.down(false);
+      await readUntil(2);
+      expect(readyCount()).toBe(2);
+    } finally {
+      controller.abort();
+      await backend.close();
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import {
+  EMPTY,
+  NEVER,
+  catchError,
+  concat,
+  defer,
+  endWith,
+  filter,
+  first,
+  fromEvent,
+  ignoreElements,
+  lastValueFrom,
+  map,
+  merge,
+  startWith,
+  switchMap,
+  take,
+  throwError,
+  timer,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
+import type { StorePort } from '../../streams/ports';
+import type { SettleLane } from '../../streams/settle-lane';
+import { TimeoutError } from '../errors/sync-error';
+import type { OpId, PendingOp } from '../op/pending-op';
+import { timerOptionMs } from '../policy/timer-option';
+
+/** Options of `engine.whenIdle`. */
+export interface WhenIdleOptions {
+  /** Reject with `TimeoutError` (`code: 'idle_timeout'`) after this long, ms (at most 2^31 − 1). Default: no limit. */
+  readonly timeoutMs?: number;
+  /** Reject with `signal.reason` once it aborts (at once if it already has). */
+  readonly signal?: AbortSignal;
+}
+
+/** What `settledThrough$` reads. */
+export interface IdleSources {
+  readonly store: Pick<StorePort, 'peek'>;
+  /** Where ops leave the queue: drained ⇔ every settlement written and its result emitted. */
+  readonly lane: Pick<SettleLane, 'drained$'>;
+  /** When to look again: the queue's own changes, results, a poll for other holders. */
+  readonly recheck$: Observable<unknown>;
+}
+
+const settledBefore = (batch: readonly PendingOp[], boundary: OpId): boolean =>
+  batch.length === 0 || (batch[0] as PendingOp).id > boundary;
+
+/**
+ * Completes once no op with an id up to `boundary` is pending and every
+ * settlement of this engine has landed with its result: the lane drained,
+ * then the head of the queue read — empty, or an op after `boundary`. Op
+ * ids are UUIDv7, the queue's FIFO key, so `boundary = createOpId()` taken
+ * at a call stands for "every op queued before it". Looks again on each
+ * `recheck$` (a look in progress is dropped for the newer one); a failed
+ * read waits for the next. Never errors.
+ *
+ * ```
+ * recheck$     ------r-------r--
+ * head         a.....a.......(none)
+ * settled      --------------|
+ * ```
+ *
+ * @example
+ * settledThrough$(createOpId(), { store, lane, recheck$: store.changes$ }).subscribe({ complete: () => done() });
+ */
+export function settledThrough$(boundary: OpId, src: IdleSources): Observable<never> {
+  return src.recheck$.pipe(
+    startWith(undefined),
+    switchMap(() => concat(src.lane.drained$, src.store.peek(1)).pipe(catchError(() => EMPTY))),
+    first((batch) => settledBefore(batch, boundary)),
+    ignoreElements(),
+  );
+}
+
+/**
+ * `idle$` with the limits of `WhenIdleOptions`, as a Promise: resolves when
+ * it completes, rejects with a `TimeoutError` (`code: 'idle_timeout'`)
+ * after `timeoutMs` on `scheduler`, with `signal.reason`, or with the error
+ * of `closed$` (the engine was disposed).
+ *
+ * @example
+ * await untilIdle(settledThrough$(boundary, sources), { timeoutMs: 5_000 }, scheduler);
+ */
+export function untilIdle(
+  idle$: Observable<never>,
+  options: WhenIdleOptions,
+  scheduler: SchedulerLike,
+  closed$: Observable<never> = NEVER,
+): Promise<void> {
+  let limits$: Observable<never>;
+  try {
+    limits$ = merge(timeoutAfter(options.timeoutMs, scheduler), abortedBy(options.signal), closed$);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return lastValueFrom(merge(idle$.pipe(endWith(undefined)), limits$).pipe(take(1)));
+}
+
+function timeoutAfter(timeoutMs: number | undefined, scheduler: SchedulerLike): Observable<never> {
+  if (timeoutMs === undefined) return NEVER;
+  const ms = timerOptionMs('timeoutMs', timeoutMs);
+  return timer(ms, scheduler).pipe(switchMap(() => throwError(() => new TimeoutError({ code: 'idle_timeout' }))));
+}
+
+function abortedBy(signal: AbortSignal | undefined): Observable<never> {
+  if (signal === undefined) return NEVER;
+  return defer(() => (signal.aborted ? [undefined] : fromEvent(signal, 'abort'))).pipe(
+    filter(() => signal.aborted),
+    map(() => {
+      throw signal.reason;
+    }),
+  );
+}
