@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 const LAYERS: readonly (readonly string[])[] = [
   ['src/errors', 'src/crypto', 'src/log'],
   ['src/policy', 'src/router', 'src/op', 'src/idempotency', 'src/security'],
-  ['src/drivers', 'src/store', 'src/api', 'src/auth', 'src/lock'],
+  ['src/drivers', 'src/store', 'src/api', 'src/auth', 'src/lock', 'src/wake'],
   ['streams'],
   ['src/engine'],
   ['src/observability', 'src/optimistic'],
