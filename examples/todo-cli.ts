@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, of } from 'rxjs';
-import { createOptimisticStore, createSyncEngine, defineRoutes, type OptimisticStore, type SyncEngineInstance } from '../src';
+import { createOptimisticStore, createSyncEngine, defineRoutes, type OptimisticStore, type SyncEngine } from '../src';
 import { createSqliteOpStore } from '../src/node';
 import { startReferenceBackend, type ReferenceBackend } from '../src/testing';
 
@@ -41,7 +41,7 @@ const upsert = (s: Todos, todo: Todo): Todos =>
   s.some((x) => x.id === todo.id) ? s.map((x) => (x.id === todo.id ? todo : x)) : [...s, todo];
 
 /** The optimistic rules: how each pending op changes the list, and how the server's answer is folded in. */
-function todoStore(engine: SyncEngineInstance, confirmed: Todos): OptimisticStore<Todos> {
+function todoStore(engine: SyncEngine, confirmed: Todos): OptimisticStore<Todos> {
   return createOptimisticStore(engine, {
     initial: confirmed,
     apply: {
@@ -58,7 +58,7 @@ function todoStore(engine: SyncEngineInstance, confirmed: Todos): OptimisticStor
 const render = (todos: Todos): string =>
   todos.map((x) => `[${x.done ? 'x' : ' '}] ${x.title}${x.version === undefined ? ' (saving…)' : ''}`).join('\n') || '(empty)';
 
-async function openEngine(dbPath: string, backend: ReferenceBackend): Promise<SyncEngineInstance> {
+async function openEngine(dbPath: string, backend: ReferenceBackend): Promise<SyncEngine> {
   return createSyncEngine({
     baseUrl: backend.url,
     routes,

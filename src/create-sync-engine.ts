@@ -14,10 +14,10 @@ import { createRateLimiter } from './security/rate-limiter';
 import { withAsyncDispose } from './engine/async-dispose';
 import { anonymousAuthPort, authPortFromTokenManager } from './engine/auth-port';
 import { taskScheduler } from './engine/task-scheduler';
-import { createEngineCore, type SyncEngineHandle } from './engine/engine-core';
+import { createEngineCore } from './engine/engine-core';
 import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
-import type { SyncEngine } from './engine/sync-engine';
+import type { EngineCore } from './engine/sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
 
 // The symbol is declared here, as in @types/node and TypeScript's
@@ -30,12 +30,11 @@ declare global {
 }
 
 /**
- * What `createSyncEngine` returns: the engine typed by its route table `R`,
- * its controls and its metrics.
+ * The sync engine, as `createSyncEngine` returns it: typed by its route
+ * table `R` (`SyncEngine` alone is the untyped engine every typed one is
+ * assignable to), with its controls (`EngineCore`) and its metrics.
  */
-export interface SyncEngineInstance<R extends RouteTable = any>
-  extends SyncEngine<R>,
-    Omit<SyncEngineHandle, keyof SyncEngine> {
+export interface SyncEngine<R extends RouteTable = any> extends EngineCore<R> {
   /**
    * The spec's metrics (`sync.pending_ops.count`, `sync.retries.count`, …):
    * a snapshot now, then on every event and every `metricsSampleIntervalMs`.
@@ -106,11 +105,11 @@ const stretchFactor = (name: string, v: number): number => {
  * engine.start();
  * await engine.enqueue({ type: 'todo.create', payload: { id: '1', title: 'Buy milk' } });
  */
-export function createSyncEngine<R extends RouteTable>(options: SyncEngineOptions<R>): SyncEngineInstance<R>;
+export function createSyncEngine<R extends RouteTable>(options: SyncEngineOptions<R>): SyncEngine<R>;
 // Last, so `ReturnType<typeof createSyncEngine>` / `Parameters<…>` name the
 // untyped engine, to which every typed one is assignable.
-export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance;
-export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance {
+export function createSyncEngine(options: SyncEngineOptions): SyncEngine;
+export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   if (typeof options !== 'object' || options === null) throw new ValidationError('invalidOptions', 'options: expected an object');
   if (!options.routes || typeof options.routes.validate !== 'function') {
     throw new ValidationError('invalidOptions', 'routes: expected an OpRouter (defineRoutes)');
@@ -229,5 +228,5 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
           tokens?.dispose();
         })),
     }),
-  ) as SyncEngineInstance;
+  ) as SyncEngine;
 }

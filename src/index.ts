@@ -38,7 +38,7 @@ export type {
   StoreCounts,
 } from './store/op-store';
 export type {
-  SyncEngine,
+  EngineCore,
   EngineStatus,
   EngineEvent,
   EnqueueInput,
@@ -110,8 +110,7 @@ export type { RateLimiter, RateLimitOptions } from './security/rate-limiter';
 export { assertSafePayload, safePayloadCopy, PAYLOAD_LIMITS, FORBIDDEN_KEYS } from './security/payload-guard';
 export type { PayloadLimits } from './security/payload-guard';
 export { createSyncEngine } from './create-sync-engine';
-export type { SyncEngineInstance } from './create-sync-engine';
-export type { SyncEngineHandle } from './engine/engine-core';
+export type { SyncEngine } from './create-sync-engine';
 export { SYNC_ENGINE_DEFAULTS } from './engine/sync-engine-options';
 export type { SyncEngineOptions } from './engine/sync-engine-options';
 export { platformOnline$, platformConstraints$, LOW_BATTERY_LEVEL } from './engine/platform-signals';

@@ -47,13 +47,13 @@ import {
   type StatusAction,
   type StatusState,
 } from './status-reducer';
-import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
+import type { EngineCore, EngineEvent, EngineStatus, EnqueueInput, OpResult } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
 import { settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
 
 export type { EngineDeps } from './engine-deps';
 
-export type { SyncEngineHandle } from './sync-engine';
+export type { EngineCore } from './sync-engine';
 
 /**
  * Wire the pipeline from its ports: status$ folded from tagged actions,
@@ -66,11 +66,11 @@ export type { SyncEngineHandle } from './sync-engine';
  * const engine = createEngineCore({ store, api, auth, router, lock, online$: of(true), constraints$: of({}), ... });
  * engine.start();
  */
-export function createEngineCore(deps: EngineDeps): SyncEngineHandle {
-  return new EngineCore(deps);
+export function createEngineCore(deps: EngineDeps): EngineCore {
+  return new Core(deps);
 }
 
-class EngineCore implements SyncEngineHandle {
+class Core implements EngineCore {
   readonly #deps: EngineDeps;
   readonly #state: StatusFold<StatusState, StatusAction> = createStatusFold(INITIAL_STATUS_STATE, reduceStatus);
   readonly #events = new Subject<EngineEvent>();

@@ -99,15 +99,17 @@ export type EngineEvent =
   | { readonly type: 'gate'; readonly at: number; readonly open: boolean; readonly blockedBy: readonly GateReason[] };
 
 /**
- * The engine as apps, the optimistic store and the Angular service see it,
- * typed by its route table `R` (inferred by `createSyncEngine` from
+ * The engine without its metrics: what `createEngineCore` builds, and all
+ * the optimistic store and `watchFailedOps` need. Apps hold a `SyncEngine`
+ * (`createSyncEngine`), which is this plus `metrics$`. Typed by its route
+ * table `R` (inferred by `createSyncEngine` from
  * `defineRoutes`): `enqueue` takes only declared types with their payload,
- * `results$` narrows by `type`. `SyncEngine` without a type argument is
+ * `results$` narrows by `type`. `EngineCore` without a type argument is
  * untyped (any type string, payload checked at run time only); every typed
  * engine is assignable to it. (The default is `any`, not `RouteTable`:
- * `results$` depends on `keyof R`, which makes `SyncEngine<R>` invariant.)
+ * `results$` depends on `keyof R`, which makes `EngineCore<R>` invariant.)
  */
-export interface SyncEngine<R extends RouteTable = any> {
+export interface EngineCore<R extends RouteTable = any> {
   /** Validate, persist and resolve with the stored op (rejects typed). */
   enqueue<K extends keyof R & string>(input: EnqueueInputOf<R, K>): Promise<PendingOp>;
   /** Start processing (acquires the lock; idempotent). */
@@ -165,13 +167,6 @@ export interface SyncEngine<R extends RouteTable = any> {
    * subscription reads the queue afresh.
    */
   pendingOps(pageSize?: number): Observable<PendingOp>;
-}
-
-/**
- * The engine returned by `createSyncEngine`: the `SyncEngine` contract plus
- * the controls only the app that owns the engine needs.
- */
-export interface SyncEngineHandle extends SyncEngine {
   /**
    * Leave `authRequired` after the user signed in again (the app's
    * `getToken` now returns a valid token): the head op is tried again.
@@ -190,3 +185,4 @@ export interface SyncEngineHandle extends SyncEngine {
    */
   dispose(): Promise<void>;
 }
+

@@ -1,7 +1,7 @@
 import { BehaviorSubject, EMPTY, Observable, Subject, Subscription, concatMap, defer, distinctUntilChanged, filter, isObservable, reduce } from 'rxjs';
 import { dequal } from 'dequal';
 import { v4 as uuidv4 } from 'uuid';
-import type { SyncEngine } from '../engine/sync-engine';
+import type { EngineCore } from '../engine/sync-engine';
 import { SyncError } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
 import type { RouteTable } from '../router/route-types';
@@ -46,7 +46,7 @@ class OptimisticView<S> {
   readonly rollbacks$ = new Subject<Rollback>();
 
   constructor(
-    private readonly engine: SyncEngine,
+    private readonly engine: EngineCore,
     private readonly reducer: OptimisticReducer<S>,
     confirmed: S,
   ) {
@@ -97,10 +97,10 @@ class OptimisticView<S> {
  * ```
  */
 export function createOptimisticStore<S, R extends RouteTable = any>(
-  engine: SyncEngine<R>,
+  engine: EngineCore<R>,
   options: OptimisticStoreOptions<S, R>,
 ): OptimisticStore<S, R>;
-export function createOptimisticStore<S>(engine: SyncEngine, options: OptimisticStoreOptions<S>): OptimisticStore<S> {
+export function createOptimisticStore<S>(engine: EngineCore, options: OptimisticStoreOptions<S>): OptimisticStore<S> {
   const reducer = optimisticReducer<S>({ apply: options.apply, commit: options.commit, equals: options.equals ?? dequal });
   const view = new OptimisticView<S>(engine, reducer, (isObservable(options.initial) ? undefined : options.initial) as S);
   const actions$ = new Subject<OptimisticAction<S>>();

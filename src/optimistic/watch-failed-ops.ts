@@ -1,5 +1,5 @@
 import { Observable, filter, from, map, shareReplay, startWith, switchMap } from 'rxjs';
-import type { SyncEngine } from '../engine/sync-engine';
+import type { EngineCore } from '../engine/sync-engine';
 import { userMessageFor } from '../errors/user-messages';
 import type { FailedRecord } from '../store/op-store';
 
@@ -28,7 +28,7 @@ export function failedRecordMessage(record: FailedRecord): string {
  * watchFailedOps(engine).subscribe((failed) => banner.show(failed.length));
  * ```
  */
-export function watchFailedOps(engine: SyncEngine): Observable<readonly FailedOpView[]> {
+export function watchFailedOps(engine: EngineCore): Observable<readonly FailedOpView[]> {
   return engine.changes$.pipe(
     filter((c) => c.type === 'failed' || c.type === 'retried' || c.type === 'discarded'),
     startWith(undefined),

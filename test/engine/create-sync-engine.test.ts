@@ -1,5 +1,5 @@
 import { Subject, VirtualAction, VirtualTimeScheduler, firstValueFrom, of } from 'rxjs';
-import { createSyncEngine, type SyncEngineInstance } from '../../src/create-sync-engine';
+import { createSyncEngine, type SyncEngine } from '../../src/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
@@ -253,7 +253,7 @@ describe('createSyncEngine', () => {
   });
 
   test('await using: the engine is disposed at the end of the scope; the store (the app’s) stays open', async () => {
-    let engine: SyncEngineInstance | undefined;
+    let engine: SyncEngine | undefined;
     let disposed = 0;
     {
       await using scoped = createSyncEngine(base());

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { BehaviorSubject, firstValueFrom, filter, timeout } from 'rxjs';
 import { createSqliteOpStore } from '../../src/node';
 import { createSyncEngine } from '../../src/create-sync-engine';
-import type { SyncEngineInstance } from '../../src/create-sync-engine';
+import type { SyncEngine } from '../../src/create-sync-engine';
 import type { EngineEvent, EngineStatus, OpResult } from '../../src/engine/sync-engine';
 import type { OpStore } from '../../src/store/op-store';
 import type { PendingOp } from '../../src/op/pending-op';
@@ -78,7 +78,7 @@ describe('pipeline integration (real timers, SQLite store, node:http on 127.0.0.
   let dir: string;
   let server: Awaited<ReturnType<typeof startServer>>;
   let store: OpStore;
-  let engine: SyncEngineInstance;
+  let engine: SyncEngine;
   let results: OpResult[];
   let events: EngineEvent[];
   let tokens: { current: string; refreshes: number };

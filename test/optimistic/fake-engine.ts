@@ -1,5 +1,5 @@
 import { BehaviorSubject, EMPTY, Observable, Subject, from } from 'rxjs';
-import type { EngineStatus, EnqueueInput, OpResult, SyncEngine } from '../../src/engine/sync-engine';
+import type { EngineStatus, EnqueueInput, OpResult, EngineCore } from '../../src/engine/sync-engine';
 import { PermanentError, StorageError } from '../../src/errors/sync-error';
 import { CANCELLED_MESSAGE, userMessageFor } from '../../src/errors/user-messages';
 import { withBulkActions } from '../../src/engine/engine-failed-ops';
@@ -13,7 +13,7 @@ import { retriedOp } from '../../src/idempotency/retried-op';
  * change is emitted at once, so scenarios run in virtual time. The test
  * drives the server side with commit / fail / conflict.
  */
-export class FakeEngine implements SyncEngine {
+export class FakeEngine implements EngineCore {
   queue: PendingOp[] = [];
   dead: FailedRecord[] = [];
   /** When set, enqueue rejects with this error and writes nothing. */
@@ -87,6 +87,12 @@ export class FakeEngine implements SyncEngine {
   }
 
   syncNow(): void {}
+
+  resumeAuth(): void {}
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** As the engine does it: dead-letter with reason 'cancelled', discard, then the `cancelled` result. */
   cancel(opId: OpId): Promise<void> {

@@ -3,7 +3,7 @@ import { BehaviorSubject, Subject, defer, of, throwError, type Observable, type 
 import type { AuthPort } from '../../streams/ports';
 import type { Reconcile } from '../../streams/resolve-conflict';
 import { createApiClient } from '../../src/api/api-client';
-import { createEngineCore, type EngineDeps, type SyncEngineHandle } from '../../src/engine/engine-core';
+import { createEngineCore, type EngineDeps, type EngineCore } from '../../src/engine/engine-core';
 import type { PowerConstraints } from '../../src/engine/platform-signals';
 import type { EngineEvent, EngineStatus, OpResult } from '../../src/engine/sync-engine';
 import { AuthError } from '../../src/errors/sync-error';
@@ -132,7 +132,7 @@ export class EngineHarness {
   readonly constraints$ = new BehaviorSubject<PowerConstraints>({ powerSaving: false, visible: true });
   readonly lock: ProcessorLock;
   readonly manualLock?: ManualLock;
-  readonly engine: SyncEngineHandle;
+  readonly engine: EngineCore;
   readonly events: EngineEvent[] = [];
   readonly results: OpResult[] = [];
   readonly statuses: EngineStatus[] = [];

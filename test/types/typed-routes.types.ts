@@ -15,8 +15,8 @@ import {
   type PayloadOf,
   type ResponseOf,
   type RoutesOf,
+  type EngineCore,
   type SyncEngine,
-  type SyncEngineInstance,
 } from '../../src';
 import type { OpStore } from '../../src/store/op-store';
 import { expectType, type Equal } from './expect-type';
@@ -41,7 +41,7 @@ const engine = createSyncEngine({
 });
 
 // createSyncEngine infers the table from defineRoutes.
-expectType<Equal<typeof engine, SyncEngineInstance<Routes>>>(true);
+expectType<Equal<typeof engine, SyncEngine<Routes>>>(true);
 expectType<Equal<PayloadOf<Routes['todo.create']>, NewTodo>>(true);
 expectType<Equal<ResponseOf<Routes['todo.toggle']>, { version: number }>>(true);
 
@@ -117,7 +117,7 @@ createOptimisticStore(engine, {
 // ── untyped code keeps compiling ──────────────────────────────────────────
 // A typed engine is assignable to the untyped SyncEngine (an InjectionToken<SyncEngine>, a helper taking any engine).
 const untyped: SyncEngine = engine;
-const instance: SyncEngineInstance = engine;
+const core: EngineCore = engine; // what the optimistic store takes
 const returned: ReturnType<typeof createSyncEngine> = engine;
 void untyped.enqueue({ type: 'anything', payload: 42 }); // checked at run time only, as before
 untyped.results$.subscribe((r) => {
@@ -134,4 +134,4 @@ const looseStore: OptimisticStore<readonly Todo[]> = todos; // a typed store whe
 // Named by the table, e.g. for an Angular InjectionToken<SyncEngine<RoutesOf<typeof routes>>>.
 const named: SyncEngine<RoutesOf<typeof routes>> = engine;
 const byRoutesProperty: SyncEngine<typeof routes.routes> = engine;
-void [instance, returned, looseStore, named, byRoutesProperty, EMPTY];
+void [core, returned, looseStore, named, byRoutesProperty, EMPTY];

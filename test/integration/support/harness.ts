@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineStatus, SyncEngine } from '../../../src/engine/sync-engine';
+import type { EngineStatus, EngineCore } from '../../../src/engine/sync-engine';
 import { startReferenceBackend, type DeliveryReport, type ReferenceBackend, type ReferenceBackendOptions } from '../../../src/testing';
 import type { FromWorker, WorkerConfig } from '../../../demo/protocol';
 import type { WorkerHandle } from '../../../demo/worker-handle';
@@ -108,7 +108,7 @@ export function envInt(name: string, fallback: number): number {
  * nothing in flight). Results and status are separate streams, so both are
  * polled rather than filtered in one pipe (status may settle first).
  */
-export async function waitForIdle(engine: SyncEngine, results: () => number, n: number, timeoutMs: number): Promise<EngineStatus> {
+export async function waitForIdle(engine: EngineCore, results: () => number, n: number, timeoutMs: number): Promise<EngineStatus> {
   let status: EngineStatus | undefined;
   const sub = engine.status$.subscribe((s) => {
     status = s;

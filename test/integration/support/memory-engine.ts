@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { generateStoreKey } from '../../../src/crypto/record-cipher';
 import { defineMemoryDriver } from '../../../src/drivers/memory-driver';
-import { createSyncEngine, type SyncEngineInstance } from '../../../src/create-sync-engine';
+import { createSyncEngine, type SyncEngine } from '../../../src/create-sync-engine';
 import type { SyncEngineOptions } from '../../../src/engine/sync-engine-options';
 import type { EngineEvent, OpResult } from '../../../src/engine/sync-engine';
 import { nodeAesGcm } from '../../../src/node/node-aes-gcm';
@@ -23,7 +23,7 @@ export const TYPE_OF_METHOD = { POST: 'todo.create', PUT: 'todo.replace', PATCH:
 
 /** An engine on an in-memory store, with what it reported. */
 export interface MemoryEngine {
-  readonly engine: SyncEngineInstance;
+  readonly engine: SyncEngine;
   readonly store: LocalForageOpStore;
   readonly results: OpResult[];
   readonly events: EngineEvent[];
