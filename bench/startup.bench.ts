@@ -41,7 +41,8 @@ import { createDemoEngine } from '../demo/engine-setup';
 import type { BenchOption } from './bench-module';
 import { generateStoreKey, RecordCipher } from '../src/crypto/record-cipher';
 import { createSqliteOpStore, nodeAesGcm } from '../src/node';
-import { createIdempotencyKey, createOpId, createTraceId } from '../src/op/ids';
+import { createIdempotencyKey } from '../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
 import { startBackendProcess } from './backend-process';
 

@@ -31,7 +31,8 @@ import { generateStoreKey, RecordCipher } from '../src/crypto/record-cipher';
 import { webCryptoAesGcm } from '../src/crypto/aes-gcm-engine';
 import { defineSqliteDriver } from '../src/node/sqlite-driver';
 import { createSqliteOpStore, nodeAesGcm } from '../src/node';
-import { createIdempotencyKey, createOpId, createTraceId } from '../src/op/ids';
+import { createIdempotencyKey } from '../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
 import type { BenchOption } from './bench-module';
 

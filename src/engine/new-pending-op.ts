@@ -1,6 +1,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { ValidationError } from '../errors/sync-error';
-import { createIdempotencyKey, createOpId, createTraceId } from '../op/ids';
+import { createIdempotencyKey } from '../idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type PendingOp } from '../op/pending-op';
 import type { OpRouter } from '../router/op-router';
 import { safePayloadCopy, type PayloadLimits } from '../security/payload-guard';

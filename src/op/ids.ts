@@ -15,10 +15,6 @@ export function createOpId(): OpId {
   return uuidv7() as OpId;
 }
 
-// Moved to the Idempotency Service; re-exported until every caller imports
-// them from there (streams/ and src/engine/ are being reshaped in parallel).
-export { createIdempotencyKey, retryIdempotencyKey } from '../idempotency/idempotency-key';
-
 /**
  * A new `Trace-Id` (UUID v4). Made once per op, stable across retries.
  *

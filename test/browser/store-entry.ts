@@ -4,7 +4,8 @@
  */
 import localforage from 'localforage';
 import { createOpStore } from '../../src/store/create-op-store';
-import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
+import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../../src/op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type PendingOp } from '../../src/op/pending-op';
 
 const MARKER = 'plaintext-marker-7d1c';

@@ -1,6 +1,7 @@
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import type { ErrorInfo } from '../../src/errors/sync-error';
-import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
+import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../../src/op/ids';
 import type { PendingOp } from '../../src/op/pending-op';
 import type { FailedRecord, FailureReason } from '../../src/store/op-store';
 

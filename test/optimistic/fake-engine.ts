@@ -3,7 +3,8 @@ import type { EngineStatus, EnqueueInput, OpResult, EngineCore } from '../../src
 import { PermanentError, StorageError } from '../../src/errors/sync-error';
 import { CANCELLED_MESSAGE, userMessageFor } from '../../src/errors/user-messages';
 import { withBulkActions } from '../../src/engine/engine-failed-ops';
-import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
+import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../../src/op/ids';
 import { PENDING_OP_SCHEMA_VERSION, type OpId, type PendingOp } from '../../src/op/pending-op';
 import type { FailedRecord, StoreChange } from '../../src/store/op-store';
 import { retriedOp } from '../../src/idempotency/retried-op';

@@ -2,7 +2,8 @@ import { marbles } from 'rxjs-marbles/jest';
 import { Subject, defer, filter, map, timer, type Subscription } from 'rxjs';
 import { drainQueue } from '../../streams/drain-queue';
 import { createSettleLane } from '../../streams/settle-lane';
-import { createIdempotencyKey, createOpId, createTraceId } from '../../src/op/ids';
+import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../../src/op/ids';
 import type { PendingOp } from '../../src/op/pending-op';
 import { MemoryStorePort } from '../support/memory-store-port';
 
