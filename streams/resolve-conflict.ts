@@ -93,7 +93,7 @@ function retryWith(op: PendingOp, payload: unknown, conflict: ConflictError, ctx
   // A new payload is a new request: it must not reuse the old key, or the
   // server would replay (or refuse) the first request's answer.
   const next: PendingOp = rekeyForRewrite(op, payload, error);
-  const retried$ = ctx.lane.run(ctx.store.rewrite(next), () => {
+  const retried$ = ctx.lane.runAndWait(ctx.store.rewrite(next), () => {
     ctx.report({ type: 'conflict', at: ctx.now(), op, error, message: conflict.userMessage, resolution: 'retry' });
   });
   return concat(retried$, of(next));
@@ -104,7 +104,7 @@ function drop(op: PendingOp, conflict: ConflictError, ctx: ConflictContext): Obs
   // No "remove" in the store contract: dead-letter it, then discard the
   // record. A crash in between leaves it in failed_ops (kept, not lost).
   const write$ = concat(ctx.store.fail(op, { reason: 'dropped', error, failedAt: ctx.now() }), ctx.store.discardFailed(op.id));
-  return ctx.lane.run(write$, () => {
+  return ctx.lane.runAndWait(write$, () => {
     ctx.report({ type: 'conflict', at: ctx.now(), op, error, message: conflict.userMessage, resolution: 'drop' });
   });
 }

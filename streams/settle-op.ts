@@ -9,7 +9,7 @@ import type { SettleLane } from './settle-lane';
 /** What settling an op needs: the store, the lane ops leave the queue through, a clock and the outcome callback. */
 export interface SettleContext {
   readonly store: StorePort;
-  /** Where ops leave the queue, in order: commits are handed over, other settlements wait. */
+  /** Where ops leave the queue, in order: commits are handed off (`handOff`), other settlements wait (`runAndWait`). */
   readonly lane: SettleLane;
   readonly now: () => number;
   /** Everything that happens to the op, in order (the engine fans it out). */
@@ -17,7 +17,7 @@ export interface SettleContext {
 }
 
 /**
- * The server answered 2xx: hand the ledger write and removal to the lane and
+ * The server answered 2xx: hand the ledger write and removal off to the lane and
  * complete at once, so the next op is sent while it is written. Reports
  * `committed` once the write landed.
  *
@@ -35,7 +35,7 @@ export interface SettleContext {
  * switchTo(attempts$, (res) => commit(op, res.data, ctx));
  */
 export function commit(op: PendingOp, data: unknown, ctx: SettleContext): Observable<never> {
-  ctx.lane.hand(ctx.store.complete(op, ctx.now()), () => {
+  ctx.lane.handOff(ctx.store.complete(op, ctx.now()), () => {
     ctx.report({ type: 'committed', at: ctx.now(), op, fromLedger: false, data });
   });
   return EMPTY;
@@ -49,7 +49,7 @@ export function commit(op: PendingOp, data: unknown, ctx: SettleContext): Observ
  * switchTo(store.isCompleted(op.idempotencyKey), (done) => (done ? completeFromLedger(op, ctx) : send$));
  */
 export function completeFromLedger(op: PendingOp, ctx: SettleContext): Observable<never> {
-  return ctx.lane.run(ctx.store.complete(op, ctx.now()), () => {
+  return ctx.lane.runAndWait(ctx.store.complete(op, ctx.now()), () => {
     ctx.report({ type: 'committed', at: ctx.now(), op, fromLedger: true });
   });
 }
@@ -66,7 +66,7 @@ export function failOp(op: PendingOp, reason: FailureReason, err: SyncError, ctx
   const failedAt = ctx.now();
   const error = err.toInfo();
   const record: FailedRecord = { id: op.id, reason, error, attempts: op.attempts, failedAt, op };
-  return ctx.lane.run(ctx.store.fail(op, { reason, error, failedAt }), () => {
+  return ctx.lane.runAndWait(ctx.store.fail(op, { reason, error, failedAt }), () => {
     const at = ctx.now();
     const message = err.userMessage;
     ctx.report(
@@ -87,7 +87,7 @@ const CANCELLED_ERROR: ErrorInfo = Object.freeze({ kind: 'validation', code: 'ca
  * it in `failed_ops` as `cancelled`: kept, not lost, not sent.
  *
  * @example
- * ctx.lane.run(cancelWrite(op, ctx), () => report({ type: 'cancelled', at: ctx.now(), op }));
+ * ctx.lane.runAndWait(cancelWrite(op, ctx), () => report({ type: 'cancelled', at: ctx.now(), op }));
  */
 export function cancelWrite(op: PendingOp, ctx: Pick<SettleContext, 'store' | 'now'>): Observable<void> {
   return concat(ctx.store.fail(op, { reason: 'cancelled', error: CANCELLED_ERROR, failedAt: ctx.now() }), ctx.store.discardFailed(op.id));
@@ -106,7 +106,7 @@ export function cancelWrite(op: PendingOp, ctx: Pick<SettleContext, 'store' | 'n
  * catchError((err) => (err instanceof CancelSignal ? cancelOp(err.op, ctx) : throwError(() => err)));
  */
 export function cancelOp(op: PendingOp, ctx: SettleContext): Observable<never> {
-  return ctx.lane.run(cancelWrite(op, ctx), () => {
+  return ctx.lane.runAndWait(cancelWrite(op, ctx), () => {
     ctx.report({ type: 'cancelled', at: ctx.now(), op });
   });
 }

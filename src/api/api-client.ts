@@ -1,11 +1,12 @@
-import { Observable, asyncScheduler, throwError, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
-import { SyncError, TimeoutError, ValidationError } from '../errors/sync-error';
-import { classifyError } from '../policy/classify-error';
-import { classifyResponse } from '../policy/classify-response';
+import { ValidationError } from '../errors/sync-error';
 import { timerOptionMs } from '../policy/timer-option';
-import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpTransport } from './http-transport';
+import { classifiedExchange, type ApiResponse } from './classified-exchange';
+import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpRequest, type HttpTransport } from './http-transport';
 import { extraHeaders } from './request-headers';
+
+export type { ApiResponse } from './classified-exchange';
 
 /** What the pipeline asks the API client to send for one attempt of an op. */
 export interface ApiRequest {
@@ -26,12 +27,6 @@ export interface ApiRequest {
    * `ValidationError('invalidOptions')`.
    */
   readonly headers?: Readonly<Record<string, string>>;
-}
-
-/** A classified 2xx answer: HTTP status and the envelope's `data`. */
-export interface ApiResponse {
-  readonly status: number;
-  readonly data: unknown;
 }
 
 /** Sends requests; every failure arrives as a typed `SyncError`. */
@@ -104,79 +99,32 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
   const transport = options.transport ?? fetchTransport(options.fetch, { maxResponseBytes });
-
   return {
     send: (request) => {
-      let extra: Record<string, string>;
+      let httpRequest: HttpRequest;
       try {
-        extra = extraHeaders(request.headers);
+        httpRequest = httpRequestFor(base, request);
       } catch (err) {
-        return throwError(() => err);
+        return throwError(() => err); // a header the app supplied that fetch would refuse
       }
-      const headers: Record<string, string> = {
-        ...extra,
-        Accept: 'application/json',
-        'Idempotency-Key': request.idempotencyKey,
-        'Trace-Id': request.traceId,
-      };
-      if (request.token !== null) headers.Authorization = `Bearer ${request.token}`;
-      let body: string | undefined;
-      if (request.body !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        body = JSON.stringify(request.body);
-      }
-      const httpRequest = { method: request.method, url: joinUrl(base, request.path), headers, body };
-      // transport → timeout({ first }) → classify errors → classify the
-      // answer, as one Observable (it runs per attempt): the timer starts
-      // after subscribing unless the answer came synchronously, and is
-      // cleared by the first notification; when it fires the exchange is
-      // unsubscribed (which aborts the fetch) and the attempt errors.
-      // Behaves exactly as that operator chain: test/api/api-client-timeout.test.ts.
-      return new Observable<ApiResponse>((subscriber) => {
-        let seen = false;
-        let timer: Subscription | undefined;
-        const clearTimer = (): void => {
-          seen = true;
-          timer?.unsubscribe();
-          timer = undefined;
-        };
-        const exchange = transport(httpRequest).subscribe({
-          next: (res) => {
-            clearTimer();
-            let out: ApiResponse;
-            try {
-              const classified = classifyResponse(res, now());
-              if (!classified.ok) throw classified.error;
-              out = { status: res.status, data: classified.data };
-            } catch (err) {
-              subscriber.error(err);
-              return;
-            }
-            subscriber.next(out);
-          },
-          // Transport failures (DNS, reset, refused, abort by a foreign signal)
-          // become NetworkError / TimeoutError; never the raw message.
-          error: (err: unknown) => {
-            clearTimer();
-            subscriber.error(err instanceof SyncError ? err : classifyError(err));
-          },
-          complete: () => {
-            clearTimer();
-            subscriber.complete();
-          },
-        });
-        if (!seen && !subscriber.closed) {
-          timer = scheduler.schedule(() => {
-            timer = undefined;
-            exchange.unsubscribe();
-            subscriber.error(new TimeoutError({ code: 'client_timeout' }));
-          }, timeoutMs);
-        }
-        return () => {
-          timer?.unsubscribe();
-          exchange.unsubscribe();
-        };
-      });
+      return classifiedExchange(transport, httpRequest, timeoutMs, scheduler, now);
     },
   };
+}
+
+/** The wire request: the caller's extra headers, then ours (they cannot be overridden), JSON body. */
+function httpRequestFor(base: string, request: ApiRequest): HttpRequest {
+  const headers: Record<string, string> = {
+    ...extraHeaders(request.headers),
+    Accept: 'application/json',
+    'Idempotency-Key': request.idempotencyKey,
+    'Trace-Id': request.traceId,
+  };
+  if (request.token !== null) headers.Authorization = `Bearer ${request.token}`;
+  let body: string | undefined;
+  if (request.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(request.body);
+  }
+  return { method: request.method, url: joinUrl(base, request.path), headers, body };
 }

@@ -6,9 +6,9 @@ const PAD = 61; // '='
 const ascii = new TextDecoder();
 
 /**
- * Standard base64 with padding, hand-rolled: it is on the append path and
- * several times faster than `btoa` over a char-code string, with no Node
- * `Buffer` in the core.
+ * Standard base64 with padding, hand-rolled: it is on the append path,
+ * where `btoa` over a char-code string costs more (docs/performance.md),
+ * and the core has no Node `Buffer`.
  */
 export function toBase64(bytes: Uint8Array): string {
   // Write ASCII codes into a byte buffer and decode once: no per-char

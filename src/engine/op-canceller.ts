@@ -11,7 +11,7 @@ import { findPendingOp } from './find-pending-op';
 /** What `createOpCanceller` works with: the engine's store and lane, and where outcomes go. */
 export interface CancellerDeps {
   readonly store: StorePort;
-  readonly lane: Pick<SettleLane, 'run' | 'drained$'>;
+  readonly lane: Pick<SettleLane, 'runAndWait' | 'drained$'>;
   readonly now: () => number;
   /** The engine's outcome callback (the fan-out): a cancelled queued op is reported here. */
   readonly report: (outcome: ProcessOutcome) => void;
@@ -73,7 +73,7 @@ export function createOpCanceller(deps: CancellerDeps): OpCanceller {
         return cancelWrite(op, deps);
       }),
     );
-    return deps.lane.run(write$, () => deps.report({ type: 'cancelled', at: deps.now(), op: found as PendingOp }));
+    return deps.lane.runAndWait(write$, () => deps.report({ type: 'cancelled', at: deps.now(), op: found as PendingOp }));
   };
 
   return {

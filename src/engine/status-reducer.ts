@@ -92,8 +92,8 @@ void everyKeyWritten;
  * The state with `patch` applied. Every state has the same twelve keys in
  * the same order (a cleared optional one holds `undefined`; `toEngineStatus`
  * leaves it out), so the fold, the gate and every status subscriber read
- * one object shape — three folds per op. Spreads then `delete` made each
- * state a slow dictionary-mode object of its own shape.
+ * one object shape — three folds per op (docs/performance.md, "Why the hot
+ * path looks like this").
  */
 function next(s: StatusState, p: Patch): StatusState {
   const n: StatusState = {

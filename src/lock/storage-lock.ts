@@ -1,71 +1,13 @@
-import {
-  EMPTY,
-  asyncScheduler,
-  catchError,
-  concat,
-  defer,
-  exhaustMap,
-  ignoreElements,
-  map,
-  of,
-  shareReplay,
-  switchMap,
-  timer,
-  type Observable,
-  type SchedulerLike,
-} from 'rxjs';
-import { v4 as uuidv4 } from 'uuid';
-import { ValidationError, type ErrorInfo } from '../errors/sync-error';
-import { timerOptionMs } from '../policy/timer-option';
+import { EMPTY, catchError, concat, defer, exhaustMap, ignoreElements, map, of, shareReplay, switchMap, timer, type Observable } from 'rxjs';
+import type { ErrorInfo } from '../errors/sync-error';
 import type { MetaPort } from './meta-port';
 import { isFenceRecord, isLockRecord, lockMark, readMetaRecord, type FenceRecord, type LockRecord, type MetaRead } from './lock-record';
-import { monotonicClock } from './monotonic-clock';
 import type { LockState, ProcessorLock } from './processor-lock';
+import { resolveLockOptions, type LockConfig, type StorageLockOptions } from './storage-lock-options';
 
 export type { LockRecord } from './lock-record';
-
-/** Options of `createStorageLock`. */
-export interface StorageLockOptions {
-  /** This contender's id. Default: a random UUID v4 per lock instance. */
-  readonly ownerId?: string;
-  /** Renewal period of the holder, and poll period of a contender, ms. Default 1 000. */
-  readonly heartbeatMs?: number;
-  /**
-   * A foreign lock record that has not changed for this long, as measured
-   * by the contender's own monotonic clock, is stale and may be taken over,
-   * ms. Default 3 000. Must exceed `heartbeatMs` + `settleMs`. Crash
-   * recovery takes at most `staleAfterMs + heartbeatMs + settleMs` (default
-   * ≈ 4.05 s; the spec's target is < 5 s) for a contender already watching;
-   * one that starts later waits `staleAfterMs` from its first look.
-   */
-  readonly staleAfterMs?: number;
-  /** Wait between writing a claim and reading it back, ms. Default 50. */
-  readonly settleMs?: number;
-  /**
-   * Metadata key of the lock record. Default `'processorLock'`; the fencing
-   * high-water mark lives under `<key>.fence`.
-   */
-  readonly key?: string;
-  /** Runs heartbeats and settles. Default `asyncScheduler`. */
-  readonly scheduler?: SchedulerLike;
-  /** Wall clock for the record's `heartbeatAt` stamp, epoch ms. Default `scheduler.now()`. */
-  readonly now?: () => number;
-  /**
-   * Monotonic clock that staleness and the holder's own lateness are
-   * measured with, ms; it must not step when the wall clock does. Default:
-   * a virtual-time scheduler's own `now()`; with RxJS's wall-clock
-   * schedulers (`asyncScheduler`…), `performance.now()`.
-   */
-  readonly monotonicNow?: () => number;
-}
-
-/** Defaults of `StorageLockOptions` (ms). */
-export const STORAGE_LOCK_DEFAULTS = Object.freeze({
-  heartbeatMs: 1_000,
-  staleAfterMs: 3_000,
-  settleMs: 50,
-  key: 'processorLock',
-});
+export { STORAGE_LOCK_DEFAULTS } from './storage-lock-options';
+export type { StorageLockOptions } from './storage-lock-options';
 
 interface Held {
   readonly fencingToken: number;
@@ -128,127 +70,163 @@ interface Sighting {
  * sub.unsubscribe(); lock.release().subscribe();
  */
 export function createStorageLock(meta: MetaPort, options: StorageLockOptions = {}): ProcessorLock {
-  const heartbeatMs = options.heartbeatMs ?? STORAGE_LOCK_DEFAULTS.heartbeatMs;
-  const staleAfterMs = options.staleAfterMs ?? STORAGE_LOCK_DEFAULTS.staleAfterMs;
-  const settleMs = options.settleMs ?? STORAGE_LOCK_DEFAULTS.settleMs;
-  const key = options.key ?? STORAGE_LOCK_DEFAULTS.key;
-  const fenceKey = `${key}.fence`;
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const now = options.now ?? (() => scheduler.now());
-  const mono = options.monotonicNow ?? monotonicClock(scheduler);
-  const owner = options.ownerId ?? uuidv4();
-  if (!(heartbeatMs > 0 && settleMs >= 0 && staleAfterMs > heartbeatMs + settleMs)) {
-    throw new ValidationError('invalidOptions', 'lock: expected heartbeatMs > 0 and staleAfterMs > heartbeatMs + settleMs');
-  }
-  // Every one is a timer delay (or compared with one): a timer cannot honour more than 2^31 − 1 ms.
-  timerOptionMs('lock.heartbeatMs', heartbeatMs);
-  timerOptionMs('lock.settleMs', settleMs, { allowZero: true });
-  timerOptionMs('lock.staleAfterMs', staleAfterMs);
+  return new StorageLock(meta, resolveLockOptions(options));
+}
 
-  let held: Held | null = null;
-  let sighting: Sighting | null = null;
+class StorageLock implements ProcessorLock {
+  #held: Held | null = null;
+  #sighting: Sighting | null = null;
   // The highest fencing token this instance has read or written: a claim
   // over records that cannot be read still goes above it.
-  let fence = 0;
+  #fence = 0;
   // Records found unreadable and already reported, until read or rewritten.
-  const damaged = new Set<string>();
+  readonly #damaged = new Set<string>();
   // The last write in flight: release waits for it so a late heartbeat
   // cannot land after the release and re-claim the record.
-  let lastWrite: Observable<unknown> = EMPTY;
+  #lastWrite: Observable<unknown> = EMPTY;
+
+  constructor(
+    private readonly meta: MetaPort,
+    private readonly c: LockConfig,
+  ) {}
+
+  hold(): Observable<LockState> {
+    return timer(0, this.c.heartbeatMs, this.c.scheduler).pipe(
+      // A storage call slower than a heartbeat skips ticks instead of piling up.
+      exhaustMap(() =>
+        (this.#held === null ? this.#tryAcquire() : this.#renew(this.#held)).pipe(
+          // A storage error is a missed heartbeat, never the end of contention.
+          catchError(() => EMPTY),
+        ),
+      ),
+    );
+  }
+
+  release(): Observable<boolean> {
+    return defer(() => {
+      const h = this.#held;
+      if (h === null) return of(false);
+      this.#held = null;
+      const { owner, now, key } = this.c;
+      return concat(
+        this.#lastWrite.pipe(ignoreElements()),
+        this.#read().pipe(
+          switchMap((r) =>
+            this.#isOurs(r, h.fencingToken)
+              ? this.#write<LockRecord>(key, { owner, fencingToken: h.fencingToken, heartbeatAt: now(), beat: h.beat + 1, released: true }).pipe(
+                  map(() => true),
+                )
+              : of(false),
+          ),
+        ),
+      ).pipe(catchError(() => of(false)));
+    });
+  }
 
   /** The error to report for this read of `k`, if any: once per damaged record. */
-  const damage = <A>(k: string, r: MetaRead<A>): ErrorInfo | undefined => {
+  #damage<A>(k: string, r: MetaRead<A>): ErrorInfo | undefined {
     if (r.kind !== 'unreadable') {
-      damaged.delete(k);
+      this.#damaged.delete(k);
       return undefined;
     }
-    if (damaged.has(k)) return undefined;
-    damaged.add(k);
+    if (this.#damaged.has(k)) return undefined;
+    this.#damaged.add(k);
     return r.error;
-  };
-  /** `damage` as the state `hold()` reports it with (nothing when there is none). */
-  const reported = <A>(k: string, r: MetaRead<A>): Observable<LockState> => {
-    const error = damage(k, r);
+  }
+
+  /** `#damage` as the state `hold()` reports it with (nothing when there is none). */
+  #reported<A>(k: string, r: MetaRead<A>): Observable<LockState> {
+    const error = this.#damage(k, r);
     return error === undefined ? EMPTY : of<LockState>({ held: false, lost: false, error });
-  };
-  const read = (): Observable<MetaRead<LockRecord>> =>
-    readMetaRecord(meta, key, isLockRecord).pipe(
+  }
+
+  #read(): Observable<MetaRead<LockRecord>> {
+    return readMetaRecord(this.meta, this.c.key, isLockRecord).pipe(
       map((r) => {
-        if (r.kind === 'read') fence = Math.max(fence, r.value.fencingToken);
+        if (r.kind === 'read') this.#fence = Math.max(this.#fence, r.value.fencingToken);
         return r;
       }),
     );
-  const write = <A>(k: string, value: A): Observable<void> => {
-    const w = meta.writeMeta<A>(k, value).pipe(shareReplay({ bufferSize: 1, refCount: false }));
-    lastWrite = w.pipe(catchError(() => EMPTY));
+  }
+
+  #write<A>(k: string, value: A): Observable<void> {
+    const w = this.meta.writeMeta<A>(k, value).pipe(shareReplay({ bufferSize: 1, refCount: false }));
+    this.#lastWrite = w.pipe(catchError(() => EMPTY));
     return w;
-  };
-  const isOurs = (r: MetaRead<LockRecord>, token: number): boolean =>
-    r.kind === 'read' && r.value.owner === owner && r.value.fencingToken === token && r.value.released !== true;
+  }
+
+  #isOurs(r: MetaRead<LockRecord>, token: number): boolean {
+    return r.kind === 'read' && r.value.owner === this.c.owner && r.value.fencingToken === token && r.value.released !== true;
+  }
 
   /** Free now? A foreign or unreadable record only once it has not changed for `staleAfterMs`. */
-  const isFree = (r: MetaRead<LockRecord>): boolean => {
-    if (r.kind === 'absent' || (r.kind === 'read' && (r.value.released === true || r.value.owner === owner))) return true;
+  #isFree(r: MetaRead<LockRecord>): boolean {
+    if (r.kind === 'absent' || (r.kind === 'read' && (r.value.released === true || r.value.owner === this.c.owner))) return true;
     const mark = lockMark(r);
-    const t = mono();
-    if (sighting === null || sighting.mark !== mark) sighting = { mark, since: t };
-    return t - sighting.since >= staleAfterMs;
-  };
+    const t = this.c.mono();
+    if (this.#sighting === null || this.#sighting.mark !== mark) this.#sighting = { mark, since: t };
+    return t - this.#sighting.since >= this.c.staleAfterMs;
+  }
 
-  const claim = (r: MetaRead<LockRecord>): Observable<LockState> =>
-    readMetaRecord(meta, fenceKey, isFenceRecord).pipe(
+  #tryAcquire(): Observable<LockState> {
+    return this.#read().pipe(switchMap((r) => concat(this.#reported(this.c.key, r), this.#isFree(r) ? this.#claim(r) : EMPTY)));
+  }
+
+  #claim(r: MetaRead<LockRecord>): Observable<LockState> {
+    const { owner, key, fenceKey, now, mono, settleMs, scheduler } = this.c;
+    return readMetaRecord(this.meta, fenceKey, isFenceRecord).pipe(
       switchMap((f) => {
         const prior = f.kind === 'read' ? f.value.fencingToken : 0;
-        const token = Math.max(fence, prior) + 1;
-        fence = token;
+        const token = Math.max(this.#fence, prior) + 1;
+        this.#fence = token;
         const takeover = r.kind === 'unreadable' || (r.kind === 'read' && r.value.released !== true && r.value.owner !== owner);
         const record: LockRecord = { owner, fencingToken: token, heartbeatAt: now(), beat: 0 };
         const m = mono();
         // Fence first: a crash between the two writes leaves it ahead, never behind.
         return concat(
-          reported(fenceKey, f),
-          write<FenceRecord>(fenceKey, { fencingToken: token }).pipe(ignoreElements()),
-          write<LockRecord>(key, record).pipe(ignoreElements()),
+          this.#reported(fenceKey, f),
+          this.#write<FenceRecord>(fenceKey, { fencingToken: token }).pipe(ignoreElements()),
+          this.#write<LockRecord>(key, record).pipe(ignoreElements()),
           // Let concurrent writes settle, read back: last writer wins.
           timer(settleMs, scheduler).pipe(ignoreElements()),
-          read().pipe(
-            switchMap((back) => {
-              if (!isOurs(back, token)) return reported(key, back);
-              damaged.delete(key);
-              damaged.delete(fenceKey);
-              held = { fencingToken: token, beat: 0, renewedAt: m };
-              sighting = null;
-              return of<LockState>({ held: true, fencingToken: token, takeover });
-            }),
-          ),
+          this.#read().pipe(switchMap((back) => this.#claimed(back, token, takeover, m))),
         );
       }),
     );
+  }
 
-  const tryAcquire = (): Observable<LockState> =>
-    read().pipe(switchMap((r) => concat(reported(key, r), isFree(r) ? claim(r) : EMPTY)));
+  /** The claim read back: held if it is still ours (`m`: when it was written, monotonic). */
+  #claimed(back: MetaRead<LockRecord>, token: number, takeover: boolean, m: number): Observable<LockState> {
+    if (!this.#isOurs(back, token)) return this.#reported(this.c.key, back);
+    this.#damaged.delete(this.c.key);
+    this.#damaged.delete(this.c.fenceKey);
+    this.#held = { fencingToken: token, beat: 0, renewedAt: m };
+    this.#sighting = null;
+    return of<LockState>({ held: true, fencingToken: token, takeover });
+  }
 
-  const lose = (error?: ErrorInfo): Observable<LockState> => {
-    held = null;
+  #lose(error?: ErrorInfo): Observable<LockState> {
+    this.#held = null;
     return of<LockState>(error === undefined ? { held: false, lost: true } : { held: false, lost: true, error });
-  };
+  }
 
-  const renew = (h: Held): Observable<LockState> => {
+  #renew(h: Held): Observable<LockState> {
+    const { owner, key, now, mono, staleAfterMs } = this.c;
     // Late by a whole stale period: someone may have taken over already.
-    if (mono() - h.renewedAt >= staleAfterMs) return lose();
-    return read().pipe(
+    if (mono() - h.renewedAt >= staleAfterMs) return this.#lose();
+    return this.#read().pipe(
       switchMap((r) => {
-        if (held !== h) return EMPTY; // released meanwhile
+        if (this.#held !== h) return EMPTY; // released meanwhile
         if (r.kind === 'unreadable') {
           // We cannot tell it is still ours: stop, report once, contend
           // again; no readable heartbeat since now.
-          sighting = { mark: lockMark(r), since: mono() };
-          return lose(damage(key, r));
+          this.#sighting = { mark: lockMark(r), since: mono() };
+          return this.#lose(this.#damage(key, r));
         }
-        if (!isOurs(r, h.fencingToken)) return lose();
+        if (!this.#isOurs(r, h.fencingToken)) return this.#lose();
         const m = mono();
         const beat = h.beat + 1;
-        return write<LockRecord>(key, { owner, fencingToken: h.fencingToken, heartbeatAt: now(), beat }).pipe(
+        return this.#write<LockRecord>(key, { owner, fencingToken: h.fencingToken, heartbeatAt: now(), beat }).pipe(
           switchMap(() => {
             h.renewedAt = m;
             h.beat = beat;
@@ -257,36 +235,5 @@ export function createStorageLock(meta: MetaPort, options: StorageLockOptions = 
         );
       }),
     );
-  };
-
-  return {
-    hold: () =>
-      timer(0, heartbeatMs, scheduler).pipe(
-        // A storage call slower than a heartbeat skips ticks instead of piling up.
-        exhaustMap(() =>
-          (held === null ? tryAcquire() : renew(held)).pipe(
-            // A storage error is a missed heartbeat, never the end of contention.
-            catchError(() => EMPTY),
-          ),
-        ),
-      ),
-    release: () =>
-      defer(() => {
-        const h = held;
-        if (h === null) return of(false);
-        held = null;
-        return concat(
-          lastWrite.pipe(ignoreElements()),
-          read().pipe(
-            switchMap((r) =>
-              isOurs(r, h.fencingToken)
-                ? write<LockRecord>(key, { owner, fencingToken: h.fencingToken, heartbeatAt: now(), beat: h.beat + 1, released: true }).pipe(
-                    map(() => true),
-                  )
-                : of(false),
-            ),
-          ),
-        ).pipe(catchError(() => of(false)));
-      }),
-  };
+  }
 }

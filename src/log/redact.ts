@@ -94,49 +94,56 @@ function redactInner(value: unknown, depth: number, seen: WeakSet<object>): unkn
   if (depth >= REDACT_MAX_DEPTH) return '[Truncated]';
   seen.add(obj);
   try {
-    if (obj instanceof Error) {
-      const e = obj as Error & ErrorLike;
-      const out: Record<string, unknown> = {
-        name: typeof e.name === 'string' ? redactString(e.name) : 'Error',
-        message: obj instanceof SyncError ? redactString(String(e.message)) : REDACTED,
-      };
-      if (typeof e.kind === 'string') out['kind'] = e.kind;
-      if (typeof e.status === 'number') out['status'] = e.status;
-      if (typeof e.code === 'string' || typeof e.code === 'number') out['code'] = redactInner(e.code, depth + 1, seen);
-      if (e.cause !== undefined) out['cause'] = redactInner(e.cause, depth + 1, seen);
-      return out;
-    }
-    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
-    if (Array.isArray(obj)) {
-      const items = obj.slice(0, MAX_ARRAY_ITEMS).map((v) => redactInner(v, depth + 1, seen));
-      if (obj.length > MAX_ARRAY_ITEMS) items.push(`[${obj.length - MAX_ARRAY_ITEMS} more]`);
-      return items;
-    }
-    // fetch `Headers` and `Map`: entries keyed like fields.
-    if (typeof (obj as { entries?: unknown }).entries === 'function' && (obj instanceof Map || isHeadersLike(obj))) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of (obj as Map<unknown, unknown>).entries()) {
-        const key = String(k);
-        out[key] = isSensitiveKey(key) ? REDACTED : redactInner(v, depth + 1, seen);
-      }
-      return out;
-    }
-    if (obj instanceof Set) return `[Set(${obj.size})]`;
-    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return '[Binary]';
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(obj)) {
-      let v: unknown;
-      try {
-        v = (obj as Record<string, unknown>)[key];
-      } catch {
-        v = '[Unreadable]';
-      }
-      out[redactString(key)] = isSensitiveKey(key) ? REDACTED : redactInner(v, depth + 1, seen);
-    }
-    return out;
+    return redactObject(obj, depth, seen);
   } finally {
     seen.delete(obj);
   }
+}
+
+/** One object (already on the `seen` path), by what kind of object it is. */
+function redactObject(obj: object, depth: number, seen: WeakSet<object>): unknown {
+  if (obj instanceof Error) return redactError(obj as Error & ErrorLike, depth, seen);
+  if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
+  if (Array.isArray(obj)) {
+    const items = obj.slice(0, MAX_ARRAY_ITEMS).map((v) => redactInner(v, depth + 1, seen));
+    if (obj.length > MAX_ARRAY_ITEMS) items.push(`[${obj.length - MAX_ARRAY_ITEMS} more]`);
+    return items;
+  }
+  // fetch `Headers` and `Map`: entries keyed like fields.
+  if (typeof (obj as { entries?: unknown }).entries === 'function' && (obj instanceof Map || isHeadersLike(obj))) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of (obj as Map<unknown, unknown>).entries()) {
+      const key = String(k);
+      out[key] = isSensitiveKey(key) ? REDACTED : redactInner(v, depth + 1, seen);
+    }
+    return out;
+  }
+  if (obj instanceof Set) return `[Set(${obj.size})]`;
+  if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return '[Binary]';
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    let v: unknown;
+    try {
+      v = (obj as Record<string, unknown>)[key];
+    } catch {
+      v = '[Unreadable]';
+    }
+    out[redactString(key)] = isSensitiveKey(key) ? REDACTED : redactInner(v, depth + 1, seen);
+  }
+  return out;
+}
+
+/** An error's summary: only our own `SyncError`s keep their (fixed-text) message. */
+function redactError(e: Error & ErrorLike, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: typeof e.name === 'string' ? redactString(e.name) : 'Error',
+    message: e instanceof SyncError ? redactString(String(e.message)) : REDACTED,
+  };
+  if (typeof e.kind === 'string') out['kind'] = e.kind;
+  if (typeof e.status === 'number') out['status'] = e.status;
+  if (typeof e.code === 'string' || typeof e.code === 'number') out['code'] = redactInner(e.code, depth + 1, seen);
+  if (e.cause !== undefined) out['cause'] = redactInner(e.cause, depth + 1, seen);
+  return out;
 }
 
 function isHeadersLike(obj: object): boolean {

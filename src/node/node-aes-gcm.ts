@@ -18,7 +18,8 @@ const handleOf = (key: CryptoKey): KeyObject => {
  * AES-256-GCM through `node:crypto`, synchronously: byte for byte the same
  * records as Web Crypto (ciphertext‖16-byte tag, same IV and AAD), minus the
  * thread-pool round trip Web Crypto makes in Node for every record
- * (~75 µs → ~8 µs per seal). The default of `createSqliteOpStore`.
+ * (docs/performance.md, "Why the hot path looks like this"). The default
+ * of `createSqliteOpStore`.
  *
  * @example
  * const store = await createOpStore({ name, driver, encryptionKey, aesGcm: nodeAesGcm });

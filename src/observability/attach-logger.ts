@@ -18,87 +18,64 @@ const opFields = (op: PendingOp): LogFields => ({ opId: op.id, type: op.type, tr
 const errorFields = (e: ErrorInfo | null | undefined): LogFields =>
   e ? { errorKind: e.kind, status: e.status, code: e.code, retryAfterMs: e.retryAfterMs } : {};
 
+type LineBuilders = { readonly [K in EngineEvent['type']]: (event: Extract<EngineEvent, { type: K }>) => LogLine };
+
+const line = (level: LogLevel, message: string, fields: LogFields = {}): LogLine => ({ level, message, fields });
+
+/** One line builder per event type, at the spec's level. */
+const LINE_BUILDERS: LineBuilders = {
+  enqueued: (e) => line('info', 'sync.op.enqueued', { ...opFields(e.op), createdAt: e.op.createdAt }),
+  attemptStarted: (e) => line('debug', 'sync.op.attempt', { ...opFields(e.op), attempt: e.attempt }),
+  attemptSucceeded: (e) =>
+    line('debug', 'sync.op.attempt.succeeded', { ...opFields(e.op), attempt: e.attempt, status: e.status, durationMs: e.durationMs }),
+  attemptFailed: (e) =>
+    line(ERROR_BUCKET[e.error.kind] === 'transient' ? 'warn' : 'error', 'sync.op.attempt.failed', {
+      ...opFields(e.op),
+      attempt: e.attempt,
+      durationMs: e.durationMs,
+      ...errorFields(e.error),
+    }),
+  backoff: (e) =>
+    line('warn', 'sync.op.backoff', { ...opFields(e.op), attempts: e.op.attempts, delayMs: e.delayMs, retryAfter: e.retryAfter }),
+  completed: (e) => line('info', 'sync.op.completed', { ...opFields(e.op), fromLedger: e.fromLedger, ageMs: e.at - e.op.createdAt }),
+  failed: ({ record: r }) =>
+    line('error', 'sync.op.failed', {
+      opId: r.id,
+      type: r.op?.type,
+      traceId: r.op?.traceId,
+      reason: r.reason,
+      attempts: r.attempts,
+      ...errorFields(r.error),
+      // `detail` names field paths only (formatDecodeErrors); redacted anyway.
+      detail: r.detail,
+    }),
+  conflict: (e) => line('warn', 'sync.op.conflict', { ...opFields(e.op), resolution: e.resolution }),
+  cancelled: (e) => line('info', 'sync.op.cancelled', { ...opFields(e.op), attempts: e.op.attempts }),
+  lockAcquired: (e) =>
+    line(e.takeover ? 'warn' : 'info', e.takeover ? 'sync.lock.takeover' : 'sync.lock.acquired', {
+      // "fence", not "fencingToken": keys named like tokens are redacted.
+      fence: e.fencingToken,
+      takeover: e.takeover,
+    }),
+  lockLost: () => line('warn', 'sync.lock.lost'),
+  lockError: (e) => line('error', 'sync.lock.error', { ...errorFields(e.error) }),
+  lockReleased: () => line('info', 'sync.lock.released'),
+  authRequired: () => line('warn', 'sync.auth.required'),
+  tokenRefreshed: () => line('info', 'sync.auth.refreshed'),
+  gate: (e) => line('debug', e.open ? 'sync.gate.open' : 'sync.gate.closed', { blockedBy: e.blockedBy }),
+};
+
 /**
  * The log line for a lifecycle event, at the spec's level: ERROR for
  * permanent failures, WARN for transient failures and retry decisions, INFO
  * for the op lifecycle and lock events, DEBUG for detailed flow. Only ids,
  * op type, counts, durations and error summaries, never the payload.
+ * An event type this version does not know (a newer engine) has no line:
+ * `undefined` at run time.
  */
 export function logLineFor(event: EngineEvent): LogLine {
-  switch (event.type) {
-    case 'enqueued':
-      return { level: 'info', message: 'sync.op.enqueued', fields: { ...opFields(event.op), createdAt: event.op.createdAt } };
-    case 'attemptStarted':
-      return { level: 'debug', message: 'sync.op.attempt', fields: { ...opFields(event.op), attempt: event.attempt } };
-    case 'attemptSucceeded':
-      return {
-        level: 'debug',
-        message: 'sync.op.attempt.succeeded',
-        fields: { ...opFields(event.op), attempt: event.attempt, status: event.status, durationMs: event.durationMs },
-      };
-    case 'attemptFailed':
-      return {
-        level: ERROR_BUCKET[event.error.kind] === 'transient' ? 'warn' : 'error',
-        message: 'sync.op.attempt.failed',
-        fields: { ...opFields(event.op), attempt: event.attempt, durationMs: event.durationMs, ...errorFields(event.error) },
-      };
-    case 'backoff':
-      return {
-        level: 'warn',
-        message: 'sync.op.backoff',
-        fields: { ...opFields(event.op), attempts: event.op.attempts, delayMs: event.delayMs, retryAfter: event.retryAfter },
-      };
-    case 'completed':
-      return {
-        level: 'info',
-        message: 'sync.op.completed',
-        fields: { ...opFields(event.op), fromLedger: event.fromLedger, ageMs: event.at - event.op.createdAt },
-      };
-    case 'failed': {
-      const r = event.record;
-      return {
-        level: 'error',
-        message: 'sync.op.failed',
-        fields: {
-          opId: r.id,
-          type: r.op?.type,
-          traceId: r.op?.traceId,
-          reason: r.reason,
-          attempts: r.attempts,
-          ...errorFields(r.error),
-          // `detail` names field paths only (formatDecodeErrors); redacted anyway.
-          detail: r.detail,
-        },
-      };
-    }
-    case 'conflict':
-      return { level: 'warn', message: 'sync.op.conflict', fields: { ...opFields(event.op), resolution: event.resolution } };
-    case 'cancelled':
-      return { level: 'info', message: 'sync.op.cancelled', fields: { ...opFields(event.op), attempts: event.op.attempts } };
-    case 'lockAcquired':
-      return {
-        level: event.takeover ? 'warn' : 'info',
-        message: event.takeover ? 'sync.lock.takeover' : 'sync.lock.acquired',
-        // "fence", not "fencingToken": keys named like tokens are redacted.
-        fields: { fence: event.fencingToken, takeover: event.takeover },
-      };
-    case 'lockLost':
-      return { level: 'warn', message: 'sync.lock.lost', fields: {} };
-    case 'lockError':
-      return { level: 'error', message: 'sync.lock.error', fields: { ...errorFields(event.error) } };
-    case 'lockReleased':
-      return { level: 'info', message: 'sync.lock.released', fields: {} };
-    case 'authRequired':
-      return { level: 'warn', message: 'sync.auth.required', fields: {} };
-    case 'tokenRefreshed':
-      return { level: 'info', message: 'sync.auth.refreshed', fields: {} };
-    case 'gate':
-      return {
-        level: 'debug',
-        message: event.open ? 'sync.gate.open' : 'sync.gate.closed',
-        fields: { blockedBy: event.blockedBy },
-      };
-  }
+  if (!Object.prototype.hasOwnProperty.call(LINE_BUILDERS, event.type)) return undefined as unknown as LogLine;
+  return (LINE_BUILDERS[event.type] as (e: EngineEvent) => LogLine)(event);
 }
 
 /**

@@ -49,16 +49,7 @@ export interface RateLimiter {
  * const send$ = limiter.take().pipe(switchMap(() => api.send(op)));
  */
 export function createRateLimiter(options: RateLimitOptions = {}, scheduler: SchedulerLike = asyncScheduler): RateLimiter {
-  const capacity = options.capacity ?? RATE_LIMIT_DEFAULTS.capacity;
-  const rate = options.refillPerSecond ?? RATE_LIMIT_DEFAULTS.refillPerSecond;
-  if (!(Number.isFinite(capacity) && capacity >= 1)) {
-    throw new ValidationError('invalidOptions', 'rateLimit.capacity: expected a finite number ≥ 1');
-  }
-  // One token's wait (1000 / rate ms) must fit in a timer.
-  if (!(Number.isFinite(rate) && rate >= MIN_REFILL_PER_SECOND)) {
-    throw new ValidationError('invalidOptions', `rateLimit.refillPerSecond: expected a finite number ≥ ${MIN_REFILL_PER_SECOND}`);
-  }
-
+  const { capacity, refillPerSecond: rate } = resolveRateLimit(options);
   // Tokens may go negative: each waiter reserves its token at subscription,
   // which serves waiters in order without a queue.
   let tokens = capacity;
@@ -88,24 +79,12 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
         }
         // Wait until the refill has paid this reservation back.
         // (the epsilon keeps float dust like 700.0000000001 from adding a ms)
-        let leftMs = Math.ceil((-tokens * 1000) / rate - 1e-6);
-        let done = false;
-        let action: Subscription;
-        // Many waiters can add up past a timer's limit: wait in pieces.
-        const arm = (): void => {
-          const stepMs = Math.min(leftMs, MAX_TIMER_DELAY_MS);
-          leftMs -= stepMs;
-          action = scheduler.schedule(() => {
-            if (leftMs > 0) return arm();
-            done = true;
-            subscriber.next();
-            subscriber.complete();
-          }, stepMs);
-        };
-        arm();
+        const wait = waitInPieces(scheduler, Math.ceil((-tokens * 1000) / rate - 1e-6), () => {
+          subscriber.next();
+          subscriber.complete();
+        });
         return () => {
-          action.unsubscribe();
-          if (!done) {
+          if (wait.cancel()) {
             refill();
             tokens = Math.min(capacity, tokens + 1);
           }
@@ -114,6 +93,48 @@ export function createRateLimiter(options: RateLimitOptions = {}, scheduler: Sch
     available: () => {
       refill();
       return tokens;
+    },
+  };
+}
+
+/** The options with defaults filled in; throws `ValidationError` (`invalidOptions`) when out of range. */
+function resolveRateLimit(options: RateLimitOptions): Required<RateLimitOptions> {
+  const capacity = options.capacity ?? RATE_LIMIT_DEFAULTS.capacity;
+  const refillPerSecond = options.refillPerSecond ?? RATE_LIMIT_DEFAULTS.refillPerSecond;
+  if (!(Number.isFinite(capacity) && capacity >= 1)) {
+    throw new ValidationError('invalidOptions', 'rateLimit.capacity: expected a finite number ≥ 1');
+  }
+  // One token's wait (1000 / rate ms) must fit in a timer.
+  if (!(Number.isFinite(refillPerSecond) && refillPerSecond >= MIN_REFILL_PER_SECOND)) {
+    throw new ValidationError('invalidOptions', `rateLimit.refillPerSecond: expected a finite number ≥ ${MIN_REFILL_PER_SECOND}`);
+  }
+  return { capacity, refillPerSecond };
+}
+
+/**
+ * Call `fire` after `ms` on `scheduler`. Many waiters can add up past a
+ * timer's limit, so the wait is scheduled in pieces of at most
+ * `MAX_TIMER_DELAY_MS`. `cancel()` stops it and tells whether it was still
+ * pending (false once `fire` ran).
+ */
+function waitInPieces(scheduler: SchedulerLike, ms: number, fire: () => void): { cancel(): boolean } {
+  let leftMs = ms;
+  let done = false;
+  let action: Subscription;
+  const arm = (): void => {
+    const stepMs = Math.min(leftMs, MAX_TIMER_DELAY_MS);
+    leftMs -= stepMs;
+    action = scheduler.schedule(() => {
+      if (leftMs > 0) return arm();
+      done = true;
+      fire();
+    }, stepMs);
+  };
+  arm();
+  return {
+    cancel: () => {
+      action.unsubscribe();
+      return !done;
     },
   };
 }

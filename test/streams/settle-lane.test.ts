@@ -17,12 +17,12 @@ const failing = (m: M, ms: number): Observable<void> =>
 
 describe('settle lane (virtual time)', () => {
   test(
-    'handed writes start on the scheduler and run one at a time in order, each then() after its write',
+    'handed-off writes start on the scheduler and run one at a time in order, each then() after its write',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
-      lane.hand(write(m, log, 'a', 10), () => log.push(`a:then@${m.scheduler.now()}`));
-      lane.hand(write(m, log, 'b', 5), () => log.push(`b:then@${m.scheduler.now()}`));
+      lane.handOff(write(m, log, 'a', 10), () => log.push(`a:then@${m.scheduler.now()}`));
+      lane.handOff(write(m, log, 'b', 5), () => log.push(`b:then@${m.scheduler.now()}`));
       log.push('handed both');
       m.flush();
       expect(log).toEqual(['handed both', 'a:start@0', 'a:then@10', 'b:start@10', 'b:then@15']);
@@ -30,23 +30,23 @@ describe('settle lane (virtual time)', () => {
   );
 
   test(
-    'run waits its turn behind handed writes and completes with its own write',
+    'runAndWait waits its turn behind handed-off writes and completes with its own write',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
-      lane.hand(write(m, log, 'a', 10), () => log.push('a:then'));
-      m.expect(lane.run(write(m, log, 'b', 5), () => log.push('b:then'))).toBeObservable('15ms |');
+      lane.handOff(write(m, log, 'a', 10), () => log.push('a:then'));
+      m.expect(lane.runAndWait(write(m, log, 'b', 5), () => log.push('b:then'))).toBeObservable('15ms |');
       m.flush();
       expect(log).toEqual(['a:start@0', 'a:then', 'b:start@10', 'b:then']);
     }),
   );
 
   test(
-    'a caller leaving a run does not cancel its write (detached)',
+    'a caller leaving a runAndWait does not cancel its write (detached)',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
-      const sub = lane.run(write(m, log, 'a', 10), () => log.push(`a:then@${m.scheduler.now()}`)).subscribe();
+      const sub = lane.runAndWait(write(m, log, 'a', 10), () => log.push(`a:then@${m.scheduler.now()}`)).subscribe();
       m.scheduler.schedule(() => sub.unsubscribe(), 5);
       m.flush();
       expect(log).toEqual(['a:start@0', 'a:then@10']);
@@ -60,8 +60,8 @@ describe('settle lane (virtual time)', () => {
       const drainedAt: number[] = [];
       lane.drained$.subscribe({ complete: () => drainedAt.push(m.scheduler.now()) });
       const log: string[] = [];
-      lane.hand(write(m, log, 'a', 10), () => undefined);
-      lane.hand(write(m, log, 'b', 10), () => undefined);
+      lane.handOff(write(m, log, 'a', 10), () => undefined);
+      lane.handOff(write(m, log, 'b', 10), () => undefined);
       lane.drained$.subscribe({ complete: () => drainedAt.push(m.scheduler.now()) });
       m.flush();
       expect(drainedAt).toEqual([0, 20]);
@@ -69,33 +69,33 @@ describe('settle lane (virtual time)', () => {
   );
 
   test(
-    'a failed handed write drops what was queued behind it, is reported, and the lane drains',
+    'a failed handed-off write drops what was queued behind it, is reported, and the lane drains',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
       const failures: string[] = [];
       lane.failures$.subscribe((e) => failures.push(`${(e as Error).message}@${m.scheduler.now()}`));
-      lane.hand(failing(m, 10), () => log.push('a:then'));
-      lane.hand(write(m, log, 'b', 5), () => log.push('b:then'));
+      lane.handOff(failing(m, 10), () => log.push('a:then'));
+      lane.handOff(write(m, log, 'b', 5), () => log.push('b:then'));
       m.expect(lane.drained$).toBeObservable('10ms |');
       m.flush();
       expect(failures).toEqual(['disk full@10']);
       expect(log).toEqual([]);
       // The lane keeps working afterwards.
-      lane.hand(write(m, log, 'c', 1), () => log.push('c:then'));
+      lane.handOff(write(m, log, 'c', 1), () => log.push('c:then'));
       m.flush();
       expect(log).toEqual(['c:start@10', 'c:then']);
     }),
   );
 
   test(
-    'a run queued behind a failed handed write is dropped and its caller gets the error',
+    'a runAndWait queued behind a failed handed-off write is dropped and its caller gets the error',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
-      lane.hand(failing(m, 10), () => log.push('a:then'));
+      lane.handOff(failing(m, 10), () => log.push('a:then'));
       const outcome: string[] = [];
-      lane.run(write(m, log, 'b', 5), () => log.push('b:then')).subscribe({
+      lane.runAndWait(write(m, log, 'b', 5), () => log.push('b:then')).subscribe({
         error: (e: Error) => outcome.push(`${e.message}@${m.scheduler.now()}`),
         complete: () => outcome.push('completed'),
       });
@@ -106,15 +106,15 @@ describe('settle lane (virtual time)', () => {
   );
 
   test(
-    'a failed run errors its caller only; the writes behind it still run',
+    'a failed runAndWait errors its caller only; the writes behind it still run',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler);
       const log: string[] = [];
       const failures: unknown[] = [];
       lane.failures$.subscribe((e) => failures.push(e));
       const outcome: string[] = [];
-      lane.run(failing(m, 10), () => log.push('a:then')).subscribe({ error: (e: Error) => outcome.push(`${e.message}@${m.scheduler.now()}`) });
-      lane.hand(write(m, log, 'b', 5), () => log.push('b:then'));
+      lane.runAndWait(failing(m, 10), () => log.push('a:then')).subscribe({ error: (e: Error) => outcome.push(`${e.message}@${m.scheduler.now()}`) });
+      lane.handOff(write(m, log, 'b', 5), () => log.push('b:then'));
       m.flush();
       expect(outcome).toEqual(['disk full@10']);
       expect(log).toEqual(['b:start@10', 'b:then']);
@@ -128,10 +128,10 @@ describe('settle lane (virtual time)', () => {
       const lane = createSettleLane(m.scheduler);
       const failures: unknown[] = [];
       lane.failures$.subscribe((e) => failures.push(e));
-      lane.hand(of(undefined), () => {
+      lane.handOff(of(undefined), () => {
         throw new Error('subscriber bug');
       });
-      m.expect(lane.run(of(undefined), () => {
+      m.expect(lane.runAndWait(of(undefined), () => {
         throw new Error('subscriber bug');
       })).toBeObservable('#', undefined, new Error('subscriber bug'));
       m.flush();
@@ -139,14 +139,14 @@ describe('settle lane (virtual time)', () => {
     }),
   );
 
-  test('synchronous writes: one handed from inside then() runs before those handed after it returns', () => {
+  test('synchronous writes: one handed off from inside then() runs before those handed off after it returns', () => {
     const lane = createSettleLane(queueScheduler);
     const log: string[] = [];
-    lane.hand(of(undefined), () => {
+    lane.handOff(of(undefined), () => {
       log.push('a');
-      lane.hand(of(undefined), () => log.push('c'));
+      lane.handOff(of(undefined), () => log.push('c'));
     });
-    lane.hand(of(undefined), () => log.push('b'));
+    lane.handOff(of(undefined), () => log.push('b'));
     expect(log).toEqual(['a', 'c', 'b']);
     let drained = false;
     lane.drained$.subscribe({ complete: () => (drained = true) });
