@@ -1,9 +1,6 @@
-import { asyncScheduler, isObservable, map, type Observable } from 'rxjs';
+import { asyncScheduler, map, type Observable, type SchedulerLike } from 'rxjs';
 import { createApiClient } from './api/api-client';
-import { assertExtraHeaders } from './api/request-headers';
-import { createTokenManager } from './auth/token-manager';
-import { ValidationError } from './errors/sync-error';
-import type { ProcessorLock } from './lock/processor-lock';
+import { createTokenManager, type TokenManager } from './auth/token-manager';
 import { createStorageLock } from './lock/storage-lock';
 import { attachObservability, type Observability } from './observability/attach-observability';
 import type { MetricsSnapshot } from './observability/metrics';
@@ -12,9 +9,12 @@ import type { RouteTable } from './router/route-types';
 import { timerOptionMs } from './policy/timer-option';
 import { createRateLimiter } from './security/rate-limiter';
 import { withAsyncDispose } from './engine/async-dispose';
+import { assertOptionShapes, isProcessorLock, positive, stretchFactor } from './engine/check-options';
 import { anonymousAuthPort, authPortFromTokenManager } from './engine/auth-port';
 import { taskScheduler } from './engine/task-scheduler';
 import { createEngineCore } from './engine/engine-core';
+import type { EngineDeps } from './engine/engine-deps';
+import type { PendingOp } from './op/pending-op';
 import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
 import type { EngineCore } from './engine/sync-engine';
@@ -63,26 +63,6 @@ export interface SyncEngine<R extends RouteTable = any> extends EngineCore<R> {
 /** Pending ops read (decrypted, decoded) per task while seeding the age metrics at start-up. */
 const SEED_PAGE = 50;
 
-const isProcessorLock = (l: unknown): l is ProcessorLock =>
-  typeof l === 'object' && l !== null && typeof (l as ProcessorLock).hold === 'function';
-
-const positive = (name: string, v: number): number => {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    throw new ValidationError('invalidOptions', `${name}: expected a positive number`);
-  }
-  return v;
-};
-
-// A multiplier below 1 would shorten waits, and with them a server's
-// Retry-After; above 1 anything finite is honoured (boundedWaitMs clamps the
-// stretched wait to the policy maximum).
-const stretchFactor = (name: string, v: number): number => {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 1)) {
-    throw new ValidationError('invalidOptions', `${name}: expected a finite number ≥ 1`);
-  }
-  return v;
-};
-
 /**
  * Create the sync engine: a durable FIFO queue drained to a REST backend,
  * at least once, exactly once in effect through idempotency keys.
@@ -110,66 +90,72 @@ export function createSyncEngine<R extends RouteTable>(options: SyncEngineOption
 // untyped engine, to which every typed one is assignable.
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine;
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('invalidOptions', 'options: expected an object');
-  if (!options.routes || typeof options.routes.validate !== 'function') {
-    throw new ValidationError('invalidOptions', 'routes: expected an OpRouter (defineRoutes)');
-  }
-  if (!options.store || typeof options.store.peek !== 'function') {
-    throw new ValidationError('invalidOptions', 'store: expected an OpStore (createOpStore)');
-  }
-  const source = options.auth;
-  if (source !== undefined && (typeof source?.getToken !== 'function' || typeof source.refreshToken !== 'function')) {
-    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }, or no auth');
-  }
-  const ownHeaders = options.requestHeaders;
-  if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
-  const wake = options.wake;
-  if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
-    throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
-  }
-  if (options.serverWake !== undefined && !isObservable(options.serverWake?.ready$)) {
-    throw new ValidationError('invalidOptions', 'serverWake: expected a ServerWake { ready$ }');
-  }
+  assertOptionShapes(options);
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
-  // The documented default of an injectable; engine code only calls `random`.
-  const random = options.random ?? Math.random;
-  const store = storePortFromOpStore(options.store);
-  const api = createApiClient({
-    baseUrl: options.baseUrl,
-    fetch: options.fetch,
-    transport: options.transport,
-    requestTimeoutMs: options.requestTimeoutMs ?? SYNC_ENGINE_DEFAULTS.requestTimeoutMs,
-    maxResponseBytes: options.maxResponseBytes ?? SYNC_ENGINE_DEFAULTS.maxResponseBytes,
+  const tokens = tokenManagerFor(options, scheduler, now);
+  let obs: Observability | undefined;
+  const engine = createEngineCore(coreDeps(options, tokens, scheduler, now, (op) => obs?.requestHeaders(op)));
+  const observability = (obs = observe(engine, options, scheduler, now));
+  const disposeEngine = engine.dispose.bind(engine);
+  let disposed: Promise<void> | undefined;
+  // The store is the app's: dispose() never closes it (docs/pipeline.md).
+  return withAsyncDispose(
+    Object.assign(engine, {
+      metrics$: observability.metrics.metrics$,
+      dispose: () =>
+        (disposed ??= disposeEngine().then(() => {
+          observability.dispose();
+          tokens?.dispose();
+        })),
+    }),
+  ) as SyncEngine;
+}
+
+/** The app's `auth` behind a single-flight, time-bounded token manager; none without `auth`. */
+function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, now: () => number): TokenManager | undefined {
+  if (options.auth === undefined) return undefined;
+  return createTokenManager(options.auth, {
     scheduler,
     now,
+    skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
+    timeoutMs: positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs),
+    logger: options.logger,
   });
-  const authTimeoutMs = positive('authTimeoutMs', options.authTimeoutMs ?? SYNC_ENGINE_DEFAULTS.authTimeoutMs);
-  const tokens =
-    source === undefined
-      ? undefined
-      : createTokenManager(source, {
-          scheduler,
-          now,
-          skewMs: options.tokenRefreshSkewMs ?? SYNC_ENGINE_DEFAULTS.tokenRefreshSkewMs,
-          timeoutMs: authTimeoutMs,
-          logger: options.logger,
-        });
-  const lock = isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now });
-  let obs: Observability | undefined;
-  const engine = createEngineCore({
+}
+
+/** Every dependency of the engine core, each option resolved against its documented default and checked. */
+function coreDeps(
+  options: SyncEngineOptions,
+  tokens: TokenManager | undefined,
+  scheduler: SchedulerLike,
+  now: () => number,
+  tracedHeaders: (op: PendingOp) => Readonly<Record<string, string>> | undefined,
+): EngineDeps {
+  const store = storePortFromOpStore(options.store);
+  const ownHeaders = options.requestHeaders;
+  return {
     store,
-    api,
+    api: createApiClient({
+      baseUrl: options.baseUrl,
+      fetch: options.fetch,
+      transport: options.transport,
+      requestTimeoutMs: options.requestTimeoutMs ?? SYNC_ENGINE_DEFAULTS.requestTimeoutMs,
+      maxResponseBytes: options.maxResponseBytes ?? SYNC_ENGINE_DEFAULTS.maxResponseBytes,
+      scheduler,
+      now,
+    }),
     auth: tokens === undefined ? anonymousAuthPort() : authPortFromTokenManager(tokens),
     router: options.routes,
-    lock,
+    lock: isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now }),
     online$: options.online$ ?? platformOnline$(),
     constraints$: options.constraints$ ?? platformConstraints$(),
     scheduler,
     // Virtual time when a scheduler is given; else the next macrotask.
     commitScheduler: options.scheduler ?? taskScheduler(),
     now,
-    random,
+    // The documented default of an injectable; engine code only calls `random`.
+    random: options.random ?? Math.random,
     backoff: resolveBackoffPolicy(options.backoff),
     batchSize: Math.floor(positive('batchSize', options.batchSize ?? SYNC_ENGINE_DEFAULTS.batchSize)),
     powerSavingBackoffFactor: stretchFactor(
@@ -178,22 +164,25 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ),
     storageRetryMs: timerOptionMs('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
     idlePollMs: timerOptionMs('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs, { allowZero: true }),
-    wake,
+    wake: options.wake,
     serverWake: options.serverWake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
     // a propagator), then the app's own headers; the API client drops any of
     // the engine's own. Called after attemptStarted.
     requestHeaders: (op) => {
-      const traced = obs?.requestHeaders(op);
+      const traced = tracedHeaders(op);
       const own = typeof ownHeaders === 'function' ? ownHeaders(op) : ownHeaders;
       return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
     },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
     payloadLimits: options.payloadLimits,
-  });
-  // Metrics, tracing and logging are independent subscribers of events$.
-  obs = attachObservability(
+  };
+}
+
+/** Metrics, tracing and logging: independent subscribers of the engine's `events$`. */
+function observe(engine: EngineCore, options: SyncEngineOptions, scheduler: SchedulerLike, now: () => number): Observability {
+  return attachObservability(
     {
       events$: engine.events$,
       pendingCount$: engine.status$.pipe(map((s) => s.pending)),
@@ -215,18 +204,4 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       now,
     },
   );
-  const observability = obs;
-  const disposeEngine = engine.dispose.bind(engine);
-  let disposed: Promise<void> | undefined;
-  // The store is the app's: dispose() never closes it (docs/pipeline.md).
-  return withAsyncDispose(
-    Object.assign(engine, {
-      metrics$: observability.metrics.metrics$,
-      dispose: () =>
-        (disposed ??= disposeEngine().then(() => {
-          observability.dispose();
-          tokens?.dispose();
-        })),
-    }),
-  ) as SyncEngine;
 }

@@ -1,0 +1,60 @@
+import { isObservable } from 'rxjs';
+import { assertExtraHeaders } from '../api/request-headers';
+import { ValidationError } from '../errors/sync-error';
+import type { ProcessorLock } from '../lock/processor-lock';
+import type { SyncEngineOptions } from './sync-engine-options';
+
+/** True for an app's own `ProcessorLock` (else `lock` holds storage-lock timings). */
+export const isProcessorLock = (l: unknown): l is ProcessorLock =>
+  typeof l === 'object' && l !== null && typeof (l as ProcessorLock).hold === 'function';
+
+/** A finite number > 0, or `ValidationError('invalidOptions')` naming the option. */
+export const positive = (name: string, v: number): number => {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+    throw new ValidationError('invalidOptions', `${name}: expected a positive number`);
+  }
+  return v;
+};
+
+// A multiplier below 1 would shorten waits, and with them a server's
+// Retry-After; above 1 anything finite is honoured (boundedWaitMs clamps the
+// stretched wait to the policy maximum).
+/** A finite multiplier ≥ 1, or `ValidationError('invalidOptions')`. */
+export const stretchFactor = (name: string, v: number): number => {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 1)) {
+    throw new ValidationError('invalidOptions', `${name}: expected a finite number ≥ 1`);
+  }
+  return v;
+};
+
+/**
+ * The shapes `createSyncEngine` needs before it builds anything: routes, a
+ * store, `auth` (or none), `requestHeaders`, the wake ports. Throws
+ * `ValidationError('invalidOptions')` naming the first bad one; values with
+ * units (timings, sizes) are checked where they are used.
+ *
+ * @example
+ * assertOptionShapes({ baseUrl, routes, store }); // ok
+ */
+export function assertOptionShapes(options: SyncEngineOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('invalidOptions', 'options: expected an object');
+  if (!options.routes || typeof options.routes.validate !== 'function') {
+    throw new ValidationError('invalidOptions', 'routes: expected an OpRouter (defineRoutes)');
+  }
+  if (!options.store || typeof options.store.peek !== 'function') {
+    throw new ValidationError('invalidOptions', 'store: expected an OpStore (createOpStore)');
+  }
+  const source = options.auth;
+  if (source !== undefined && (typeof source?.getToken !== 'function' || typeof source.refreshToken !== 'function')) {
+    throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }, or no auth');
+  }
+  const ownHeaders = options.requestHeaders;
+  if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
+  const wake = options.wake;
+  if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
+    throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
+  }
+  if (options.serverWake !== undefined && !isObservable(options.serverWake?.ready$)) {
+    throw new ValidationError('invalidOptions', 'serverWake: expected a ServerWake { ready$ }');
+  }
+}
