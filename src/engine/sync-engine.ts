@@ -13,7 +13,7 @@ export interface EnqueueInput {
 }
 
 /** Why processing is not running right now (empty when it may run). */
-export type GateReason = 'offline' | 'lockNotHeld' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
+export type GateReason = 'offline' | 'lockNotHeld' | 'signedOut' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
 
 /** The engine's state, for UIs. Emitted on every change (distinct). */
 export interface EngineStatus {
@@ -24,6 +24,13 @@ export interface EngineStatus {
   readonly authRequired: boolean;
   readonly pending: number;
   readonly failed: number;
+  /**
+   * Pending ops waiting for their account to sign in (accounts in use,
+   * `account$`): while signed out, every pending op; while signed in, the
+   * ops of other accounts the drain's last full pass over the queue left
+   * in place. Absent when none.
+   */
+  readonly waitingForAccount?: number;
   /** Why the gate is closed; empty while processing. */
   readonly blockedBy: readonly GateReason[];
   /** The op being sent, if any. */
