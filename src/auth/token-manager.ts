@@ -86,6 +86,14 @@ export interface TokenManager {
   /** `forceRefresh(rejected)` as a cold Observable. */
   refresh(rejected: string | null): Observable<string>;
   /**
+   * Forget everything held for the user signed in so far: the refresh in
+   * flight (its callers fail with `AuthError` code `account_changed`, its
+   * token is never handed out), the refreshed token, the proactive refresh
+   * timer. The next call asks the source afresh. The engine calls it on
+   * every account change, so no token of one account is used for another.
+   */
+  forget(): void;
+  /**
    * Cancel the background refresh timer, and fail the calls still waiting
    * for the source at once (their timeout timers would keep a Node process
    * alive for up to `timeoutMs`).
@@ -150,6 +158,8 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   let timer: Subscription | null = null;
   let usedSinceArmed = false;
   let disposed = false;
+  // Moved on by `forget()`: a refresh started before it is not the new user's.
+  let generation = 0;
 
   // `exp` of the last token decoded: every send asks for the token, and
   // decoding it (base64url + JSON) each time costs more than the check.
@@ -165,7 +175,11 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
   };
 
   const current = async (): Promise<string | null> => {
+    const gen = generation;
     const token = await bounded(source.getToken(), () => new TimeoutError({ code: 'token_timeout' }));
+    // Read for the user signed in before `forget()`: neither handed out nor
+    // refreshed (its refresh would pair it with the next user's token).
+    if (gen !== generation) throw new AuthError({ code: 'account_changed' });
     if (token !== null && token === replaced && fresh !== null) return fresh;
     return token;
   };
@@ -194,6 +208,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
 
   const refresh = (old: string | null, proactive: boolean): Promise<string> => {
     if (inflight !== null) return inflight;
+    const gen = generation;
     // Started in a microtask, so even a synchronous throw in `refreshToken`
     // settles `run` after `inflight` points at it (and is cleared again).
     // Timed out, `run` rejects and clears `inflight` like any failed
@@ -202,6 +217,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
       .then(() => bounded(source.refreshToken(), () => new AuthError({ code: 'refresh_timeout' })))
       .then(
         (token) => {
+          if (gen !== generation) throw new AuthError({ code: 'account_changed' });
           if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
           replaced = old;
           fresh = token;
@@ -249,6 +265,14 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     token: () => defer(() => from(getToken())),
     refresh: (rejected) => defer(() => from(forceRefresh(rejected))),
     refreshed$: refreshed$.asObservable(),
+    forget: () => {
+      generation += 1;
+      inflight = null;
+      replaced = null;
+      fresh = null;
+      timer?.unsubscribe();
+      timer = null;
+    },
     dispose: () => {
       disposed = true;
       disposed$.next();

@@ -380,4 +380,39 @@ describe('createTokenManager', () => {
       expect(() => createTokenManager({ getToken: () => null, refreshToken: never }, { timeoutMs })).toThrow(ValidationError);
     });
   });
+
+  describe('forget (the account changed)', () => {
+    it("a refresh in flight for the previous account is never handed to the next one's callers", async () => {
+      const a0 = tokenExpiringAt(1_000_000);
+      const a1 = tokenExpiringAt(2_000_000, 1);
+      const b0 = tokenExpiringAt(3_000_000, 2);
+      const { src, answer } = source(a0);
+      const refreshed: number[] = [];
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      tm.refreshed$.subscribe(() => refreshed.push(1));
+      const forA = tm.forceRefresh(a0); // A's 401
+      await flush();
+      expect(src.refreshes).toBe(1);
+      // A signs out, B signs in: the app's source now holds B's token.
+      tm.forget();
+      (src as { getToken: () => string | null }).getToken = () => b0;
+      await expect(tm.getToken()).resolves.toBe(b0);
+      const aFails = expect(forA).rejects.toMatchObject({ code: 'account_changed' });
+      await answer(a1); // A's refresh answers late
+      await aFails;
+      expect(refreshed).toEqual([]);
+      await expect(tm.getToken()).resolves.toBe(b0);
+    });
+
+    it("a token read for the previous account that lands after forget() is neither handed out nor refreshed", async () => {
+      const expiring = tokenExpiringAt(10_000); // within the skew: would be refreshed
+      const { src } = source(expiring);
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const read = tm.getToken();
+      tm.forget();
+      await expect(read).rejects.toBeInstanceOf(AuthError);
+      await expect(read).rejects.toMatchObject({ code: 'account_changed' });
+      expect(src.refreshes).toBe(0);
+    });
+  });
 });
