@@ -78,6 +78,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
   if (!options.auth || typeof options.auth.getToken !== 'function' || typeof options.auth.refreshToken !== 'function') {
     throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }');
   }
+  if (options.account$ !== undefined && !isObservable(options.account$)) {
+    throw new ValidationError('invalidOptions', 'account$: expected an Observable of the account id (string | null)');
+  }
   const wake = options.wake;
   if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
     throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
@@ -113,6 +116,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngineInstance
     lock,
     online$: options.online$ ?? platformOnline$(),
     constraints$: options.constraints$ ?? platformConstraints$(),
+    account$: options.account$,
     scheduler,
     // Virtual time when a scheduler is given; else the next macrotask.
     commitScheduler: options.scheduler ?? taskScheduler(),

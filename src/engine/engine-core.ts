@@ -21,7 +21,7 @@ import {
 import { drainQueue } from '../../streams/drain-queue';
 import { processOp } from '../../streams/process-op';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
-import { SyncError, ValidationError } from '../errors/sync-error';
+import { AuthError, SyncError, ValidationError } from '../errors/sync-error';
 import type { PendingOp } from '../op/pending-op';
 import type { FailedOps, StoreChange } from '../store/op-store';
 import type { EngineDeps } from './engine-deps';
@@ -41,8 +41,9 @@ import {
   type StatusAction,
   type StatusState,
 } from './status-reducer';
-import type { EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
+import type { DiscardAccountOptions, EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
+import { discardAccountOps } from './discard-account';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -71,6 +72,8 @@ class EngineCore implements SyncEngineHandle {
   /** Where ops leave the queue, in FIFO order (commits written while the next op is sent). */
   readonly #lane: SettleLane;
   readonly #started = new BehaviorSubject<boolean>(false);
+  /** The account signed in (`account$`); null: none, or accounts not in use. */
+  readonly #account = new BehaviorSubject<string | null>(null);
   readonly #subs = new Subscription();
   /** dispose() was called: enqueue and start are refused. */
   #closed = false;
@@ -94,6 +97,7 @@ class EngineCore implements SyncEngineHandle {
     this.failedOps = store.failed;
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
     this.#watchInputs();
+    this.#watchAccount();
     this.#refreshCounts();
     this.#contendForLock();
     this.#runGate();
@@ -129,6 +133,40 @@ class EngineCore implements SyncEngineHandle {
     this.#subs.add(deps.auth.refreshed$.subscribe(() => this.#emit({ type: 'tokenRefreshed', at: deps.now() })));
   }
 
+  /**
+   * Follow the signed-in account. Signed out, the gate closes (`signedOut`);
+   * a change closes the drain of the previous account (aborting its request
+   * in flight, no attempt consumed) before the next account's starts, and
+   * the token manager forgets the previous account's tokens first.
+   */
+  #watchAccount(): void {
+    const { account$, auth } = this.#deps;
+    if (account$ === undefined) return;
+    this.#dispatch({ type: 'account', signedOut: true });
+    this.#subs.add(
+      account$
+        .pipe(
+          map((id) => (typeof id === 'string' && id !== '' ? id : null)),
+          distinctUntilChanged(),
+        )
+        .subscribe((id) => {
+          auth.forget?.();
+          // The last count was of the other account's view of the queue.
+          this.#dispatch({ type: 'waitingForAccount', count: 0 });
+          if (id === null) {
+            // Close the gate before the drain could restart with no account.
+            this.#dispatch({ type: 'account', signedOut: true });
+            this.#account.next(null);
+            return;
+          }
+          this.#account.next(id);
+          this.#dispatch({ type: 'account', signedOut: false });
+          // A sign-in brings new credentials: like resumeAuth().
+          if (this.#state.value.authRequired) this.#dispatch({ type: 'authRequired', required: false });
+        }),
+    );
+  }
+
   /** Contend for the lock while started; report what happens to it. */
   #contendForLock(): void {
     const deps = this.#deps;
@@ -162,7 +200,8 @@ class EngineCore implements SyncEngineHandle {
    */
   #runGate(): void {
     const deps = this.#deps;
-    const drain$ = this.#drain();
+    // One drain per signed-in account: a change ends the previous one.
+    const drain$ = this.#account.pipe(switchMap((account) => this.#drain(account).pipe(finalize(() => this.#dispatch({ type: 'idle' })))));
     this.#subs.add(
       this.#state.state$
         .pipe(
@@ -173,7 +212,7 @@ class EngineCore implements SyncEngineHandle {
           tap((blockedBy) => this.#emit({ type: 'gate', at: deps.now(), open: blockedBy.length === 0, blockedBy })),
           map((blockedBy) => blockedBy.length === 0),
           distinctUntilChanged(),
-          switchMap((open) => (open ? drain$.pipe(finalize(() => this.#dispatch({ type: 'idle' }))) : EMPTY)),
+          switchMap((open) => (open ? drain$ : EMPTY)),
           // Defensive: the drain is built never to error; if a bug makes it,
           // report and restart rather than die.
           retry({
@@ -187,8 +226,13 @@ class EngineCore implements SyncEngineHandle {
     );
   }
 
-  /** The FIFO drain, processing each op with the engine's ports; every outcome fanned out. */
-  #drain(): Observable<never> {
+  /**
+   * The FIFO drain for the signed-in `account`, processing each op with the
+   * engine's ports; every outcome fanned out. Ops of another account are
+   * left untouched (`skip`): each account's ops keep their order, and one
+   * account's ops never hold up another's.
+   */
+  #drain(account: string | null): Observable<never> {
     const deps = this.#deps;
     const { store, scheduler } = deps;
     const sinks: OutcomeSinks = {
@@ -211,9 +255,11 @@ class EngineCore implements SyncEngineHandle {
         deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
       ),
       process: (op) => processOp(op, ctx),
+      skip: (op) => op.accountId !== undefined && op.accountId !== account,
       lane: this.#lane,
       readAheadScheduler: deps.commitScheduler,
-      onIdle: () => {
+      onIdle: (skipped) => {
+        this.#dispatch({ type: 'waitingForAccount', count: skipped });
         this.#dispatch({ type: 'idle' });
         this.#refreshCounts();
       },
@@ -228,7 +274,10 @@ class EngineCore implements SyncEngineHandle {
     let op: PendingOp;
     try {
       if (this.#closed) throw new ValidationError('invalidOptions', 'engine: disposed');
-      op = newPendingOp(input, router, now(), payloadLimits);
+      const accountId = this.#account.value;
+      // With accounts in use an op must have an owner: no one signed in, no write.
+      if (this.#deps.account$ !== undefined && accountId === null) throw new AuthError({ code: 'signed_out' });
+      op = newPendingOp(input, router, now(), payloadLimits, accountId ?? undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -263,6 +312,19 @@ class EngineCore implements SyncEngineHandle {
         map(() => undefined),
       ),
     );
+  }
+
+  discardAccount(accountId: string, options?: DiscardAccountOptions): Promise<number> {
+    if (this.#closed) return Promise.reject(new ValidationError('invalidOptions', 'engine: disposed'));
+    if (typeof accountId !== 'string' || accountId === '') {
+      return Promise.reject(new ValidationError('invalidOptions', 'accountId: expected a non-empty string'));
+    }
+    if (options?.confirm !== true) return Promise.reject(new ValidationError('notConfirmed', 'discardAccount: pass { confirm: true }'));
+    if (accountId === this.#account.value) return Promise.reject(new ValidationError('accountSignedIn', 'discardAccount: sign the account out first'));
+    const { store, batchSize, now } = this.#deps;
+    // Commits still being written land first; the drain never touches the
+    // ops of an account that is not signed in.
+    return lastValueFrom(concat(this.#lane.drained$, discardAccountOps(store, accountId, batchSize, now)));
   }
 
   resumeAuth(): void {

@@ -12,6 +12,12 @@ export interface EnqueueInput {
   readonly txToken?: string;
 }
 
+/** What `discardAccount` needs to be told. */
+export interface DiscardAccountOptions {
+  /** Must be `true`: the ops are dropped for good, never sent. */
+  readonly confirm?: boolean;
+}
+
 /** Why processing is not running right now (empty when it may run). */
 export type GateReason = 'offline' | 'lockNotHeld' | 'signedOut' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
 
@@ -92,7 +98,12 @@ export type EngineEvent =
 
 /** The engine as apps, the optimistic store and the Angular service see it. */
 export interface SyncEngine {
-  /** Validate, persist and resolve with the stored op (rejects typed). */
+  /**
+   * Validate, persist and resolve with the stored op (rejects typed). With
+   * accounts in use (`account$`) the op is stamped with the signed-in
+   * account; signed out, it rejects with `AuthError` code `signed_out` and
+   * nothing is stored.
+   */
   enqueue(input: EnqueueInput): Promise<PendingOp>;
   /** Start processing (acquires the lock; idempotent). */
   start(): void;
@@ -131,4 +142,17 @@ export interface SyncEngineHandle extends SyncEngine {
   resumeAuth(): void;
   /** `stop()`, then drop every subscription (platform listeners included). The engine is unusable after. */
   dispose(): Promise<void>;
+  /**
+   * Drop every pending op of an account that is not signed in, for good:
+   * the only way an account's queued work is ever removed (sign-out keeps
+   * it, encrypted and pending, for that account's next sign-in). Each op
+   * goes through the store's fail-then-discard path (reason `dropped`);
+   * no `results$` entry. Resolves with how many ops were dropped. Rejects
+   * with `ValidationError`: `notConfirmed` without `{ confirm: true }`,
+   * `accountSignedIn` for the account signed in now.
+   *
+   * @example
+   * if (await askUser('Discard 3 unsynced changes of Ada?')) await engine.discardAccount('ada', { confirm: true });
+   */
+  discardAccount(accountId: string, options?: DiscardAccountOptions): Promise<number>;
 }

@@ -268,7 +268,15 @@ export class RedirectError extends SyncError {
  * @example
  * if (err instanceof ValidationError && err.reason === 'unknownType') { … }
  */
-export type ValidationReason = 'unknownType' | 'invalidPayload' | 'notSerializable' | 'invalidOptions';
+export type ValidationReason =
+  | 'unknownType'
+  | 'invalidPayload'
+  | 'notSerializable'
+  | 'invalidOptions'
+  /** A destructive call made without `{ confirm: true }` (`discardAccount`). */
+  | 'notConfirmed'
+  /** `discardAccount` for the account signed in now: sign it out first. */
+  | 'accountSignedIn';
 
 /**
  * Bad input caught before anything is persisted or sent. `detail` names the
