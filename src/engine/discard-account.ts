@@ -1,7 +1,8 @@
 import { EMPTY, concat, concatMap, defer, expand, from, ignoreElements, last, scan, startWith, type Observable } from 'rxjs';
 import type { StorePort } from '../../streams/ports';
-import type { ErrorInfo } from '../errors/sync-error';
+import { ValidationError, type ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import type { DiscardAccountOptions } from './sync-engine';
 
 /** The error recorded on the (at once discarded) dead-letter records. */
 const DISCARDED: ErrorInfo = Object.freeze({ kind: 'validation', code: 'account_discarded' });
@@ -41,4 +42,19 @@ export function discardAccountOps(
     startWith(0),
     last(),
   );
+}
+
+/**
+ * Why `discardAccount(accountId, options)` must not run, or undefined:
+ * a bad id, no `{ confirm: true }` (`notConfirmed`), or the account signed
+ * in now (`accountSignedIn`: its ops may be in flight; sign it out first).
+ *
+ * @example
+ * discardRefusal('ada', {}, null); // ValidationError('notConfirmed')
+ */
+export function discardRefusal(accountId: unknown, options: DiscardAccountOptions | undefined, signedIn: string | null): ValidationError | undefined {
+  if (typeof accountId !== 'string' || accountId === '') return new ValidationError('invalidOptions', 'accountId: expected a non-empty string');
+  if (options?.confirm !== true) return new ValidationError('notConfirmed', 'discardAccount: pass { confirm: true }');
+  if (accountId === signedIn) return new ValidationError('accountSignedIn', 'discardAccount: sign the account out first');
+  return undefined;
 }

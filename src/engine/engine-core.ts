@@ -43,7 +43,8 @@ import {
 } from './status-reducer';
 import type { DiscardAccountOptions, EngineEvent, EngineStatus, EnqueueInput, OpResult, SyncEngineHandle } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
-import { discardAccountOps } from './discard-account';
+import { discardAccountOps, discardRefusal } from './discard-account';
+import { followAccount } from './follow-account';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -97,7 +98,16 @@ class EngineCore implements SyncEngineHandle {
     this.failedOps = store.failed;
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
     this.#watchInputs();
-    this.#watchAccount();
+    if (deps.account$ !== undefined) {
+      this.#subs.add(
+        followAccount(deps.account$, {
+          status: (a) => this.#dispatch(a),
+          account: (id) => this.#account.next(id),
+          forget: () => deps.auth.forget?.(),
+          authRequired: () => this.#state.value.authRequired,
+        }),
+      );
+    }
     this.#refreshCounts();
     this.#contendForLock();
     this.#runGate();
@@ -131,40 +141,6 @@ class EngineCore implements SyncEngineHandle {
       }),
     );
     this.#subs.add(deps.auth.refreshed$.subscribe(() => this.#emit({ type: 'tokenRefreshed', at: deps.now() })));
-  }
-
-  /**
-   * Follow the signed-in account. Signed out, the gate closes (`signedOut`);
-   * a change closes the drain of the previous account (aborting its request
-   * in flight, no attempt consumed) before the next account's starts, and
-   * the token manager forgets the previous account's tokens first.
-   */
-  #watchAccount(): void {
-    const { account$, auth } = this.#deps;
-    if (account$ === undefined) return;
-    this.#dispatch({ type: 'account', signedOut: true });
-    this.#subs.add(
-      account$
-        .pipe(
-          map((id) => (typeof id === 'string' && id !== '' ? id : null)),
-          distinctUntilChanged(),
-        )
-        .subscribe((id) => {
-          auth.forget?.();
-          // The last count was of the other account's view of the queue.
-          this.#dispatch({ type: 'waitingForAccount', count: 0 });
-          if (id === null) {
-            // Close the gate before the drain could restart with no account.
-            this.#dispatch({ type: 'account', signedOut: true });
-            this.#account.next(null);
-            return;
-          }
-          this.#account.next(id);
-          this.#dispatch({ type: 'account', signedOut: false });
-          // A sign-in brings new credentials: like resumeAuth().
-          if (this.#state.value.authRequired) this.#dispatch({ type: 'authRequired', required: false });
-        }),
-    );
   }
 
   /** Contend for the lock while started; report what happens to it. */
@@ -315,12 +291,8 @@ class EngineCore implements SyncEngineHandle {
   }
 
   discardAccount(accountId: string, options?: DiscardAccountOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(new ValidationError('invalidOptions', 'engine: disposed'));
-    if (typeof accountId !== 'string' || accountId === '') {
-      return Promise.reject(new ValidationError('invalidOptions', 'accountId: expected a non-empty string'));
-    }
-    if (options?.confirm !== true) return Promise.reject(new ValidationError('notConfirmed', 'discardAccount: pass { confirm: true }'));
-    if (accountId === this.#account.value) return Promise.reject(new ValidationError('accountSignedIn', 'discardAccount: sign the account out first'));
+    const refused = this.#closed ? new ValidationError('invalidOptions', 'engine: disposed') : discardRefusal(accountId, options, this.#account.value);
+    if (refused !== undefined) return Promise.reject(refused);
     const { store, batchSize, now } = this.#deps;
     // Commits still being written land first; the drain never touches the
     // ops of an account that is not signed in.

@@ -63,6 +63,7 @@ describe('createSyncEngine', () => {
     ['a power-saving factor that is not a number', { powerSavingBackoffFactor: NaN }],
     ['a wake port without close()', { wake: { post: () => undefined, wake$: of(1) } as never }],
     ['a wake port whose wake$ is not an Observable', { wake: { post: () => undefined, wake$: [], close: () => undefined } as never }],
+    ['an account$ that is not an Observable (a bare account id)', { account$: 'ada' as never }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {
