@@ -4,6 +4,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isUuidV4 } from '../op/ids';
 import { FaultController, type Fault, type RetryAfter } from './faults';
 import { issueJwt, verifyJwt } from './jwt';
+import { requestSubject } from './request-subject';
+
+/** Who asked for an effect: the request's trace id and token subject. */
+type EffectMeta = Pick<AppliedEffect, 'traceId' | 'subject'>;
 
 /** The two resources the reference backend serves. */
 export type ResourceName = 'todos' | 'contacts';
@@ -20,6 +24,8 @@ export interface AppliedEffect {
   readonly at: number;
   /** `Trace-Id` of the request, if any (never the payload). */
   readonly traceId?: string;
+  /** `sub` of the request's token: the identity it was applied under. */
+  readonly subject?: string;
 }
 
 export interface Todo {
@@ -253,8 +259,8 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     return issueJwt(subject, ttlMs, now(), secret, tokenGen);
   };
 
-  const recordEffect = (key: string, resource: ResourceName, id: string, action: AppliedEffect['action'], traceId?: string) => {
-    const e: AppliedEffect = { seq: log.length + 1, idempotencyKey: key, resource, id, action, at: now(), traceId };
+  const recordEffect = (key: string, resource: ResourceName, id: string, action: AppliedEffect['action'], who: EffectMeta) => {
+    const e: AppliedEffect = { seq: log.length + 1, idempotencyKey: key, resource, id, action, at: now(), ...who };
     log.push(e);
     effects.set(key, (effects.get(key) ?? 0) + 1);
     const ek = `${resource}/${id}`;
@@ -304,7 +310,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     id: string | undefined,
     body: unknown,
     key: string,
-    traceId: string | undefined,
+    who: EffectMeta,
   ): HttpAnswer {
     const table = (resource === 'todos' ? todos : contacts) as Map<string, Todo | Contact>;
     if (method === 'POST' && id === undefined) {
@@ -318,7 +324,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
           ? { id: body.id, title: body.title as string, done: (body.done as boolean | undefined) ?? false, version: 1 }
           : { id: body.id, name: body.name as string, email: (body.email as string | null | undefined) ?? null, version: 1 };
       table.set(entity.id, entity);
-      recordEffect(key, resource, entity.id, 'create', traceId);
+      recordEffect(key, resource, entity.id, 'create', who);
       return new HttpAnswer(201, { data: entity });
     }
     if (id === undefined || !ID_RE.test(id)) return error(404, 'not_found', 'no such entity');
@@ -346,12 +352,12 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
               version: current.version + 1,
             };
       table.set(id, next);
-      recordEffect(key, resource, id, 'update', traceId);
+      recordEffect(key, resource, id, 'update', who);
       return new HttpAnswer(200, { data: next });
     }
     if (method === 'DELETE') {
       table.delete(id);
-      recordEffect(key, resource, id, 'delete', traceId);
+      recordEffect(key, resource, id, 'delete', who);
       return new HttpAnswer(200, { data: { id, deleted: true } });
     }
     return error(405, 'method_not_allowed', 'method not allowed');
@@ -574,7 +580,7 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
 
     const answer =
       injectedDomainAnswer(fault) ??
-      (bodyOk ? mutate(method, resource, id, body, key ?? '', traceId) : error(400, 'bad_request', 'body is not JSON'));
+      (bodyOk ? mutate(method, resource, id, body, key ?? '', { traceId, subject: requestSubject(req.headers.authorization) }) : error(400, 'bad_request', 'body is not JSON'));
     // Domain answers (2xx and 4xx) are final for the key and replayed;
     // nothing here is a 5xx, so no "release the key" branch is needed.
     entry.answer = toStored(answer);
