@@ -150,6 +150,7 @@ function coreDeps(
     lock: isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now }),
     online$: options.online$ ?? platformOnline$(),
     constraints$: options.constraints$ ?? platformConstraints$(),
+    account$: options.account$,
     scheduler,
     // Virtual time when a scheduler is given; else the next macrotask.
     commitScheduler: options.scheduler ?? taskScheduler(),

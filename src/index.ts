@@ -44,6 +44,7 @@ export type {
   EnqueueInput,
   GateReason,
   OpResult,
+  DiscardAccountOptions,
 } from './engine/sync-engine';
 export { createOptimisticStore } from './optimistic/create-optimistic-store';
 export type {
@@ -83,6 +84,7 @@ export { createOpStore } from './store/create-op-store';
 export type { SealedOpStore, LocalForageOpStore } from './store/create-op-store';
 export { OP_STORE_DEFAULTS, STORE_TABLES, STORE_SCHEMA_VERSION } from './store/op-store-options';
 export type { OpStoreOptions } from './store/op-store-options';
+export { storeNameFor } from './store/store-name-for';
 export { generateStoreKey, importStoreKey, STORE_KEY_BYTES, RecordCipher, RECORD_FORMAT_VERSION } from './crypto/record-cipher';
 export type { DecryptFailure } from './crypto/record-cipher';
 export { loadOrCreateDeviceKey } from './crypto/device-key';

@@ -39,10 +39,20 @@ export interface DrainOptions {
    * or its settlement was handed to `lane`.
    */
   readonly process: (op: PendingOp) => Observable<unknown>;
+  /**
+   * Ops the drain leaves where they are, untouched (not processed, nothing
+   * written): e.g. the ops of an account that is not signed in. Each
+   * account's ops keep their order; they do not block the others.
+   */
+  readonly skip?: (op: PendingOp) => boolean;
   /** Where `process` settles ops: read from the head only once it is drained. */
   readonly lane: Pick<SettleLane, 'drained$' | 'failures$'>;
-  /** Called each time the queue was found empty (e.g. to resynchronise counts). */
-  readonly onIdle?: () => void;
+  /**
+   * Called each time the queue was found empty (e.g. to resynchronise
+   * counts), with the number of ops this pass skipped since it last read
+   * from the head.
+   */
+  readonly onIdle?: (skipped: number) => void;
   /** Called when reading the queue or a handed commit fails (retried after `retryMs`). */
   readonly onError?: (error: ErrorInfo) => void;
   readonly retryMs: number;
@@ -78,6 +88,10 @@ interface Read {
  * being written are not read again), and goes idle only once every commit
  * has landed.
  *
+ * Ops `skip` says to leave (another account's) are passed over untouched:
+ * every pass reads them again, so their cost is a read per pass, never a
+ * write; each pass counts them for `onIdle`.
+ *
  * Never errors: a failed read is reported and retried after `retryMs`; a
  * failed handed commit is reported and the pass starts over from the head
  * after `retryMs` (the ops behind it are sent again; the server replays).
@@ -92,13 +106,22 @@ export function drainQueue(options: DrainOptions): Observable<never> {
     options.onError?.(err instanceof SyncError ? err.toInfo() : { kind: 'storage' });
     return timer(options.retryMs, scheduler);
   };
+  const { skip } = options;
   return defer(() => {
     // Wakes seen so far; a pass compares it before and after its read.
     let wakes = 0;
+    // Ops skipped since the pass last read from the head.
+    let skipped = 0;
+    const processOrSkip = (op: PendingOp): Observable<unknown> => {
+      if (skip === undefined || !skip(op)) return process(op);
+      skipped += 1;
+      return EMPTY;
+    };
     // From the head once every commit landed; else after the last op taken.
     const read$ = (afterId?: OpId): Observable<Read> =>
       defer(() => {
         const seen = wakes;
+        if (afterId === undefined) skipped = 0;
         const peek$ = store.peek(batchSize, afterId).pipe(map((batch) => ({ batch, seen })));
         return afterId === undefined ? concat(lane.drained$, peek$) : peek$;
       }).pipe(retry({ delay: retryAfterReport }));
@@ -110,7 +133,7 @@ export function drainQueue(options: DrainOptions): Observable<never> {
             lane.drained$,
             defer(() => {
               if (wakes !== seen) return read$();
-              options.onIdle?.();
+              options.onIdle?.(skipped);
               return EMPTY;
             }),
           );
@@ -122,7 +145,7 @@ export function drainQueue(options: DrainOptions): Observable<never> {
         return defer(() => {
           const ahead = new ReplaySubject<Read>(1);
           const reading = read$(last.id).pipe(subscribeOn(readAheadScheduler)).subscribe(ahead);
-          return concat(from(batch).pipe(concatMap((op) => process(op)), ignoreElements()), ahead.pipe(take(1))).pipe(
+          return concat(from(batch).pipe(concatMap(processOrSkip), ignoreElements()), ahead.pipe(take(1))).pipe(
             finalize(() => reading.unsubscribe()),
           );
         });

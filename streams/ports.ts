@@ -52,4 +52,10 @@ export interface AuthPort {
   token(): Observable<string | null>;
   refresh(rejected: string | null): Observable<string>;
   readonly refreshed$: Observable<void>;
+  /**
+   * Drop whatever is held for the user signed in so far (a refresh in
+   * flight, a refreshed token): called when the account changes, before
+   * any token is asked for the next one.
+   */
+  forget?(): void;
 }

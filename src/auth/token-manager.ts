@@ -42,6 +42,14 @@ export interface TokenManager {
   /** `forceRefresh(rejected)` as a cold Observable. */
   refresh(rejected: string | null): Observable<string>;
   /**
+   * Forget everything held for the user signed in so far: the refresh in
+   * flight (its callers fail with `AuthError` code `account_changed`, its
+   * token is never handed out), the refreshed token, the proactive refresh
+   * timer. The next call asks the source afresh. The engine calls it on
+   * every account change, so no token of one account is used for another.
+   */
+  forget(): void;
+  /**
    * Cancel the background refresh timer, and fail the calls still waiting
    * for the source at once (their timeout timers would keep a Node process
    * alive for up to `timeoutMs`).
@@ -86,6 +94,7 @@ export function createTokenManager(source: TokenSource, options: TokenManagerOpt
     token: () => tokens.token(),
     refresh: (rejected) => tokens.refresh(rejected),
     refreshed$: tokens.refreshed$,
+    forget: () => tokens.forget(),
     dispose: () => tokens.dispose(),
   };
 }

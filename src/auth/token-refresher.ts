@@ -72,6 +72,14 @@ export interface TokenRefresher {
   refresh(rejected: string | null): Observable<string>;
   /** Emits after every successful refresh. */
   readonly refreshed$: Observable<void>;
+  /**
+   * Forget everything held for the user signed in so far: the refresh in
+   * flight (its callers fail with `AuthError` code `account_changed`, its
+   * token is never handed out), the refreshed token, the proactive refresh
+   * timer, a token read still under way. The next call asks the source
+   * afresh. The engine calls it on every account change.
+   */
+  forget(): void;
   /** Cancel the background refresh and fail the calls still waiting for the source at once. */
   dispose(): void;
 }
@@ -137,6 +145,8 @@ class Refresher implements TokenRefresher {
   #timer: Subscription | null = null;
   #usedSinceArmed = false;
   #disposed = false;
+  // Moved on by `forget()`: a read or refresh started before it is not the new user's.
+  #generation = 0;
   // `exp` of the last token decoded: every send asks for the token, and
   // decoding it (base64url + JSON) each time costs more than the check.
   #expOf: { readonly token: string; readonly exp: number | undefined } | null = null;
@@ -177,6 +187,15 @@ class Refresher implements TokenRefresher {
     });
   }
 
+  forget(): void {
+    this.#generation += 1;
+    this.#inflight = null;
+    this.#replaced = null;
+    this.#fresh = null;
+    this.#timer?.unsubscribe();
+    this.#timer = null;
+  }
+
   dispose(): void {
     this.#disposed = true;
     this.#disposed$.next();
@@ -201,10 +220,20 @@ class Refresher implements TokenRefresher {
   }
 
   #current(): Observable<string | null> {
-    return this.#bounded(
-      defer(() => this.source.getToken()),
-      () => new TimeoutError({ code: 'token_timeout' }),
-    ).pipe(map((token) => (token !== null && token === this.#replaced && this.#fresh !== null ? this.#fresh : token)));
+    return defer(() => {
+      const gen = this.#generation;
+      return this.#bounded(
+        defer(() => this.source.getToken()),
+        () => new TimeoutError({ code: 'token_timeout' }),
+      ).pipe(
+        map((token) => {
+          // Read for the user signed in before `forget()`: neither handed out
+          // nor refreshed (its refresh would pair it with the next user's token).
+          if (gen !== this.#generation) throw new AuthError({ code: 'account_changed' });
+          return token !== null && token === this.#replaced && this.#fresh !== null ? this.#fresh : token;
+        }),
+      );
+    });
   }
 
   #expiresAt(token: string): number | undefined {
@@ -225,6 +254,7 @@ class Refresher implements TokenRefresher {
     // clears it again; a timed-out refresh clears it like any failure, and
     // its late answer goes nowhere.
     this.#inflight = flight;
+    const gen = this.#generation;
     const settle = (): void => {
       if (this.#inflight === flight) this.#inflight = null;
     };
@@ -235,6 +265,7 @@ class Refresher implements TokenRefresher {
     )
       .pipe(
         map((token) => {
+          if (gen !== this.#generation) throw new AuthError({ code: 'account_changed' });
           if (typeof token !== 'string' || token === '') throw new AuthError({ code: 'refresh_empty' });
           return token;
         }),

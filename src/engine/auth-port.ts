@@ -15,6 +15,7 @@ export function authPortFromTokenManager(tokens: TokenManager): AuthPort {
     token: (): Observable<string | null> => fromCall(() => tokens.getToken()),
     refresh: (rejected): Observable<string> => fromCall(() => tokens.forceRefresh(rejected)),
     refreshed$: tokens.refreshed$,
+    forget: () => tokens.forget(),
   };
 }
 

@@ -48,6 +48,9 @@ export function assertOptionShapes(options: SyncEngineOptions): void {
   if (source !== undefined && (typeof source?.getToken !== 'function' || typeof source.refreshToken !== 'function')) {
     throw new ValidationError('invalidOptions', 'auth: expected { getToken, refreshToken }, or no auth');
   }
+  if (options.account$ !== undefined && !isObservable(options.account$)) {
+    throw new ValidationError('invalidOptions', 'account$: expected an Observable of the account id (string | null)');
+  }
   const ownHeaders = options.requestHeaders;
   if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
   const wake = options.wake;

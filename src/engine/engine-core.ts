@@ -24,7 +24,7 @@ import { drainQueue } from '../../streams/drain-queue';
 import type { ProcessOutcome } from '../../streams/outcome';
 import { processOp } from '../../streams/process-op';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
-import { SyncError, ValidationError } from '../errors/sync-error';
+import { AuthError, SyncError, ValidationError } from '../errors/sync-error';
 import { createOpId } from '../op/ids';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
@@ -47,9 +47,11 @@ import {
   type StatusAction,
   type StatusState,
 } from './status-reducer';
-import type { EngineCore, EngineEvent, EngineStatus, EnqueueInput, OpResult } from './sync-engine';
+import type { DiscardAccountOptions, EngineCore, EngineEvent, EngineStatus, EnqueueInput, OpResult } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
 import { settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
+import { discardAccountOps, discardRefusal } from './discard-account';
+import { followAccount } from './follow-account';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -85,6 +87,8 @@ class Core implements EngineCore {
   readonly #canceller: OpCanceller;
   /** Appends not yet durable (`whenIdle` waits for them). */
   readonly #appends = new Set<Promise<unknown>>();
+  /** The account signed in (`account$`); null: none, or accounts not in use. */
+  readonly #account = new BehaviorSubject<string | null>(null);
   readonly #subs = new Subscription();
   /** dispose() was called: enqueue and start are refused. */
   #closed = false;
@@ -115,6 +119,16 @@ class Core implements EngineCore {
     this.failedOps = withBulkActions(store.failed);
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
     this.#watchInputs();
+    if (deps.account$ !== undefined) {
+      this.#subs.add(
+        followAccount(deps.account$, {
+          status: (a) => this.#dispatch(a),
+          account: (id) => this.#account.next(id),
+          forget: () => deps.auth.forget?.(),
+          authRequired: () => this.#state.value.authRequired,
+        }),
+      );
+    }
     this.#refreshCounts();
     this.#contendForLock();
     this.#followServerWake();
@@ -198,7 +212,8 @@ class Core implements EngineCore {
    */
   #runGate(): void {
     const deps = this.#deps;
-    const drain$ = this.#drain();
+    // One drain per signed-in account: a change ends the previous one.
+    const drain$ = this.#account.pipe(switchMap((account) => this.#drain(account).pipe(finalize(() => this.#dispatch({ type: 'idle' })))));
     this.#subs.add(
       this.#state.state$
         .pipe(
@@ -240,8 +255,13 @@ class Core implements EngineCore {
     result: (r) => this.#results.next(r),
   };
 
-  /** The FIFO drain, processing each op with the engine's ports; every outcome fanned out. */
-  #drain(): Observable<never> {
+  /**
+   * The FIFO drain for the signed-in `account`, processing each op with the
+   * engine's ports; every outcome fanned out. Ops of another account are
+   * left untouched (`skip`): each account's ops keep their order, and one
+   * account's ops never hold up another's.
+   */
+  #drain(account: string | null): Observable<never> {
     const deps = this.#deps;
     const { store, scheduler } = deps;
     const canceller = this.#canceller;
@@ -265,11 +285,13 @@ class Core implements EngineCore {
         deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
       ),
       process: (op) => canceller.process(op, run),
+      skip: (op) => op.accountId !== undefined && op.accountId !== account,
       lane: this.#lane,
       readAheadScheduler: deps.commitScheduler,
-      onIdle: () => {
+      onIdle: (skipped) => {
         // Every settlement landed and the queue is empty: nothing is owed.
         canceller.reset();
+        this.#dispatch({ type: 'waitingForAccount', count: skipped });
         this.#dispatch({ type: 'drained' });
         this.#refreshCounts();
       },
@@ -284,7 +306,10 @@ class Core implements EngineCore {
     let op: PendingOp;
     try {
       if (this.#closed) throw new ValidationError('invalidOptions', 'engine: disposed');
-      op = newPendingOp(input, router, now(), payloadLimits);
+      const accountId = this.#account.value;
+      // With accounts in use an op must have an owner: no one signed in, no write.
+      if (this.#deps.account$ !== undefined && accountId === null) throw new AuthError({ code: 'signed_out' });
+      op = newPendingOp(input, router, now(), payloadLimits, accountId ?? undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -349,6 +374,15 @@ class Core implements EngineCore {
         map(() => undefined),
       ),
     );
+  }
+
+  discardAccount(accountId: string, options?: DiscardAccountOptions): Promise<number> {
+    const refused = this.#closed ? new ValidationError('invalidOptions', 'engine: disposed') : discardRefusal(accountId, options, this.#account.value);
+    if (refused !== undefined) return Promise.reject(refused);
+    const { store, batchSize, now } = this.#deps;
+    // Commits still being written land first; the drain never touches the
+    // ops of an account that is not signed in.
+    return lastValueFrom(concat(this.#lane.drained$, discardAccountOps(store, accountId, batchSize, now)));
   }
 
   resumeAuth(): void {

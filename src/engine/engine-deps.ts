@@ -21,6 +21,8 @@ export interface EngineDeps {
   readonly lock: ProcessorLock;
   readonly online$: Observable<boolean>;
   readonly constraints$: Observable<PowerConstraints>;
+  /** The signed-in account (null: none); absent: accounts not in use. See `SyncEngineOptions.account$`. */
+  readonly account$?: Observable<string | null>;
   readonly scheduler: SchedulerLike;
   /**
    * Where a committed op's ledger write and the read of the next batch

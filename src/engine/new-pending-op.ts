@@ -11,12 +11,19 @@ import type { EnqueueInput } from './sync-engine';
  * The op `engine.enqueue(input)` stores: checked (hostile shapes and sizes,
  * then the route's codec) on a plain copy of the payload, which is what is
  * stored and sent; new id, idempotency key and trace id; `txToken` the
- * app's or a new one. Throws `ValidationError` for bad input.
+ * app's or a new one; `accountId` (the account signed in) when given.
+ * Throws `ValidationError` for bad input.
  *
  * @example
  * const op = newPendingOp({ type: 'todo.create', payload: { id, title } }, router, now());
  */
-export function newPendingOp(input: EnqueueInput, router: Pick<OpRouter, 'validate'>, createdAt: number, limits?: PayloadLimits): PendingOp {
+export function newPendingOp(
+  input: EnqueueInput,
+  router: Pick<OpRouter, 'validate'>,
+  createdAt: number,
+  limits?: PayloadLimits,
+  accountId?: string,
+): PendingOp {
   if (typeof input !== 'object' || input === null) throw new ValidationError('unknownType', 'type: expected string');
   // Each field read once: a getter must not show the checks one value and
   // the store another.
@@ -24,7 +31,7 @@ export function newPendingOp(input: EnqueueInput, router: Pick<OpRouter, 'valida
   if (typeof type !== 'string') throw new ValidationError('unknownType', 'type: expected string');
   const payload = safePayloadCopy(given, limits);
   router.validate(type, payload);
-  return {
+  const op: PendingOp = {
     schemaVersion: PENDING_OP_SCHEMA_VERSION,
     id: createOpId(),
     type,
@@ -37,4 +44,6 @@ export function newPendingOp(input: EnqueueInput, router: Pick<OpRouter, 'valida
     nextAttemptAt: null,
     lastError: null,
   };
+  // No account is no field (never `accountId: undefined` in a stored record).
+  return accountId === undefined ? op : { ...op, accountId };
 }

@@ -9,12 +9,16 @@ export interface StatusState {
   readonly online: boolean;
   readonly lockHeld: boolean;
   readonly authRequired: boolean;
+  /** Accounts are in use (`account$`) and none is signed in. */
+  readonly signedOut: boolean;
   readonly powerSaving: boolean;
   readonly visible: boolean;
   readonly pending: number;
   readonly failed: number;
   /** A counts read has landed: `pending` is known, not the initial 0. */
   readonly counted: boolean;
+  /** Pending ops of another account the drain's last full pass left in place. */
+  readonly waitingForAccount: number;
   readonly inFlight?: OpId;
   readonly nextAttemptAt?: number;
   readonly lastError?: ErrorInfo;
@@ -35,6 +39,10 @@ export type StatusAction =
   | { readonly type: 'online'; readonly online: boolean }
   | { readonly type: 'lock'; readonly held: boolean }
   | { readonly type: 'authRequired'; readonly required: boolean }
+  /** Accounts in use: whether none is signed in (`account$` emitted null). */
+  | { readonly type: 'account'; readonly signedOut: boolean }
+  /** A full pass of the drain over the queue left this many ops of other accounts in place. */
+  | { readonly type: 'waitingForAccount'; readonly count: number }
   | { readonly type: 'constraints'; readonly powerSaving: boolean; readonly visible: boolean }
   /** Counts read from the store (resynchronises what `change` maintains). */
   | { readonly type: 'counts'; readonly pending: number; readonly failed: number }
@@ -58,11 +66,13 @@ export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
   online: true,
   lockHeld: false,
   authRequired: false,
+  signedOut: false,
   powerSaving: false,
   visible: true,
   pending: 0,
   failed: 0,
   counted: false,
+  waitingForAccount: 0,
 });
 
 const nonNegative = (n: number): number => (n > 0 ? n : 0);
@@ -73,11 +83,13 @@ interface Patch {
   readonly online?: boolean;
   readonly lockHeld?: boolean;
   readonly authRequired?: boolean;
+  readonly signedOut?: boolean;
   readonly powerSaving?: boolean;
   readonly visible?: boolean;
   readonly pending?: number;
   readonly failed?: number;
   readonly counted?: boolean;
+  readonly waitingForAccount?: number;
   readonly inFlight?: OpId | undefined;
   readonly nextAttemptAt?: number | undefined;
   readonly lastError?: ErrorInfo | undefined;
@@ -89,7 +101,7 @@ const everyKeyWritten: Exclude<keyof StatusState, keyof Patch> extends never ? t
 void everyKeyWritten;
 
 /**
- * The state with `patch` applied. Every state has the same twelve keys in
+ * The state with `patch` applied. Every state has the same fourteen keys in
  * the same order (a cleared optional one holds `undefined`; `toEngineStatus`
  * leaves it out), so the fold, the gate and every status subscriber read
  * one object shape — three folds per op (docs/performance.md, "Why the hot
@@ -101,11 +113,13 @@ function next(s: StatusState, p: Patch): StatusState {
     online: p.online ?? s.online,
     lockHeld: p.lockHeld ?? s.lockHeld,
     authRequired: p.authRequired ?? s.authRequired,
+    signedOut: p.signedOut ?? s.signedOut,
     powerSaving: p.powerSaving ?? s.powerSaving,
     visible: p.visible ?? s.visible,
     pending: p.pending ?? s.pending,
     failed: p.failed ?? s.failed,
     counted: p.counted ?? s.counted,
+    waitingForAccount: p.waitingForAccount ?? s.waitingForAccount,
     inFlight: 'inFlight' in p ? p.inFlight : s.inFlight,
     nextAttemptAt: 'nextAttemptAt' in p ? p.nextAttemptAt : s.nextAttemptAt,
     lastError: 'lastError' in p ? p.lastError : s.lastError,
@@ -116,6 +130,7 @@ function next(s: StatusState, p: Patch): StatusState {
     n.pending === s.pending &&
     n.failed === s.failed &&
     n.counted === s.counted &&
+    n.waitingForAccount === s.waitingForAccount &&
     n.inFlight === s.inFlight &&
     n.nextAttemptAt === s.nextAttemptAt &&
     n.lastError === s.lastError &&
@@ -136,6 +151,7 @@ export function sameGateInputs(a: StatusState, b: StatusState): boolean {
     a.online === b.online &&
     a.lockHeld === b.lockHeld &&
     a.authRequired === b.authRequired &&
+    a.signedOut === b.signedOut &&
     a.powerSaving === b.powerSaving &&
     a.visible === b.visible
   );
@@ -163,6 +179,10 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
       return next(state, { lockHeld: action.held });
     case 'authRequired':
       return next(state, { authRequired: action.required });
+    case 'account':
+      return next(state, { signedOut: action.signedOut });
+    case 'waitingForAccount':
+      return next(state, { waitingForAccount: nonNegative(action.count) });
     case 'constraints':
       return next(state, { powerSaving: action.powerSaving, visible: action.visible });
     case 'counts':
@@ -216,6 +236,7 @@ export function gateReasons(s: StatusState): readonly GateReason[] {
   if (!s.started) reasons.push('stopped');
   if (!s.online) reasons.push('offline');
   if (!s.lockHeld) reasons.push('lockNotHeld');
+  if (s.signedOut) reasons.push('signedOut');
   if (s.authRequired) reasons.push('authRequired');
   // Power saving alone only stretches backoff; with the app hidden it pauses.
   if (s.powerSaving && !s.visible) reasons.push('powerSaving', 'hidden');
@@ -254,6 +275,9 @@ export function toEngineStatus(s: StatusState): EngineStatus {
     synced: isSynced(s),
     blockedBy,
   };
+  // Signed out, every pending op waits for its account to sign in.
+  const waiting = s.signedOut ? s.pending : s.waitingForAccount;
+  if (waiting > 0) status.waitingForAccount = waiting;
   if (s.inFlight !== undefined) status.inFlight = s.inFlight;
   if (s.nextAttemptAt !== undefined) status.nextAttemptAt = s.nextAttemptAt;
   if (s.lastError !== undefined) status.lastError = s.lastError;
@@ -288,6 +312,7 @@ export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
     a.pending === b.pending &&
     a.failed === b.failed &&
     a.synced === b.synced &&
+    a.waitingForAccount === b.waitingForAccount &&
     a.inFlight === b.inFlight &&
     a.nextAttemptAt === b.nextAttemptAt &&
     sameReasons(a.blockedBy, b.blockedBy) &&

@@ -56,6 +56,23 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
    * `status$.lastError` `{ kind: 'auth', status: 401, code: 'no_credentials' }`.
    */
   readonly auth?: TokenSource;
+  /**
+   * The signed-in account: the app's own id for the user (never a token),
+   * or null when no one is signed in. Given, accounts are in use: `enqueue`
+   * stamps the op with the account (signed out, it rejects with
+   * `AuthError` code `signed_out`); an op is sent only while its account
+   * is signed in — the others stay pending, untouched, counted in
+   * `status$.waitingForAccount`; signed out, the gate is closed
+   * (`blockedBy: ['signedOut']`). A change aborts the request in flight
+   * (no attempt consumed), makes the token manager forget the previous
+   * account's tokens, and leaves `authRequired`. Emit the new account no
+   * later than `auth.getToken` starts returning its token (in the same
+   * synchronous step, or first). Ops with no account (enqueued without
+   * `account$`, or by an older build) are sent under whoever is signed in.
+   * Until it emits: signed out. Default: none (accounts not in use; ops of
+   * an account, from an earlier run with `account$`, are then never sent).
+   */
+  readonly account$?: Observable<string | null>;
   /** Connectivity. Default: `navigator.onLine` + window events; always online where absent (Node). */
   readonly online$?: Observable<boolean>;
   /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */

@@ -16,8 +16,14 @@ export interface EnqueueInput {
   readonly txToken?: string;
 }
 
+/** What `discardAccount` needs to be told. */
+export interface DiscardAccountOptions {
+  /** Must be `true`: the ops are dropped for good, never sent. */
+  readonly confirm?: boolean;
+}
+
 /** Why processing is not running right now (empty when it may run). */
-export type GateReason = 'offline' | 'lockNotHeld' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
+export type GateReason = 'offline' | 'lockNotHeld' | 'signedOut' | 'authRequired' | 'stopped' | 'powerSaving' | 'hidden';
 
 /** The engine's state, for UIs. Emitted on every change (distinct). */
 export interface EngineStatus {
@@ -35,6 +41,13 @@ export interface EngineStatus {
    * enqueued before it; this flag for the whole queue.
    */
   readonly synced: boolean;
+  /**
+   * Pending ops waiting for their account to sign in (accounts in use,
+   * `account$`): while signed out, every pending op; while signed in, the
+   * ops of other accounts the drain's last full pass over the queue left
+   * in place. Absent when none.
+   */
+  readonly waitingForAccount?: number;
   /** Why the gate is closed; empty while processing. */
   readonly blockedBy: readonly GateReason[];
   /** The op being sent, if any. */
@@ -110,7 +123,12 @@ export type EngineEvent =
  * `results$` depends on `keyof R`, which makes `EngineCore<R>` invariant.)
  */
 export interface EngineCore<R extends RouteTable = any> {
-  /** Validate, persist and resolve with the stored op (rejects typed). */
+  /**
+   * Validate, persist and resolve with the stored op (rejects typed). With
+   * accounts in use (`account$`) the op is stamped with the signed-in
+   * account; signed out, it rejects with `AuthError` code `signed_out` and
+   * nothing is stored.
+   */
   enqueue<K extends keyof R & string>(input: EnqueueInputOf<R, K>): Promise<PendingOp>;
   /** Start processing (acquires the lock; idempotent). */
   start(): void;
@@ -184,5 +202,18 @@ export interface EngineCore<R extends RouteTable = any> {
    * await store.close();
    */
   dispose(): Promise<void>;
+  /**
+   * Drop every pending op of an account that is not signed in, for good:
+   * the only way an account's queued work is ever removed (sign-out keeps
+   * it, encrypted and pending, for that account's next sign-in). Each op
+   * goes through the store's fail-then-discard path (reason `dropped`);
+   * no `results$` entry. Resolves with how many ops were dropped. Rejects
+   * with `ValidationError`: `notConfirmed` without `{ confirm: true }`,
+   * `accountSignedIn` for the account signed in now.
+   *
+   * @example
+   * if (await askUser('Discard 3 unsynced changes of Ada?')) await engine.discardAccount('ada', { confirm: true });
+   */
+  discardAccount(accountId: string, options?: DiscardAccountOptions): Promise<number>;
 }
 

@@ -278,7 +278,11 @@ export type ValidationReason =
   | 'invalidOptions'
   | 'opInFlight'
   | 'unknownOp'
-  | 'lockNotHeld';
+  | 'lockNotHeld'
+  /** A destructive call made without `{ confirm: true }` (`discardAccount`). */
+  | 'notConfirmed'
+  /** `discardAccount` for the account signed in now: sign it out first. */
+  | 'accountSignedIn';
 
 /**
  * Bad input caught before anything is persisted or sent. `detail` names the

@@ -76,6 +76,10 @@ const ErrorInfoCodec = t.intersection([
   t.partial({ status: t.number, code: t.string, retryAfterMs: t.number, redirectOrigin: t.string }),
 ]);
 
+// An account id is the app's own non-empty string; "no account" is the
+// field's absence (records from builds before accounts have none).
+const AccountId = t.refinement(t.string, (s) => s.length > 0, 'AccountId');
+
 /** The io-ts codec of a stored pending operation. */
 export const PendingOpCodec = t.intersection([
   t.type({
@@ -92,6 +96,7 @@ export const PendingOpCodec = t.intersection([
   }),
   t.partial({
     lastError: t.union([ErrorInfoCodec, t.null]),
+    accountId: AccountId,
   }),
 ]);
 
@@ -114,6 +119,13 @@ export interface PendingOp {
   /** Earliest time of the next attempt (epoch ms), or null for "now". */
   readonly nextAttemptAt: number | null;
   readonly lastError?: import('../errors/sync-error').ErrorInfo | null;
+  /**
+   * The account that enqueued the op (the app's id for it, never a token):
+   * the engine sends it only while that account is signed in. Absent: no
+   * account (enqueued with no `account$`, or by a build before accounts),
+   * sent with whatever credentials are current, as before.
+   */
+  readonly accountId?: string;
 }
 
 // Fields whose (malformed) value is safe and useful to quote in a decode

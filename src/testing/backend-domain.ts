@@ -15,7 +15,12 @@ export interface AppliedEffect {
   readonly at: number;
   /** `Trace-Id` of the request, if any (never the payload). */
   readonly traceId?: string;
+  /** `sub` of the request's token: the identity it was applied under. */
+  readonly subject?: string;
 }
+
+/** Who asked for an effect: the request's trace id and token subject. */
+export type EffectMeta = Pick<AppliedEffect, 'traceId' | 'subject'>;
 
 export interface Todo {
   readonly id: string;
@@ -106,7 +111,7 @@ export class BackendDomain {
   }
 
   /** Apply a POST/PATCH/PUT/DELETE; every 2xx records one effect under `key`. */
-  mutate(method: string, resource: ResourceName, id: string | undefined, body: unknown, key: string, traceId?: string): HttpAnswer {
+  mutate(method: string, resource: ResourceName, id: string | undefined, body: unknown, key: string, who: EffectMeta = {}): HttpAnswer {
     const table = this.#table(resource);
     if (method === 'POST' && id === undefined) {
       if (!isObj(body)) return error(400, 'bad_request', 'body must be a JSON object');
@@ -116,7 +121,7 @@ export class BackendDomain {
       if (table.has(body.id)) return error(409, 'already_exists', 'entity already exists', { id: body.id });
       const entity = created(resource, body as Body & { id: string });
       table.set(entity.id, entity);
-      this.#record(key, resource, entity.id, 'create', traceId);
+      this.#record(key, resource, entity.id, 'create', who);
       return new HttpAnswer(201, { data: entity });
     }
     if (id === undefined || !ID_RE.test(id)) return error(404, 'not_found', 'no such entity');
@@ -131,12 +136,12 @@ export class BackendDomain {
       }
       const next = updated(resource, current, body);
       table.set(id, next);
-      this.#record(key, resource, id, 'update', traceId);
+      this.#record(key, resource, id, 'update', who);
       return new HttpAnswer(200, { data: next });
     }
     if (method === 'DELETE') {
       table.delete(id);
-      this.#record(key, resource, id, 'delete', traceId);
+      this.#record(key, resource, id, 'delete', who);
       return new HttpAnswer(200, { data: { id, deleted: true } });
     }
     return error(405, 'method_not_allowed', 'method not allowed');
@@ -189,8 +194,8 @@ export class BackendDomain {
     this.#byEntity = new Map();
   }
 
-  #record(key: string, resource: ResourceName, id: string, action: AppliedEffect['action'], traceId?: string): void {
-    const e: AppliedEffect = { seq: this.#log.length + 1, idempotencyKey: key, resource, id, action, at: this.now(), traceId };
+  #record(key: string, resource: ResourceName, id: string, action: AppliedEffect['action'], who: EffectMeta): void {
+    const e: AppliedEffect = { seq: this.#log.length + 1, idempotencyKey: key, resource, id, action, at: this.now(), ...who };
     this.#log.push(e);
     this.#effects.set(key, (this.#effects.get(key) ?? 0) + 1);
     const ek = `${resource}/${id}`;

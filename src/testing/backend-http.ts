@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUuidV4 } from '../op/ids';
 import { isObj, type BackendDomain, type ResourceName } from './backend-domain';
 import type { EventStreams } from './event-streams';
+import { requestSubject } from './request-subject';
 import type { Fault, FaultController, RetryAfter } from './faults';
 import { HttpAnswer, errorAnswer as error, type StoredAnswer } from './http-answer';
 import { parseIdempotencyKey, requestFingerprint, type IdempotencyLayer } from './idempotency-layer';
@@ -272,7 +273,7 @@ export class BackendHttp {
     }
     const answer =
       injectedDomainAnswer(fault) ??
-      (bodyOk ? this.b.domain.mutate(r.method, r.resource, r.id, body, key ?? '', traceId) : error(400, 'bad_request', 'body is not JSON'));
+      (bodyOk ? this.b.domain.mutate(r.method, r.resource, r.id, body, key ?? '', { traceId, subject: requestSubject(req.headers.authorization) }) : error(400, 'bad_request', 'body is not JSON'));
     // Nothing here is a 5xx, so no "release the key" branch is needed.
     claim.settle(answer.toStored());
     this.#answerAfterCommit(req, res, answer, fault);

@@ -1,5 +1,5 @@
 import { VirtualTimeScheduler, firstValueFrom } from 'rxjs';
-import { TOKEN_MANAGER_DEFAULTS, createTokenManager } from '../../src/auth/token-manager';
+import { TOKEN_MANAGER_DEFAULTS, createTokenManager, type TokenSource } from '../../src/auth/token-manager';
 import { AuthError, NetworkError, TimeoutError, ValidationError } from '../../src/errors/sync-error';
 import { fakeJwt } from '../observability/fixtures';
 
@@ -22,6 +22,32 @@ function deferred<T>() {
 }
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+/** A token source whose refresh is controlled by the test; it persists refreshed tokens (the forget tests). */
+function source(initial: string | null) {
+  let stored = initial;
+  const pending: Array<ReturnType<typeof deferred<string>>> = [];
+  const src: TokenSource & { refreshes: number } = {
+    refreshes: 0,
+    getToken: () => stored,
+    refreshToken: () => {
+      src.refreshes += 1;
+      const d = deferred<string>();
+      pending.push(d);
+      return d.promise.then((t) => {
+        stored = t;
+        return t;
+      });
+    },
+  };
+  const answer = async (token: string) => {
+    pending.shift()!.resolve(token);
+    await flush();
+  };
+  return { src, answer };
+}
 
 describe('createTokenManager (the Promise edge)', () => {
   it('answers with the source\'s Promise or plain value, and shares one refresh between concurrent callers', async () => {
@@ -169,5 +195,40 @@ describe('createTokenManager (the Promise edge)', () => {
 
   it.each([0, -1, NaN, Infinity, 2 ** 31, '100' as unknown as number])('refuses timeoutMs %p', (timeoutMs) => {
     expect(() => createTokenManager({ getToken: () => null, refreshToken: never }, { timeoutMs })).toThrow(ValidationError);
+  });
+
+  describe('forget (the account changed)', () => {
+    it("a refresh in flight for the previous account is never handed to the next one's callers", async () => {
+      const a0 = tokenExpiringAt(1_000_000);
+      const a1 = tokenExpiringAt(2_000_000, 1);
+      const b0 = tokenExpiringAt(3_000_000, 2);
+      const { src, answer } = source(a0);
+      const refreshed: number[] = [];
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      tm.refreshed$.subscribe(() => refreshed.push(1));
+      const forA = tm.forceRefresh(a0); // A's 401
+      await flush();
+      expect(src.refreshes).toBe(1);
+      // A signs out, B signs in: the app's source now holds B's token.
+      tm.forget();
+      (src as { getToken: () => string | null }).getToken = () => b0;
+      await expect(tm.getToken()).resolves.toBe(b0);
+      const aFails = expect(forA).rejects.toMatchObject({ code: 'account_changed' });
+      await answer(a1); // A's refresh answers late
+      await aFails;
+      expect(refreshed).toEqual([]);
+      await expect(tm.getToken()).resolves.toBe(b0);
+    });
+
+    it("a token read for the previous account that lands after forget() is neither handed out nor refreshed", async () => {
+      const expiring = tokenExpiringAt(10_000); // within the skew: would be refreshed
+      const { src } = source(expiring);
+      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      const read = tm.getToken();
+      tm.forget();
+      await expect(read).rejects.toBeInstanceOf(AuthError);
+      await expect(read).rejects.toMatchObject({ code: 'account_changed' });
+      expect(src.refreshes).toBe(0);
+    });
   });
 });

@@ -72,6 +72,7 @@ describe('createSyncEngine', () => {
     ['requestHeaders with an invalid name', { requestHeaders: { 'X Tenant': 'a' } }],
     ['requestHeaders with a CR LF value', { requestHeaders: { 'X-Tenant': 'a\r\nX-Admin: 1' } }],
     ['requestHeaders with a value that is not a string', { requestHeaders: { 'X-Tenant': 1 } as never }],
+    ['an account$ that is not an Observable (a bare account id)', { account$: 'ada' as never }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {

@@ -91,6 +91,10 @@ export class FakeEngine implements EngineCore {
 
   resumeAuth(): void {}
 
+  discardAccount(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   dispose(): Promise<void> {
     return Promise.resolve();
   }

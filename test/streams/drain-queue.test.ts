@@ -197,4 +197,42 @@ describe('drainQueue (virtual time)', () => {
       expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 0, 20, 40, 40]);
     }),
   );
+
+  test(
+    'skip: skipped ops are left untouched (no process, no write), the others keep FIFO order across batches; onIdle gets the count of the pass',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      // Odd ops belong to another account.
+      for (let i = 1; i <= 7; i++) store.append({ ...op(i), accountId: i % 2 === 1 ? 'a' : 'b' }).subscribe();
+      const before = store.pendingOps();
+      const done: number[] = [];
+      const idles: number[] = [];
+      const wake$ = new Subject<void>();
+      const sub = drainQueue({
+        store,
+        batchSize: 3,
+        wake$,
+        process: (o) =>
+          defer(() => {
+            done.push((o.payload as { n: number }).n);
+            return store.complete(o, 0);
+          }),
+        skip: (o) => o.accountId !== 'b',
+        onIdle: (skipped) => idles.push(skipped),
+        lane: createSettleLane(m.scheduler),
+        retryMs: 1000,
+        scheduler: m.scheduler,
+      }).subscribe();
+      // A later pass (a wake) counts again from the head: the same 4 ops.
+      m.scheduler.schedule(() => wake$.next(), 100);
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      expect(done).toEqual([2, 4, 6]);
+      expect(idles).toEqual([4, 4]);
+      // The skipped ops are exactly as they were: never updated, completed or failed.
+      expect(store.pendingOps()).toEqual(before.filter((o) => o.accountId === 'a'));
+      expect(store.calls.filter((c) => c.method === 'complete')).toHaveLength(3);
+      expect(store.calls.filter((c) => !['append', 'peek', 'complete'].includes(c.method))).toEqual([]);
+    }),
+  );
 });

@@ -119,6 +119,8 @@ export interface HarnessOptions {
   readonly serverWake?: EngineDeps['serverWake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
   readonly requestHeaders?: EngineDeps['requestHeaders'];
+  /** The signed-in account (accounts in use); default none. */
+  readonly account$?: EngineDeps['account$'];
   /** Replaces the synchronous `FakeAuth` (e.g. a real token manager's port); `h.auth` is then unused. */
   readonly auth?: AuthPort;
 }
@@ -168,6 +170,7 @@ export class EngineHarness {
       lock: this.lock,
       online$: this.online$,
       constraints$: this.constraints$,
+      account$: options.account$,
       scheduler,
       now,
       random: options.random ?? (() => 0.5),

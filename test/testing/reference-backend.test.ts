@@ -123,6 +123,19 @@ describe('reference backend', () => {
       expect(backend.applied().map((e) => e.seq)).toEqual([1, 2, 3]);
     });
 
+    test('each effect records the subject of the token it was applied under (a replay adds none)', async () => {
+      const key = randomUUID();
+      await call(backend, 'POST', '/todos', { id: 't1', title: 'a' }, { token: backend.issueToken(60_000, 'alice') });
+      await call(backend, 'POST', '/todos', { id: 't2', title: 'b' }, { key, token: backend.issueToken(60_000, 'bob') });
+      await call(backend, 'POST', '/todos', { id: 't2', title: 'b' }, { key, token: backend.issueToken(60_000, 'alice') });
+      await call(backend, 'DELETE', '/todos/t1');
+      expect(backend.applied().map((e) => [e.id, e.action, e.subject])).toEqual([
+        ['t1', 'create', 'alice'],
+        ['t2', 'create', 'bob'],
+        ['t1', 'delete', 'demo-user'],
+      ]);
+    });
+
     test('onEffect runs after the commit and before the answer is written', async () => {
       const seen: string[] = [];
       const off = backend.onEffect((e) => seen.push(`${e.action}:${e.id}:${backend.effects(e.idempotencyKey)}`));
