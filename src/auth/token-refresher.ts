@@ -189,7 +189,10 @@ class Refresher implements TokenRefresher {
 
   forget(): void {
     this.#generation += 1;
+    // Its callers fail now; its late answer is dropped (the generation moved on).
+    const flight = this.#inflight;
     this.#inflight = null;
+    flight?.error(new AuthError({ code: 'account_changed' }));
     this.#replaced = null;
     this.#fresh = null;
     this.#timer?.unsubscribe();

@@ -223,7 +223,8 @@ describe('createTokenManager (the Promise edge)', () => {
     it("a token read for the previous account that lands after forget() is neither handed out nor refreshed", async () => {
       const expiring = tokenExpiringAt(10_000); // within the skew: would be refreshed
       const { src } = source(expiring);
-      const tm = createTokenManager(src, { now: () => 0, refreshAhead: false });
+      // The app's read is asynchronous (a keychain, an auth SDK): it lands after forget().
+      const tm = createTokenManager({ getToken: async () => src.getToken(), refreshToken: () => src.refreshToken() }, { now: () => 0, refreshAhead: false });
       const read = tm.getToken();
       tm.forget();
       await expect(read).rejects.toBeInstanceOf(AuthError);
