@@ -6,7 +6,6 @@ import {
   concat,
   defaultIfEmpty,
   distinctUntilChanged,
-  filter,
   finalize,
   from,
   ignoreElements,
@@ -20,9 +19,7 @@ import {
   timer,
   type Observable,
 } from 'rxjs';
-import { drainQueue } from '../../streams/drain-queue';
 import type { ProcessOutcome } from '../../streams/outcome';
-import { processOp } from '../../streams/process-op';
 import { createSettleLane, type SettleLane } from '../../streams/settle-lane';
 import { AuthError, SyncError, ValidationError } from '../errors/sync-error';
 import { createOpId } from '../op/ids';
@@ -34,7 +31,6 @@ import { newPendingOp } from './new-pending-op';
 import { createOpCanceller, type OpCanceller } from './op-canceller';
 import { pageQueue } from './page-queue';
 import { fanOutOutcome, type OutcomeSinks } from './outcome-fan-out';
-import { processContextOf } from './process-context';
 import { createStatusFold, type StatusFold } from './status-fold';
 import {
   INITIAL_STATUS_STATE,
@@ -52,6 +48,8 @@ import { cleanCounts$ } from './clean-counts';
 import { settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
 import { discardAccountOps, discardRefusal } from './discard-account';
 import { followAccount } from './follow-account';
+import { engineDrain } from './engine-drain';
+import { contendForLock, followServerWake, watchInputs } from './engine-inputs';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -118,7 +116,8 @@ class Core implements EngineCore {
     this.changes$ = store.changes$;
     this.failedOps = withBulkActions(store.failed);
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
-    this.#watchInputs();
+    const sinks = { dispatch: (a: StatusAction) => this.#dispatch(a), emit: (e: EngineEvent) => this.#emit(e) };
+    this.#subs.add(watchInputs(deps, { ...sinks, changeSeen: () => (this.#changeSeq += 1) }));
     if (deps.account$ !== undefined) {
       this.#subs.add(
         followAccount(deps.account$, {
@@ -130,81 +129,13 @@ class Core implements EngineCore {
       );
     }
     this.#refreshCounts();
-    this.#contendForLock();
-    this.#followServerWake();
+    this.#subs.add(contendForLock(this.#started, deps, sinks));
+    this.#subs.add(followServerWake(this.#started, deps.serverWake, () => this.syncNow()));
     this.#runGate();
   }
 
-  /** Fold the platform signals and the store's change feed into the status; pass on what events need. */
-  #watchInputs(): void {
-    const deps = this.#deps;
-    const { store } = deps;
-    this.#subs.add(
-      deps.online$.pipe(distinctUntilChanged()).subscribe((online) => this.#dispatch({ type: 'online', online })),
-    );
-    this.#subs.add(
-      deps.constraints$.subscribe((c) =>
-        this.#dispatch({ type: 'constraints', powerSaving: c.powerSaving ?? false, visible: c.visible ?? true }),
-      ),
-    );
-    this.#subs.add(
-      store.changes$.subscribe((change) => {
-        this.#changeSeq += 1;
-        this.#dispatch({ type: 'change', change: change.type });
-        // Emitted here (not after `append` resolves) so `enqueued` always
-        // precedes the op's first attempt, even with a synchronous store.
-        if (change.type === 'appended') this.#emit({ type: 'enqueued', at: deps.now(), op: change.op });
-        // Whoever holds the lock (another tab) is not on this feed: tell it.
-        if (change.type === 'appended' || change.type === 'retried') deps.wake?.post();
-        // Records the store quarantined while reading (corrupt at the head).
-        if (change.type === 'failed' && change.record.reason === 'corrupt') {
-          this.#emit({ type: 'failed', at: deps.now(), record: change.record });
-        }
-      }),
-    );
-    this.#subs.add(deps.auth.refreshed$.subscribe(() => this.#emit({ type: 'tokenRefreshed', at: deps.now() })));
-  }
 
-  /** Contend for the lock while started; report what happens to it. */
-  #contendForLock(): void {
-    const deps = this.#deps;
-    this.#subs.add(
-      this.#started
-        .pipe(
-          distinctUntilChanged(),
-          switchMap((started) => (started ? deps.lock.hold() : EMPTY)),
-        )
-        .subscribe((lock) => {
-          if (lock.held) {
-            this.#emit({ type: 'lockAcquired', at: deps.now(), fencingToken: lock.fencingToken, takeover: lock.takeover });
-            this.#dispatch({ type: 'lock', held: true });
-          } else {
-            // A damaged lock record: say so (event and lastError) instead of
-            // showing nothing but `lockNotHeld`.
-            if (lock.error !== undefined) {
-              this.#emit({ type: 'lockError', at: deps.now(), error: lock.error });
-              this.#dispatch({ type: 'error', error: lock.error });
-            }
-            if (lock.lost) this.#emit({ type: 'lockLost', at: deps.now() });
-            this.#dispatch({ type: 'lock', held: false });
-          }
-        }),
-    );
-  }
 
-  /** While started, the server's push channel (`serverWake`) announcing it is ready means "sync now". */
-  #followServerWake(): void {
-    const { serverWake } = this.#deps;
-    if (serverWake === undefined) return;
-    this.#subs.add(
-      this.#started
-        .pipe(
-          distinctUntilChanged(),
-          switchMap((started) => (started ? serverWake.ready$ : EMPTY)),
-        )
-        .subscribe(() => this.syncNow()),
-    );
-  }
 
   /**
    * The gate: the drain runs only while nothing blocks it; closing the gate
@@ -255,51 +186,20 @@ class Core implements EngineCore {
     result: (r) => this.#results.next(r),
   };
 
-  /**
-   * The FIFO drain for the signed-in `account`, processing each op with the
-   * engine's ports; every outcome fanned out. Ops of another account are
-   * left untouched (`skip`): each account's ops keep their order, and one
-   * account's ops never hold up another's.
-   */
+  /** The FIFO drain for the signed-in `account` (`engine-drain.ts`). */
   #drain(account: string | null): Observable<never> {
-    const deps = this.#deps;
-    const { store, scheduler } = deps;
-    const canceller = this.#canceller;
-    const ctx = processContextOf(deps, this.#lane, () => this.#state.value.powerSaving, (o) => this.#report(o), {
-      syncNow$: this.#syncNow,
-      cancel$: canceller.requests$,
-    });
-    const run = (op: PendingOp): Observable<never> => processOp(op, ctx);
-    return drainQueue({
-      store,
-      batchSize: deps.batchSize,
-      // Own appends wake the drain through the change feed. Another tab or
-      // process appending to the same storage is not on this feed: its wake
-      // port (same-origin tabs) says so at once, and in any case an idle
-      // holder looks again every `idlePollMs`. Acquiring the lock opens the
-      // gate, and the drain always reads the queue when it starts.
-      wake$: merge(
-        store.changes$.pipe(filter((c) => c.type === 'appended' || c.type === 'retried')),
-        deps.wake?.wake$ ?? EMPTY,
-        this.#syncNow,
-        deps.idlePollMs > 0 ? interval(deps.idlePollMs, scheduler) : EMPTY,
-      ),
-      process: (op) => canceller.process(op, run),
-      skip: (op) => op.accountId !== undefined && op.accountId !== account,
+    return engineDrain(account, {
+      deps: this.#deps,
       lane: this.#lane,
-      readAheadScheduler: deps.commitScheduler,
-      onIdle: (skipped) => {
-        // Every settlement landed and the queue is empty: nothing is owed.
-        canceller.reset();
-        this.#dispatch({ type: 'waitingForAccount', count: skipped });
-        this.#dispatch({ type: 'drained' });
-        this.#refreshCounts();
-      },
-      onError: (error) => this.#dispatch({ type: 'error', error }),
-      retryMs: deps.storageRetryMs,
-      scheduler,
+      canceller: this.#canceller,
+      syncNow$: this.#syncNow,
+      powerSaving: () => this.#state.value.powerSaving,
+      report: (o) => this.#report(o),
+      dispatch: (a) => this.#dispatch(a),
+      refreshCounts: () => this.#refreshCounts(),
     });
   }
+
 
   enqueue(input: EnqueueInput): Promise<PendingOp> {
     const { router, store, now, payloadLimits } = this.#deps;
