@@ -13,7 +13,7 @@ export interface LedgerEntry {
 export const LedgerEntryCodec = t.type({ opId: t.string, completedAt: t.number });
 
 /** Ledger entries read (and decrypted) per page while pruning; the prune yields between pages. */
-export const LEDGER_PAGE = 100;
+export const LEDGER_PAGE = 25;
 
 /**
  * Pending ops checked against the ledger at open where `complete` is two

@@ -1,5 +1,5 @@
 import { Subject, VirtualAction, VirtualTimeScheduler, firstValueFrom, of } from 'rxjs';
-import { createSyncEngine, type SyncEngine } from '../../src/create-sync-engine';
+import { createSyncEngine, SEED_PAGE, type SyncEngine } from '../../src/create-sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from '../../src/engine/sync-engine-options';
 import { ValidationError } from '../../src/errors/sync-error';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
@@ -220,13 +220,13 @@ describe('createSyncEngine', () => {
     try {
       await settle();
       // One page read; the next waits for a later task.
-      expect(peeks).toEqual([50]);
-      for (let task = 0; task < 20; task++) {
+      expect(peeks).toEqual([SEED_PAGE]);
+      for (let task = 0; task < 2 * Math.ceil(350 / SEED_PAGE); task++) {
         scheduler.flush();
         await settle();
       }
-      // 350 ops, 50 a page: seven full pages, then an empty read.
-      expect(peeks).toEqual([50, 50, 50, 50, 50, 50, 50, 50]);
+      // 350 ops, SEED_PAGE a page: the pages, then the read that finds the end.
+      expect(peeks).toEqual(Array(Math.floor(350 / SEED_PAGE) + 1).fill(SEED_PAGE));
       const oldest = NOW - (ops[0]?.createdAt ?? 0);
       const snapshot = await firstValueFrom(engine.metrics$);
       expect(snapshot['sync.pending_ops.age_p99']).toBeGreaterThanOrEqual(oldest - 350);

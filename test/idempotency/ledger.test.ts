@@ -106,7 +106,8 @@ describe('IdempotencyLedger', () => {
 
   it('prune reads a page at a time and yields between pages', async () => {
     const tables = new FakeTables(true);
-    const ops = makeOps(2 * LEDGER_PAGE + 50);
+    // Two full pages and a half one.
+    const ops = makeOps(2 * LEDGER_PAGE + Math.ceil(LEDGER_PAGE / 2));
     for (const op of ops) tables.ledger.set(op.idempotencyKey, E.right({ opId: op.id, completedAt: 0 }));
     const { ledger, yields } = ledgerOn(tables, { t: 10 * TTL });
     expect(await ledger.prune()).toBe(ops.length);
