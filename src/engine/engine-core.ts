@@ -233,6 +233,8 @@ class Core implements EngineCore {
       lane: this.#lane,
       // Own settlements and results; another holder's only by looking again.
       recheck$: merge(store.changes$, this.#results, idlePollMs > 0 ? interval(idlePollMs, scheduler) : EMPTY),
+      // What the drain would send now: another account's ops wait for its sign-in.
+      owed: (op) => op.accountId === undefined || op.accountId === this.#account.value,
     });
     const appends = [...this.#appends];
     const idle$ = appends.length === 0 ? settled$ : concat(from(Promise.allSettled(appends)).pipe(ignoreElements()), settled$);

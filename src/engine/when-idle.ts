@@ -5,6 +5,7 @@ import {
   concat,
   defer,
   endWith,
+  expand,
   filter,
   first,
   fromEvent,
@@ -41,10 +42,15 @@ export interface IdleSources {
   readonly lane: Pick<SettleLane, 'drained$'>;
   /** When to look again: the queue's own changes, results, a poll for other holders. */
   readonly recheck$: Observable<unknown>;
+  /**
+   * Whether a pending op is owed to this caller: the drain would send it now
+   * (not another account's op, which waits for its own sign-in). Default: all.
+   */
+  readonly owed?: (op: PendingOp) => boolean;
 }
 
-const settledBefore = (batch: readonly PendingOp[], boundary: OpId): boolean =>
-  batch.length === 0 || (batch[0] as PendingOp).id > boundary;
+/** Ops read per page while looking past other accounts' ops for one still owed. */
+const OWED_PAGE = 50;
 
 /**
  * Completes once no op with an id up to `boundary` is pending and every
@@ -67,9 +73,28 @@ const settledBefore = (batch: readonly PendingOp[], boundary: OpId): boolean =>
 export function settledThrough$(boundary: OpId, src: IdleSources): Observable<never> {
   return src.recheck$.pipe(
     startWith(undefined),
-    switchMap(() => concat(src.lane.drained$, src.store.peek(1)).pipe(catchError(() => EMPTY))),
-    first((batch) => settledBefore(batch, boundary)),
+    switchMap(() => concat(src.lane.drained$, owedThrough$(boundary, src)).pipe(catchError(() => EMPTY))),
+    first((owed) => !owed),
     ignoreElements(),
+  );
+}
+
+/**
+ * Whether any op up to `boundary` is still pending and owed, read from the
+ * head page by page (only past ops that are not owed: usually one read of
+ * one page). Emits once.
+ */
+function owedThrough$(boundary: OpId, src: IdleSources): Observable<boolean> {
+  const owed = src.owed ?? (() => true);
+  const page = (after?: OpId) => src.store.peek(OWED_PAGE, after);
+  const owes = (ops: readonly PendingOp[]): boolean => ops.some((op) => op.id <= boundary && owed(op));
+  return page().pipe(
+    expand((ops) => {
+      const last = ops[ops.length - 1];
+      return ops.length < OWED_PAGE || last === undefined || last.id > boundary || owes(ops) ? EMPTY : page(last.id);
+    }),
+    map(owes),
+    first((o) => o, false),
   );
 }
 

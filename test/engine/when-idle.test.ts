@@ -1,4 +1,4 @@
-import { VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, VirtualTimeScheduler } from 'rxjs';
 import { TimeoutError, ValidationError } from '../../src/errors/sync-error';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
@@ -124,5 +124,30 @@ describe('whenIdle and status$.synced (engine, virtual time)', () => {
     expect(holder.results.map((r) => r.txToken)).toEqual(['tx-x']);
     expect(idle.error).toBeUndefined();
     expect(idle.at).toBeGreaterThan(1_060);
+  });
+});
+
+describe('whenIdle with accounts in use (engine, virtual time)', () => {
+  test("resolves for the signed-in account while another account's older ops wait for their sign-in", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const account$ = new BehaviorSubject<string | null>('A');
+    const h = new EngineHarness(scheduler, { account$ });
+    h.auth.current = 'token-A';
+    h.online$.next(false);
+    h.engine.start();
+    h.enqueue('a1');
+    h.enqueue('a2');
+    await runUntil(scheduler, 10);
+    // A signs out, B signs in and enqueues; A's ops stay pending.
+    h.auth.current = 'token-B';
+    account$.next('B');
+    h.enqueue('b1');
+    await runUntil(scheduler, 20);
+    const idle = track(h, h.engine.whenIdle({ timeoutMs: 10_000 }));
+    h.at(100, () => h.online$.next(true));
+    await runUntil(scheduler, 5_000);
+    expect(idle.error).toBeUndefined();
+    expect(idle.resultsThen).toEqual(['tx-b1:committed']);
+    expect(h.store.pendingOps().map((o) => o.txToken)).toEqual(['tx-a1', 'tx-a2']);
   });
 });
