@@ -132,6 +132,8 @@ export type { Reconcile, ReconcileDecision } from '../streams/resolve-conflict';
 export type { StorePort, AuthPort, MetaPort } from '../streams/ports';
 export { createApiClient, API_CLIENT_DEFAULTS } from './api/api-client';
 export type { ApiClient, ApiClientOptions, ApiRequest, ApiResponse } from './api/api-client';
+export type { BatchEntryRequest, BatchRequest, BatchEntryResult } from './api/batch-types';
+export { BATCH_MISMATCH } from './api/batch-answer';
 export { fetchTransport } from './api/http-transport';
 export type { HttpRequest, HttpTransport, FetchLike } from './api/http-transport';
 export { createStorageLock, STORAGE_LOCK_DEFAULTS } from './lock/storage-lock';
