@@ -72,6 +72,8 @@ export {
 } from './policy/backoff';
 export type { BackoffPolicy, JitterMode } from './policy/backoff';
 export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-response';
+export { classifyBatchEntry, BATCH_NOT_APPLIED_STATUS } from './policy/classify-batch-entry';
+export type { BatchEntryAnswer, BatchEntryOutcome } from './policy/classify-batch-entry';
 export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
 export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
 export { retryKeyPolicy } from './idempotency/retry-key-policy';

@@ -100,6 +100,8 @@ const joinUrl = (base: string, path: string): string =>
  * const api = createApiClient({ baseUrl: 'https://api.example.com' });
  * api.send({ method: 'POST', path: '/todos', body: { title: 'x' }, token, idempotencyKey, traceId })
  *   .subscribe({ next: (r) => r.data, error: (e: SyncError) => e.kind });
+ * api.sendBatch({ path: '/batch', token, entries: [{ method: 'POST', path: '/todos', body, idempotencyKey, traceId }] })
+ *   .subscribe((results) => results.map((r) => r.kind)); // ['ok'] | ['error'] | ['notApplied']
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = assertSecureBaseUrl(options.baseUrl).toString();
