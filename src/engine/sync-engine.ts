@@ -35,10 +35,12 @@ export interface EngineStatus {
   readonly pending: number;
   readonly failed: number;
   /**
-   * Everything is synced: no op pending, no request out, and every settled
-   * op's `results$` entry emitted (failed ops are settled). False until the
-   * queue's counts were first read. `whenIdle()` waits for the ops
-   * enqueued before it; this flag for the whole queue.
+   * Everything is synced: no op pending that could be sent now, no request
+   * out, and every settled op's `results$` entry emitted (failed ops are
+   * settled). With accounts in use, ops waiting for another account
+   * (`waitingForAccount`) do not count: they cannot be sent until it signs
+   * in. False until the queue's counts were first read. `whenIdle()` waits
+   * for the ops enqueued before it; this flag for the whole queue.
    */
   readonly synced: boolean;
   /**
