@@ -100,6 +100,7 @@ class Core implements EngineCore {
   readonly results$: Observable<OpResult> = this.#results.asObservable();
   readonly events$: Observable<EngineEvent> = this.#events.asObservable();
   readonly changes$: Observable<StoreChange>;
+  readonly account$: Observable<string | null> = this.#account.asObservable();
   readonly failedOps: EngineFailedOps;
 
   constructor(deps: EngineDeps) {

@@ -181,6 +181,14 @@ export interface EngineCore<R extends RouteTable = any> {
   /** Durable changes to the queues (from the store's change feed). */
   readonly changes$: Observable<StoreChange>;
   /**
+   * The account the engine sends for (`account$` as it follows it): a
+   * non-empty id, or null when none is signed in or accounts are not in
+   * use. Replays the current one at once, then emits each change — before
+   * an op of the new account can be enqueued or sent. The optimistic store
+   * shows this account's view.
+   */
+  readonly account$: Observable<string | null>;
+  /**
    * The pending queue in FIFO order: emits each op, reading the store page
    * by page (bounded memory), each page after the first in a later task
    * (a long queue never holds the event loop), then completes. Cold: each
