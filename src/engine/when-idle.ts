@@ -49,6 +49,22 @@ export interface IdleSources {
   readonly owed?: (op: PendingOp) => boolean;
 }
 
+/**
+ * Whether `whenIdle` waits for `op`: the drain would send it now. Without
+ * accounts (`accountsInUse` false), every op with no account (one stamped
+ * by an earlier run with `account$` is never sent); signed in as
+ * `account`, its ops and ops with no account; signed out (`account`
+ * null), none — the gate is closed and every pending op waits for an
+ * account, as `status$.waitingForAccount` counts them.
+ *
+ * @example
+ * owedNow({ accountId: 'ada' }, 'bob', true); // false: Ada's op waits for her sign-in
+ */
+export function owedNow(op: Pick<PendingOp, 'accountId'>, account: string | null, accountsInUse: boolean): boolean {
+  if (accountsInUse && account === null) return false;
+  return op.accountId === undefined || op.accountId === account;
+}
+
 /** Ops read per page while looking past other accounts' ops for one still owed. */
 const OWED_PAGE = 50;
 
