@@ -153,7 +153,8 @@ export interface EngineCore<R extends RouteTable = any> {
    * `failed_ops`) and its `results$` entry was emitted. Rejects with a
    * `TimeoutError` (`code: 'idle_timeout'`) after `timeoutMs`, with
    * `signal.reason` when `signal` aborts. Ops enqueued after the call are
-   * not waited for.
+   * not waited for, nor ops the drain cannot send now: with accounts in
+   * use, another account's (and, signed out, every op).
    */
   whenIdle(options?: WhenIdleOptions): Promise<void>;
   /**
