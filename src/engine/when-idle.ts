@@ -25,6 +25,7 @@ import type { StorePort } from '../../streams/ports';
 import type { SettleLane } from '../../streams/settle-lane';
 import { TimeoutError } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import { sentUnder } from '../op/sent-under';
 import { timerOptionMs } from '../policy/timer-option';
 
 /** Options of `engine.whenIdle`. */
@@ -61,8 +62,7 @@ export interface IdleSources {
  * owedNow({ accountId: 'ada' }, 'bob', true); // false: Ada's op waits for her sign-in
  */
 export function owedNow(op: Pick<PendingOp, 'accountId'>, account: string | null, accountsInUse: boolean): boolean {
-  if (accountsInUse && account === null) return false;
-  return op.accountId === undefined || op.accountId === account;
+  return !(accountsInUse && account === null) && sentUnder(op, account);
 }
 
 /** Ops read per page while looking past other accounts' ops for one still owed. */

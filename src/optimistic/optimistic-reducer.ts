@@ -3,8 +3,8 @@ import type { ErrorInfo } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
 import type { PendingOp } from '../op/pending-op';
 import type { FailedRecord, StoreChange } from '../store/op-store';
+import { sentUnder } from '../op/sent-under';
 import {
-  shownTo,
   shownUnsaved,
   type LayerMeta,
   type OptimisticAction,
@@ -17,7 +17,7 @@ import {
 } from './optimistic-state';
 import type { Rollback } from './optimistic-types';
 
-export { initialOptimisticState, shownTo, shownUnsaved } from './optimistic-state';
+export { initialOptimisticState, shownUnsaved } from './optimistic-state';
 export type { OptimisticAction, OptimisticFns, OptimisticReducer, OptimisticState, OptimisticStep, RebaseRead } from './optimistic-state';
 
 const DISCARDED_MESSAGE = 'This change was discarded.';
@@ -76,7 +76,7 @@ const rebased = <S>(f: Folds<S>, state: OptimisticState<S>, read: RebaseRead<S>)
 
 const appended = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp): OptimisticStep<S> => {
   // Another account's op (a write that landed after the switch): never shown.
-  if (!shownTo(state.account, op)) return { state: { ...state, unsaved: removeUnsaved(state.unsaved, op.txToken) ?? state.unsaved } };
+  if (!sentUnder(op, state.account)) return { state: { ...state, unsaved: removeUnsaved(state.unsaved, op.txToken) ?? state.unsaved } };
   if (!state.ready || hasLayer(state, op.id)) return { state }; // a rebase read it already
   const { unsaved, view } = state;
   const onlyUnsaved = unsaved.length === 1 && unsaved[0]!.txToken === op.txToken;
@@ -94,7 +94,7 @@ const committed = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp, res
   // Another account's commit (its answer landed after the switch) is that
   // account's confirmed state, not this one's; with the confirmed state not
   // known yet, the app's will include it.
-  if (!shownTo(state.account, op) || !state.confirmedKnown) return { state: dropLayer(state, op.id) };
+  if (!sentUnder(op, state.account) || !state.confirmedKnown) return { state: dropLayer(state, op.id) };
   const wasHead = state.layers[0]?.opId === op.id;
   const known = hasLayer(state, op.id);
   const optimistic = f.apply(state.confirmed, op.type, op.payload);
@@ -267,7 +267,7 @@ export function optimisticReducer<S>(fns: OptimisticFns<S>): OptimisticReducer<S
     },
     startRead: (state) => ({ view: state.confirmed, layers: [], skip: new Set(state.departed), account: state.account, epoch: state.epoch }),
     readOp(read, op) {
-      if (read.skip.has(op.id) || !shownTo(read.account, op)) return read;
+      if (read.skip.has(op.id) || !sentUnder(op, read.account)) return read;
       read.layers.push(metaOf(op));
       return { ...read, view: f.apply(read.view, op.type, op.payload) };
     },

@@ -148,17 +148,6 @@ export function initialOptimisticState<S>(confirmed: S, account: string | null =
 }
 
 /**
- * Whether `op` belongs in the view of `account`: its own ops and ops with
- * no account (the same ops the drain sends while `account` is signed in).
- *
- * @example
- * shownTo('ada', op); // op.accountId === undefined || op.accountId === 'ada'
- */
-export function shownTo(account: string | null, op: Pick<PendingOp, 'accountId'>): boolean {
-  return op.accountId === undefined || op.accountId === account;
-}
-
-/**
  * The unsaved mutations the view shows: those made under its account.
  *
  * @example
