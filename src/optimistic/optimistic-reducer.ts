@@ -62,8 +62,9 @@ const published = <S>(f: Folds<S>, state: OptimisticState<S>): OptimisticStep<S>
     : { state };
 
 const rebased = <S>(f: Folds<S>, state: OptimisticState<S>, read: RebaseRead<S>): OptimisticStep<S> => {
-  // Started before an account change: another account's reading.
-  if (read.epoch !== state.epoch) return { state };
+  // Started before an account change (another account's reading), or
+  // over a placeholder: the account's confirmed state is not given yet.
+  if (read.epoch !== state.epoch || !state.confirmedKnown) return { state };
   const durable = new Set(read.layers.map((l) => l.txToken));
   return published(f, {
     ...state,
