@@ -54,6 +54,7 @@ export type {
   CommitFn,
   ApplyMap,
   CommitMap,
+  ConfirmedFor,
   PendingEntry,
   PendingStatus,
   Rollback,
