@@ -55,7 +55,7 @@ export interface ApiClient {
 export interface ApiClientOptions {
   /** `https://…`, or `http://` on a loopback host only (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
-  /** Default: `defaultFetch()` (`cross-fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
+  /** Default: `defaultFetch()` (`globalThis.fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
   readonly fetch?: FetchLike;
   /** Replaces the fetch transport (tests: a scripted transport in virtual time); it must not follow redirects. */
   readonly transport?: HttpTransport;

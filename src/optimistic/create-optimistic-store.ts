@@ -1,6 +1,6 @@
 import { BehaviorSubject, EMPTY, Observable, Subject, Subscription, concatMap, defer, distinctUntilChanged, filter, isObservable, reduce } from 'rxjs';
 import { dequal } from 'dequal';
-import { v4 as uuidv4 } from 'uuid';
+import { uuidV4 as uuidv4 } from '../op/uuid';
 import type { EngineCore } from '../engine/sync-engine';
 import { SyncError } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
