@@ -11,6 +11,15 @@ interface Chip {
   readonly tone: 'ok' | 'busy' | 'warn' | 'bad' | 'idle';
 }
 
+/** Why sending is paused, in words (offline and sign-in have chips of their own). */
+const PAUSED_BECAUSE: Readonly<Record<string, string>> = {
+  lockNotHeld: 'another tab sends, or its lock is going stale',
+  stopped: 'starting',
+  signedOut: 'signed out',
+  powerSaving: 'power saving',
+  hidden: 'page hidden',
+};
+
 /** The chips for one status (pure, so the bar is what the status says). */
 export function statusChips(s: EngineStatus, pending: readonly PendingEntry[], labels: OpLabels, now: number): readonly Chip[] {
   const sending = pending.find((p) => p.status === 'sending');
@@ -31,7 +40,7 @@ export function statusChips(s: EngineStatus, pending: readonly PendingEntry[], l
     {
       key: 'synced',
       label: 'Sync',
-      value: s.synced ? 'all synced' : blocked.length > 0 ? `paused (${blocked.join(', ')})` : 'syncing…',
+      value: s.synced ? 'all synced' : blocked.length > 0 ? `paused: ${blocked.map((b) => PAUSED_BECAUSE[b] ?? b).join(', ')}` : 'syncing…',
       tone: s.synced ? 'ok' : blocked.length > 0 ? 'warn' : 'busy',
     },
   ];

@@ -20,6 +20,7 @@ export async function wireSwitches(tabOnline$: BehaviorSubject<boolean>, log: (l
   const show = (state: Record<string, boolean>): void => {
     for (const name of BACKEND_SWITCHES) byId<HTMLInputElement>(`sw-${name}`).checked = state[name] === true;
   };
+  // Read once at load: the switches are the server's, shared by every tab (a reload shows the current state).
   show((await (await fetch('/demo/switches')).json()) as Record<string, boolean>);
   for (const name of BACKEND_SWITCHES) {
     const box = byId<HTMLInputElement>(`sw-${name}`);
