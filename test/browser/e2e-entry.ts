@@ -6,7 +6,8 @@
  * the page's own origin. Records what the engine does with page-side times.
  */
 import * as t from 'io-ts';
-import { createSyncEngine } from '../../src/create-sync-engine';
+import { createSyncEngine, type SyncEngine } from '../../src/create-sync-engine';
+import type { RoutesOf } from '../../src/router/route-types';
 import type { EngineStatus } from '../../src/engine/sync-engine';
 import { StorageError, SyncError } from '../../src/errors/sync-error';
 import { defineRoutes } from '../../src/router/op-router';
@@ -35,7 +36,7 @@ export type EnqueueOutcome =
   | { readonly ok: true; readonly id: string }
   | { readonly ok: false; readonly id: string; readonly name: string; readonly storageError: boolean; readonly reason?: string; readonly kind?: string };
 
-let engine: ReturnType<typeof createSyncEngine<typeof routes>> | undefined;
+let engine: SyncEngine<RoutesOf<typeof routes>> | undefined;
 let store: Awaited<ReturnType<typeof createOpStore>> | undefined;
 let status: EngineStatus | undefined;
 const events: PageEvent[] = [];
@@ -45,7 +46,7 @@ const e2e = {
   /** Open the store and the engine; start it unless `start: false`. */
   async open(o: { readonly name: string; readonly token: string; readonly start?: boolean }): Promise<void> {
     store = await createOpStore({ name: o.name });
-    engine = createSyncEngine({
+    const e = createSyncEngine({
       baseUrl: location.origin,
       routes,
       store,
@@ -54,15 +55,16 @@ const e2e = {
       requestTimeoutMs: 5000,
       rateLimit: false,
     });
-    engine.status$.subscribe((s) => {
+    engine = e;
+    e.status$.subscribe((s) => {
       if (status?.online !== s.online) events.push({ type: 'online', at: Date.now(), online: s.online });
       status = s;
     });
-    engine.events$.subscribe((e) => {
-      if (e.type === 'attemptStarted' || e.type === 'completed') events.push({ type: e.type, at: Date.now(), id: todoId(e.op.payload) });
-      if (e.type === 'lockAcquired') events.push({ type: e.type, at: Date.now() });
+    e.events$.subscribe((ev) => {
+      if (ev.type === 'attemptStarted' || ev.type === 'completed') events.push({ type: ev.type, at: Date.now(), id: todoId(ev.op.payload) });
+      if (ev.type === 'lockAcquired') events.push({ type: ev.type, at: Date.now() });
     });
-    if (o.start !== false) engine.start();
+    if (o.start !== false) e.start();
   },
 
   start(): void {
