@@ -1,7 +1,8 @@
 /**
  * How the demo, the integration tests and the drain bench build an engine:
  * the demo app's routes (todos, contacts) and an engine on a SQLite store.
- * The one place that knows `createSyncEngine`'s options.
+ * The one place in Node that knows `createSyncEngine`'s options (the
+ * browser demo's page has its own: `demo/web/app/open-demo-engine.ts`).
  */
 import type { Observable } from 'rxjs';
 import { createSyncEngine } from '../src/create-sync-engine';

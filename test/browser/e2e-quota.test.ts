@@ -91,14 +91,22 @@ describeInChromium('e2e: storage quota exhausted in Chromium', () => {
   // would let the queue drain; when it does, this test fails: make it `it`.
   it.failing('sending continues while the quota stays exhausted', async () => {
     const { backend } = world;
-    context = await world.browser.newContext();
-    const { page, api } = await openPage(world, context);
-    await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
-    await api.open({ name: 'e2e-quota-full', token: world.token, start: false });
-    const { accepted, refused } = await fillUntilRefused(api);
-    expect(refused.length).toBeGreaterThan(0);
-
-    await api.start();
+    let accepted: string[];
+    try {
+      context = await world.browser.newContext();
+      const { page, api } = await openPage(world, context);
+      await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
+      await api.open({ name: 'e2e-quota-full', token: world.token, start: false });
+      const filled = await fillUntilRefused(api);
+      if (filled.refused.length === 0) throw new Error('the quota was never reached');
+      accepted = filled.accepted;
+      await api.start();
+    } catch (err) {
+      // Trouble setting up is not the known failure: end normally, so this `failing` test goes red.
+      console.error('quota (known failure) setup:', err);
+      return;
+    }
+    // The known failure: this wait times out today.
     await waitUntil(() => createdIds(backend).length >= accepted.length, 15_000, 'the queue to drain with the quota exhausted');
     expect(createdIds(backend)).toEqual(accepted);
   }, 60_000);
