@@ -33,6 +33,7 @@ describeInChromium('e2e: the browser demo page, driven through its switches', ()
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(demo.url);
+    await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
     const ui = demoUi(page);
     const truth = () => serverTruth(demo.backend);
     const setSwitch = async (name: keyof SwitchState, on: boolean) => {

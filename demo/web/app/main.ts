@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     )
     .subscribe((truth) => renderServerPanel(byId('server'), truth, latest));
   await wireSwitches(app.tabOnline$, log.add);
+  document.body.dataset.ready = 'true'; // every control is wired (the e2e test waits for it)
 
   await session.signIn();
   confirmed$.next(await firstValueFrom(serverList$(session)));
