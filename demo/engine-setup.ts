@@ -1,26 +1,18 @@
 /**
  * How the demo, the integration tests and the drain bench build an engine:
  * the demo app's routes (todos, contacts) and an engine on a SQLite store.
- * The one place that knows `createSyncEngine`'s options.
+ * The one place in Node that knows `createSyncEngine`'s options (the
+ * browser demo's page has its own: `demo/web/app/open-demo-engine.ts`).
  */
 import type { Observable } from 'rxjs';
 import { createSyncEngine } from '../src/create-sync-engine';
 import type { SyncEngineOptions } from '../src/engine/sync-engine-options';
 import { createSqliteOpStore, type SqliteSynchronous } from '../src/node';
-import { defineRoutes } from '../src/router/op-router';
 import type { OpStore } from '../src/store/op-store';
-import { ById, Contact, ContactCreate, ContactUpdate, Deleted, Todo, TodoCreate, TodoUpdate, withoutId } from './codecs';
+import { demoRoutes } from './routes';
 import type { WorkerConfig } from './protocol';
 
-/** The demo app's operation types and their HTTP routes. */
-export const demoRoutes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: TodoCreate, response: Todo },
-  'todo.update': { method: 'PATCH', path: '/todos/:id', payload: TodoUpdate, response: Todo, toWire: withoutId },
-  'todo.delete': { method: 'DELETE', path: '/todos/:id', payload: ById, response: Deleted, toWire: () => undefined },
-  'contact.create': { method: 'POST', path: '/contacts', payload: ContactCreate, response: Contact },
-  'contact.update': { method: 'PATCH', path: '/contacts/:id', payload: ContactUpdate, response: Contact, toWire: withoutId },
-  'contact.delete': { method: 'DELETE', path: '/contacts/:id', payload: ById, response: Deleted, toWire: () => undefined },
-});
+export { demoRoutes };
 
 export interface DemoEngineOptions {
   readonly baseUrl: string;
