@@ -1,4 +1,4 @@
-import { isRight } from 'fp-ts/Either';
+import { isRight } from '../fp/either';
 import { MalformedResponseError } from '../errors/sync-error';
 import { classifyBatchEntry } from '../policy/classify-batch-entry';
 import { classifyResponse, type HttpResponseLike } from '../policy/classify-response';
