@@ -191,8 +191,10 @@ async function rawRun(backend: BackendProcess, mode: Mode): Promise<number> {
   const headers = (extra: Record<string, string>) => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra });
   const worker = async (): Promise<void> => {
     while (!win.over && next < OPS) {
+      // This request's ops: [from, to). `next` moves on while it is out.
       const from = next;
-      next = Math.min(OPS, next + mode.perRequest);
+      const to = Math.min(OPS, next + mode.perRequest);
+      next = to;
       if (mode.perRequest === 1) {
         const w = wireAt(from, run);
         const res = await fetch(`${backend.url}${w.path}`, {
@@ -204,14 +206,14 @@ async function rawRun(backend: BackendProcess, mode: Mode): Promise<number> {
         if (res.status >= 300 || body.data === undefined) throw new Error(`raw loop: unexpected ${res.status}`);
       } else {
         const ops = [];
-        for (let i = from; i < next; i += 1) ops.push({ idempotencyKey: randomUUID(), traceId: randomUUID(), ...wireAt(i, run) });
+        for (let i = from; i < to; i += 1) ops.push({ idempotencyKey: randomUUID(), traceId: randomUUID(), ...wireAt(i, run) });
         const res = await fetch(`${backend.url}/batch`, { method: 'POST', headers: headers({}), body: JSON.stringify({ ops }) });
         const body = (await res.json()) as { results?: { status: number; data?: unknown }[] };
         if (res.status !== 200 || body.results?.length !== ops.length || body.results.some((r) => r.status >= 300 || r.data === undefined)) {
           throw new Error(`raw batch loop: unexpected ${res.status}`);
         }
       }
-      win.record(next - from);
+      win.record(to - from);
     }
   };
   await Promise.all(Array.from({ length: mode.inFlight }, worker));

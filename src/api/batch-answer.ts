@@ -1,4 +1,3 @@
-import { isRight } from '../fp/either';
 import { MalformedResponseError } from '../errors/sync-error';
 import { classifyBatchEntry } from '../policy/classify-batch-entry';
 import { classifyResponse, type HttpResponseLike } from '../policy/classify-response';
@@ -49,7 +48,8 @@ export function readBatchAnswer(res: HttpResponseLike, at: number, count: number
   const parsed = parse(res.bodyText);
   if (!parsed.ok) throw mismatch(status);
   const decoded = BatchResponseCodec.decode(parsed.value);
-  if (!isRight(decoded) || decoded.right.results.length !== count) throw mismatch(status);
+  // By tag, as io-ts returns it: no fp-ts import on the send path (bundle size).
+  if (decoded._tag !== 'Right' || decoded.right.results.length !== count) throw mismatch(status);
   const date = res.headers.get('date');
   return decoded.right.results.map((entry) => classifyBatchEntry(entry, date, at));
 }

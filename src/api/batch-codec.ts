@@ -20,8 +20,8 @@ const BatchResultEntry = t.intersection([
  * a `results` array.
  *
  * @example
- * isRight(BatchResponseCodec.decode({ results: [{ status: 201, data: { id: '1' } }] })); // true
- * isRight(BatchResponseCodec.decode({ results: [{ data: {} }] }));                      // false: no status
+ * BatchResponseCodec.decode({ results: [{ status: 201, data: { id: '1' } }] })._tag; // 'Right'
+ * BatchResponseCodec.decode({ results: [{ data: {} }] })._tag;                      // 'Left': no status
  */
 export const BatchResponseCodec = t.type({ results: t.array(BatchResultEntry) }, 'BatchResponse');
 
