@@ -15,8 +15,13 @@ const available = existsSync(CHROMIUM);
 if (!available && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
 if (!available) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
 
+// Read off globalThis: the benches (bench/browser-drain.bench.ts) load this file outside jest.
+const jestDescribe = (globalThis as { describe?: jest.Describe }).describe;
 /** `describe` when chromium is there, `describe.skip` otherwise. */
-export const describeInChromium: jest.Describe = available ? describe : describe.skip;
+export const describeInChromium = (available ? jestDescribe : jestDescribe?.skip) as jest.Describe;
+
+/** Whether chromium is there (benches print a notice and skip without it). */
+export const chromiumAvailable = available;
 
 /** The page's server: `/bundle.js`, an HTML page loading it, and `api` for anything else it handles. */
 export interface PageServer {
