@@ -10,11 +10,29 @@ import { createSyncEngine } from '../src/create-sync-engine';
 import { defineRoutes } from '../src/router/op-router';
 import { createOpStore, type SealedOpStore } from '../src/store/create-op-store';
 import { createOpId } from '../src/op/ids';
+import { defineMemoryDriver, resetMemoryDriver } from '../src/drivers/memory-driver';
+import { generateStoreKey } from '../src/crypto/record-cipher';
 
 const routes = defineRoutes({
   'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
 });
 const TOKEN = 'bench-token';
+
+/** Scope and mode of every IndexedDB transaction opened during the current drain. */
+const transactions: string[] = [];
+const originalTransaction = IDBDatabase.prototype.transaction;
+IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof originalTransaction>) {
+  const tx = originalTransaction.apply(this, args);
+  transactions.push(`${tx.mode} ${Array.from(tx.objectStoreNames).join('+')}`);
+  return tx;
+} as typeof originalTransaction;
+
+/** The last drain's IndexedDB transactions by scope and mode. */
+function transactionCounts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of transactions) out[t] = (out[t] ?? 0) + 1;
+  return out;
+}
 
 /** Request timeline of the current drain (engine or raw loop): when each request started and when its response came. */
 let timeline: Array<{ start: number; end: number }> = [];
@@ -41,9 +59,15 @@ const payloadOf = (i: number) => ({ id: `b-${i}`, title: `bench todo ${i}` });
 
 let current: { store: SealedOpStore; engine: Engine; startedAt: number; firstSendAt: number; results: number; onResult?: () => void } | undefined;
 
-/** Open a store named `name` and an engine on it (not started). */
-async function open(name: string): Promise<void> {
-  const store = await createOpStore({ name });
+/**
+ * Open a store named `name` and an engine on it (not started). `memory`:
+ * the in-memory driver instead of IndexedDB (the pipeline without the
+ * storage, for comparison), with a fresh key.
+ */
+async function open(name: string, memory = false): Promise<void> {
+  const store = memory
+    ? await createOpStore({ name, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() })
+    : await createOpStore({ name });
   const engine = makeEngine(store);
   const c = { store, engine, startedAt: 0, firstSendAt: 0, results: 0, onResult: undefined as (() => void) | undefined };
   engine.events$.subscribe((e) => {
@@ -72,6 +96,8 @@ async function close(): Promise<void> {
   await current.engine.dispose();
   await current.store.close();
   current = undefined;
+  // A memory store outlives close (so a test can reopen it): drop it.
+  resetMemoryDriver();
 }
 
 /** Enqueue `n` ops, `parallel` at a time (untimed fill). */
@@ -149,6 +175,7 @@ async function drain(lead: number, n: number): Promise<number> {
   const c = current!;
   const base = c.results;
   timeline = [];
+  transactions.length = 0;
   let t0 = 0;
   const done = new Promise<number>((resolve) => {
     c.onResult = () => {
@@ -228,7 +255,7 @@ function requestSplit(skip: number): { requestMs: number; gapMs: number } {
   return { requestMs: med(req), gapMs: med(gap) };
 }
 
-const drainBench = { sealTimes, appendTimes, requestSplit, open, start, startToFirstSend, close, fill, enqueueTimes, recordLength, rawPutTimes, drain, rawLoop };
+const drainBench = { transactionCounts, sealTimes, appendTimes, requestSplit, open, start, startToFirstSend, close, fill, enqueueTimes, recordLength, rawPutTimes, drain, rawLoop };
 (globalThis as unknown as { drainBench: typeof drainBench }).drainBench = drainBench;
 /** What the bench calls in the page. */
 export type DrainBenchPage = typeof drainBench;

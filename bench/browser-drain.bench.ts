@@ -12,7 +12,9 @@
  *    each, awaited), interleaved rounds;
  * 2. drain ops/s vs a raw sequential `fetch` loop sending the same requests
  *    (same headers and bodies), at 0 and 50 ms added server latency,
- *    interleaved rounds, each timed after LEAD untimed ops;
+ *    interleaved rounds, each timed after LEAD untimed ops; at 0 ms also
+ *    the same engine on the memory driver (the pipeline without
+ *    IndexedDB), and where each side's time per request goes;
  * 3. with 10,000 ops queued in IndexedDB: enqueue p50/p99, reload → first
  *    send (engine idle before the reload, and mid-drain: the old page's
  *    lock must be handed over), and the page's JS heap after GC (CDP).
@@ -23,9 +25,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Browser, CDPSession, Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { percentile } from '../src/testing';
-import { chromiumAvailable, launchChromium, servePage, type PageServer } from '../test/browser/chromium-page-server';
+import { chromiumAvailable, launchChromiumOnDisk, servePage, type PageServer } from '../test/browser/chromium-page-server';
 import type { BenchOption } from './bench-module';
 import type { DrainBenchPage } from './browser-drain-page';
 
@@ -89,11 +93,18 @@ let storeSeq = 0;
 const freshName = () => `bench-${Date.now()}-${++storeSeq}`;
 
 /** One engine drain of `lead + n` ops on a fresh store: ops/s. */
-async function engineDrain(page: Page, lead: number, n: number, split?: Split[]): Promise<number> {
-  await call(page, 'open', freshName());
+/** IndexedDB transactions per op of each IndexedDB drain at 0 ms, by scope and mode. */
+const txPerOp: Array<Record<string, number>> = [];
+
+async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false): Promise<number> {
+  await call(page, 'open', freshName(), memory);
   await call(page, 'fill', lead + n);
   const rate = await call(page, 'drain', lead, n);
-  split?.push(await call(page, 'requestSplit', lead));
+  if (split) {
+    split.push(await call(page, 'requestSplit', lead));
+    const counts = await call(page, 'transactionCounts');
+    txPerOp.push(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / (lead + n)])));
+  }
   await call(page, 'close');
   return rate;
 }
@@ -145,12 +156,13 @@ export async function run(): Promise<void> {
     return;
   }
   let pageServer: PageServer | undefined;
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   const rows: [string, string][] = [];
+  // A profile on disk: IndexedDB in files, as in a user's browser.
+  const profileDir = mkdtempSync(join(tmpdir(), 'sync-engine-chromium-'));
   try {
     pageServer = await servePage(join(__dirname, 'browser-drain-page.ts'), answer);
-    browser = await launchChromium();
-    const context = await browser.newContext();
+    context = await launchChromiumOnDisk(profileDir);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -182,10 +194,12 @@ export async function run(): Promise<void> {
     }
 
     // 2. Drain vs the raw loop, interleaved, at 0 and 50 ms.
-    const drain0 = { raw: [] as number[], engine: [] as number[], rawSplit: [] as Split[], engineSplit: [] as Split[] };
+    const drain0 = { raw: [] as number[], engine: [] as number[], memory: [] as number[], rawSplit: [] as Split[], engineSplit: [] as Split[] };
     for (let round = 0; round < ROUNDS; round++) {
       drain0.raw.push(await rawLoop(page, LEAD, OPS, drain0.rawSplit));
       drain0.engine.push(await engineDrain(page, LEAD, OPS, drain0.engineSplit));
+      // The same engine on the memory driver: the pipeline without IndexedDB.
+      drain0.memory.push(await engineDrain(page, LEAD, OPS, undefined, true));
     }
     server.latencyMs = 50;
     const drain50 = { raw: [] as number[], engine: [] as number[] };
@@ -235,11 +249,16 @@ export async function run(): Promise<void> {
     rows.push(['raw sequential fetch loop, 0 ms', `${median(drain0.raw).toFixed(0)} ops/s [${range(drain0.raw, 0)}]`]);
     rows.push(['engine drain, IndexedDB, 0 ms', `${median(drain0.engine).toFixed(0)} ops/s (${x(median(ratios0))} raw [rounds ${range(ratios0)}]; goal ≥ 0.85×, met in ${met} of ${ROUNDS} rounds)`]);
     const ratios50 = drain50.engine.map((e, i) => e / (drain50.raw[i] as number));
+    const ratiosMem = drain0.memory.map((e, i) => e / (drain0.raw[i] as number));
+    rows.push(['engine drain, memory driver, 0 ms', `${median(drain0.memory).toFixed(0)} ops/s (${x(median(ratiosMem))} raw [rounds ${range(ratiosMem)}]: the pipeline without IndexedDB)`]);
     const ms = (xs: Split[], k: keyof Split) => median(xs.map((v) => v[k])).toFixed(2);
     rows.push([
       'per request at 0 ms, raw / engine',
       `request ${ms(drain0.rawSplit, 'requestMs')} / ${ms(drain0.engineSplit, 'requestMs')} ms; response → next request ${ms(drain0.rawSplit, 'gapMs')} / ${ms(drain0.engineSplit, 'gapMs')} ms (medians)`,
     ]);
+    const perOp = txPerOp.slice(-ROUNDS);
+    const scopes = [...new Set(perOp.flatMap((r) => Object.keys(r)))].sort((a, b) => (perOp[0]?.[b] ?? 0) - (perOp[0]?.[a] ?? 0));
+    rows.push(['IndexedDB transactions per op (drain)', scopes.map((k) => `${k} ${median(perOp.map((r) => r[k] ?? 0)).toFixed(3)}`).join('; ')]);
     rows.push(['raw sequential fetch loop, 50 ms', `${median(drain50.raw).toFixed(1)} ops/s [${range(drain50.raw, 1)}]`]);
     rows.push(['engine drain, IndexedDB, 50 ms', `${median(drain50.engine).toFixed(1)} ops/s (${x(median(ratios50))} raw [rounds ${range(ratios50)}])`]);
     rows.push([`${QUEUED} ops queued: fill`, `${fillSec.toFixed(1)} s (enqueue, 200 at a time)`]);
@@ -254,13 +273,14 @@ export async function run(): Promise<void> {
 
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(
-      `Chromium ${browser.version()}, IndexedDB, loopback; ${OPS} ops per drain run at 0 ms, ${SLOW_OPS} at 50 ms, ${ROUNDS} interleaved rounds (3 at 50 ms), ${LEAD} untimed ops first; medians [range]\n`,
+      `Chromium ${context.browser()?.version() ?? ''} (profile on disk), IndexedDB, loopback; ${OPS} ops per drain run at 0 ms, ${SLOW_OPS} at 50 ms, ${ROUNDS} interleaved rounds (3 at 50 ms), ${LEAD} untimed ops first; medians [range]\n`,
     );
     for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
     if (profile.length > 0) console.log(`\nCPU profile of one drain (self time):\n${profile.map((l) => `  ${l}`).join('\n')}`);
   } finally {
-    await browser?.close();
+    await context?.close();
     await pageServer?.close();
+    rmSync(profileDir, { recursive: true, force: true });
   }
 
   /** Reload the page, open the store `name` with its backlog and start: ms to the server's first request, and from `start()`. */
