@@ -1,12 +1,8 @@
 import localforage from 'localforage';
 import type { RangeCapableForage } from './range-driver';
+import { idbHandle } from './indexeddb-extras';
 
 type Entry = readonly [string, unknown];
-
-interface IdbDbInfo {
-  readonly db?: IDBDatabase;
-  readonly storeName?: string;
-}
 
 /**
  * Up to `limit` entries of `forage` with key strictly after `afterKey`, in
@@ -44,10 +40,9 @@ async function iterateRange(forage: LocalForage, afterKey: string | null, limit:
 }
 
 function idbRange(forage: LocalForage, afterKey: string | null, limit: number): Promise<Entry[]> {
-  const info = (forage as unknown as { _dbInfo?: IdbDbInfo })._dbInfo;
-  const db = info?.db;
-  const storeName = info?.storeName;
-  if (!db || !storeName) return Promise.reject(new Error('no IndexedDB connection'));
+  const h = idbHandle(forage);
+  if (!h) return Promise.reject(new Error('no IndexedDB connection'));
+  const { db, storeName } = h;
   return new Promise<Entry[]>((resolve, reject) => {
     const tx = db.transaction(storeName, 'readonly');
     const store = tx.objectStore(storeName);

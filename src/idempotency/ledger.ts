@@ -112,12 +112,15 @@ export class IdempotencyLedger {
   /**
    * At open: finish a `record` cut short between its two writes (the op is
    * in the ledger, so it leaves pending unsent). Nothing to do where
-   * `record` is one transaction. Only the head of the queue can be in that
-   * state (`LEDGER_REPAIR_WINDOW`); should anything deeper ever be, the
-   * drain's ledger check before each send still completes it unsent.
+   * `record` is one transaction, unless `sinceTwoWrites`: the storage was
+   * last written where it was two writes (an earlier version, another
+   * driver). Only the head of the queue can be in that state
+   * (`LEDGER_REPAIR_WINDOW`); should anything deeper ever be, the drain's
+   * ledger check before each send (made where `record` is two writes)
+   * still completes it unsent.
    */
-  async repair(): Promise<void> {
-    if (this.#tables.completesAtomically) return;
+  async repair(sinceTwoWrites = false): Promise<void> {
+    if (this.#tables.completesAtomically && !sinceTwoWrites) return;
     for (const op of await this.#tables.pendingHead(LEDGER_REPAIR_WINDOW)) {
       if (await this.#tables.has(op.idempotencyKey)) await this.#tables.removePending(op.id);
     }

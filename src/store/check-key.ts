@@ -6,19 +6,43 @@ import type { SealedTables } from './open-tables';
 import { CANARY_KEY, CANARY_TEXT, SCHEMA_KEY } from './meta-keys';
 import { codecDecoder } from './stored-records';
 
-const decodeSchema = codecDecoder(t.type({ version: t.number }));
+const decodeSchema = codecDecoder(t.intersection([t.type({ version: t.number }), t.partial({ atomicComplete: t.boolean })]));
+
+/** The layout record (`sys:schema`), as read at open. */
+export interface StoreSchema {
+  /** `STORE_SCHEMA_VERSION` of the build that wrote the layout. */
+  readonly version: number;
+  /**
+   * True once an open on a store whose `complete` is one transaction has
+   * checked the queue for a complete cut between two writes (left by an
+   * earlier version on IndexedDB, or a driver without `setAndRemove`):
+   * until a two-write store opens it again, there can be none. Builds that
+   * do not know the field ignore it.
+   */
+  readonly atomicComplete?: boolean;
+}
+
+/**
+ * Write the layout record.
+ *
+ * @example
+ * await writeSchema(tables, { version: STORE_SCHEMA_VERSION, atomicComplete: true });
+ */
+export function writeSchema({ meta }: SealedTables, schema: StoreSchema): Promise<void> {
+  return meta.write(SCHEMA_KEY, JSON.stringify(schema));
+}
 
 /**
  * The first step of opening: prove the key against the encrypted canary
  * (wrong key → `StorageError('wrongKey')`, nothing touched) and refuse a
  * layout written by a newer build (`StorageError('corrupt')`). A store with
  * no canary yet gets one — after checking that a record already there, if
- * any, opens with this key.
+ * any, opens with this key. Resolves with the layout record.
  *
  * @example
- * await checkKey(tables); // then repair
+ * const schema = await checkKey(tables); // then repair
  */
-export async function checkKey(tables: SealedTables): Promise<void> {
+export async function checkKey(tables: SealedTables): Promise<StoreSchema> {
   const { meta } = tables;
   const canary = await meta.readRaw(CANARY_KEY);
   if (canary === null) return vouchForNewKey(tables);
@@ -32,13 +56,15 @@ export async function checkKey(tables: SealedTables): Promise<void> {
     // Written by a newer build: refuse rather than misread the layout.
     throw new StorageError('corrupt');
   }
+  // A store from before the layout record: as old as version 1.
+  return schema ?? { version: STORE_SCHEMA_VERSION };
 }
 
 /**
  * No canary yet. If records exist anyway (meta lost or from a build without
  * one), one of them must open with this key before we vouch for it.
  */
-async function vouchForNewKey(tables: SealedTables): Promise<void> {
+async function vouchForNewKey(tables: SealedTables): Promise<StoreSchema> {
   for (const table of [tables.pending, tables.failed]) {
     const [first] = await table.page(null, 1);
     if (first) {
@@ -46,6 +72,8 @@ async function vouchForNewKey(tables: SealedTables): Promise<void> {
       if (E.isLeft(opened) && opened.left.kind === 'auth') throw new StorageError('wrongKey');
     }
   }
-  await tables.meta.write(SCHEMA_KEY, JSON.stringify({ version: STORE_SCHEMA_VERSION }));
+  const schema = { version: STORE_SCHEMA_VERSION };
+  await writeSchema(tables, schema);
   await tables.meta.write(CANARY_KEY, CANARY_TEXT);
+  return schema;
 }

@@ -2,6 +2,7 @@ import type { IdempotencyLedger } from '../idempotency/ledger';
 import type { SealedTables } from './open-tables';
 import { RETRY_PREFIX } from './meta-keys';
 import { RetryIntentCodec, codecDecoder } from './stored-records';
+import { writeSchema, type StoreSchema } from './check-key';
 
 const decodeRetryIntent = codecDecoder(RetryIntentCodec);
 
@@ -12,14 +13,29 @@ const decodeRetryIntent = codecDecoder(RetryIntentCodec);
  * ledger as with none.
  *
  * @example
- * await checkKey(tables);
- * await repairAfterCrash(tables, ledger);
+ * const schema = await checkKey(tables);
+ * await repairAfterCrash(tables, ledger, schema);
  */
-export async function repairAfterCrash(tables: SealedTables, ledger: IdempotencyLedger): Promise<void> {
+export async function repairAfterCrash(tables: SealedTables, ledger: IdempotencyLedger, schema: StoreSchema): Promise<void> {
   await repairRetries(tables);
   await repairFailedStillPending(tables);
-  // `complete` cut between its two writes: the ledger's own rule.
-  await ledger.repair();
+  await repairCompletions(tables, ledger, schema);
+}
+
+/**
+ * `complete` cut between its two writes: the ledger's own rule. Where
+ * `complete` is one transaction no such cut can happen — but the store may
+ * have been written where it was two writes (an earlier version on
+ * IndexedDB, a driver without `setAndRemove`): then the first open checks
+ * the head of the queue once and records in the layout that it did; a
+ * two-write open clears the mark again.
+ */
+async function repairCompletions(tables: SealedTables, ledger: IdempotencyLedger, schema: StoreSchema): Promise<void> {
+  const checked = schema.atomicComplete === true;
+  await ledger.repair(!checked);
+  if (checked !== ledger.completesAtomically) {
+    await writeSchema(tables, { ...schema, atomicComplete: ledger.completesAtomically });
+  }
 }
 
 /** A retry cut short: new op appended → drop the failed copy; else just forget the intent. */

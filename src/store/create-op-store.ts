@@ -78,8 +78,7 @@ export async function createOpStore(options: OpStoreOptions): Promise<SealedOpSt
   });
   const store = new Store(tables, ledger, now);
   try {
-    await checkKey(tables);
-    await repairAfterCrash(tables, ledger);
+    await repairAfterCrash(tables, ledger, await checkKey(tables));
   } catch (err) {
     await store.close();
     throw toStorageError(err);

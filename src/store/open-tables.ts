@@ -2,6 +2,7 @@ import localforage from 'localforage';
 import type { RecordCipher } from '../crypto/record-cipher';
 import type { RangeCapableForage } from '../drivers/range-driver';
 import { toStorageError } from '../drivers/storage-errors';
+import { addIndexedDbExtras } from '../drivers/indexeddb-extras';
 import { STORE_TABLES } from './op-store-options';
 import { SealedTable } from './sealed-table';
 
@@ -37,7 +38,8 @@ export async function openTables(
     // upgrade of the same database, which must not race another upgrade.
     await f.ready();
     opened.push(f);
-    return new SealedTable(storeName, f, cipher);
+    // On IndexedDB: group commit and one-transaction completion, as on SQLite.
+    return new SealedTable(storeName, addIndexedDbExtras(f), cipher);
   };
   try {
     const pending = await make(STORE_TABLES.pending);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 /**
  * Shared by the real-browser tests: Debian's chromium (required in CI,
@@ -15,8 +15,13 @@ const available = existsSync(CHROMIUM);
 if (!available && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
 if (!available) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
 
+// Read off globalThis: the benches (bench/browser-drain.bench.ts) load this file outside jest.
+const jestDescribe = (globalThis as { describe?: jest.Describe }).describe;
 /** `describe` when chromium is there, `describe.skip` otherwise. */
-export const describeInChromium: jest.Describe = available ? describe : describe.skip;
+export const describeInChromium = (available ? jestDescribe : jestDescribe?.skip) as jest.Describe;
+
+/** Whether chromium is there (benches print a notice and skip without it). */
+export const chromiumAvailable = available;
 
 /** The page's server: `/bundle.js`, an HTML page loading it, and `api` for anything else it handles. */
 export interface PageServer {
@@ -43,20 +48,28 @@ export async function servePage(
   };
 }
 
+/** The flags this machine needs (headless, no sandbox, no background networking). */
+const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** Headless chromium with the flags this machine needs (no background networking), plus `extraArgs`. */
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      ...extraArgs,
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * The same chromium with a profile on disk in `userDataDir`: IndexedDB
+ * writes go to files, as in a user's browser (`launchChromium`'s contexts
+ * are off the record, their IndexedDB in memory).
+ */
+export function launchChromiumOnDisk(userDataDir: string, extraArgs: readonly string[] = []): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

@@ -5,14 +5,22 @@ import { join } from 'node:path';
 import { defineMemoryDriver } from '../../src/drivers/memory-driver';
 import type { RangeCapableForage } from '../../src/drivers/range-driver';
 import { defineSqliteDriver } from '../../src/node/sqlite-driver';
+import { addIndexedDbExtras } from '../../src/drivers/indexeddb-extras';
 
-/** The drivers with `setAndRemove`, and a value each cannot store (JSON text vs structured clone). */
+const same = (f: RangeCapableForage): RangeCapableForage => f;
+
+/**
+ * The drivers with `setAndRemove` (IndexedDB: localforage's driver with the
+ * store's extras, on fake-indexeddb), and a value each cannot store (JSON
+ * text vs structured clone).
+ */
 const drivers = [
-  { label: 'memory driver', define: defineMemoryDriver, unstorable: { f: () => 1 } as unknown },
-  { label: 'SQLite driver', define: defineSqliteDriver, unstorable: 10n as unknown },
+  { label: 'memory driver', define: defineMemoryDriver, extras: same, unstorable: { f: () => 1 } as unknown },
+  { label: 'SQLite driver', define: defineSqliteDriver, extras: same, unstorable: 10n as unknown },
+  { label: 'IndexedDB driver', define: async () => localforage.INDEXEDDB, extras: addIndexedDbExtras, unstorable: { f: () => 1 } as unknown },
 ];
 
-describe.each(drivers)('setAndRemove on the $label', ({ define, unstorable }) => {
+describe.each(drivers)('setAndRemove on the $label', ({ define, extras, unstorable }) => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'sync-engine-move-'));
@@ -25,6 +33,8 @@ describe.each(drivers)('setAndRemove on the $label', ({ define, unstorable }) =>
     const ledger = localforage.createInstance({ name, storeName: 'ledger', driver }) as RangeCapableForage;
     const pending = localforage.createInstance({ name, storeName: 'pending', driver }) as RangeCapableForage;
     await ledger.ready();
+    await pending.ready();
+    extras(ledger);
     await pending.setItem('op1', 'sealed op');
     await pending.setItem('op2', 'sealed op 2');
 

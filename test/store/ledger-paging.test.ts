@@ -84,6 +84,42 @@ describe('ledger and quarantine at scale (memory driver)', () => {
     await reopened.close();
   });
 
+  it('a store last written where complete was two writes is checked at the head by its first one-transaction open, then never again', async () => {
+    const memory = await defineMemoryDriver();
+    const { driver: twoWrites } = await defineFaultyDriver(memory);
+    const encryptionKey = await generateStoreKey();
+    const aesGcm = countingAesGcm();
+    const name = 'open-after-two-writes';
+    const old = await createOpStore({ name, driver: twoWrites, encryptionKey, aesGcm });
+    const ops = makeOps(150);
+    for (const op of ops) await old.append(op);
+    for (const op of ops.slice(0, 20)) await old.complete(op, Date.UTC(2030, 0));
+    await old.close();
+    // The last complete cut between its ledger write and the removal.
+    const cut = ops[19]!;
+    const pending = localforage.createInstance({ name, storeName: 'pending_ops', driver: memory });
+    await pending.setItem(cut.id, await new RecordCipher(encryptionKey).seal('pending_ops', cut.id, JSON.stringify(cut)));
+
+    aesGcm.decrypts = 0;
+    const first = await createOpStore({ name, driver: memory, encryptionKey, aesGcm });
+    // The key check and one page at the head (100 of the 131 queued ops).
+    expect(aesGcm.decrypts).toBe(2 + 100);
+    expect(await first.counts()).toEqual({ pending: 130, failed: 0 });
+    expect((await first.peek(1))[0]?.id).toBe(ops[20]!.id);
+    await first.close();
+
+    aesGcm.decrypts = 0;
+    const second = await createOpStore({ name, driver: memory, encryptionKey, aesGcm });
+    expect(aesGcm.decrypts).toBe(2);
+    await second.close();
+
+    // A two-write open again (an older tab, another driver) clears the mark.
+    await (await createOpStore({ name, driver: twoWrites, encryptionKey })).close();
+    aesGcm.decrypts = 0;
+    await (await createOpStore({ name, driver: memory, encryptionKey, aesGcm })).close();
+    expect(aesGcm.decrypts).toBe(2 + 100);
+  });
+
   it('prunes a ledger larger than one page a page at a time, giving the event loop back between pages', async () => {
     const driver = await defineMemoryDriver();
     const encryptionKey = await generateStoreKey();

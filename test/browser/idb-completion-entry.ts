@@ -1,0 +1,160 @@
+/**
+ * Bundled by esbuild for the real-IndexedDB completion test: the store's
+ * one-transaction `complete` on Chromium's IndexedDB, its atomicity under
+ * an abort and a renderer crash, and a whole engine draining without a
+ * ledger read per op.
+ */
+import * as t from 'io-ts';
+import { createSyncEngine } from '../../src/create-sync-engine';
+import { defineRoutes } from '../../src/router/op-router';
+import { createOpStore, type SealedOpStore } from '../../src/store/create-op-store';
+import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
+import { createOpId, createTraceId } from '../../src/op/ids';
+import { PENDING_OP_SCHEMA_VERSION, type PendingOp } from '../../src/op/pending-op';
+
+function makeOp(n: number): PendingOp {
+  return {
+    schemaVersion: PENDING_OP_SCHEMA_VERSION,
+    id: createOpId(),
+    type: 'todo.create',
+    payload: { id: `t-${n}`, title: `todo ${n}` },
+    idempotencyKey: createIdempotencyKey(),
+    traceId: createTraceId(),
+    txToken: `tx-${n}`,
+    createdAt: 0,
+    attempts: 0,
+    nextAttemptAt: null,
+  };
+}
+
+/** Every read-write transaction opened while `fn` runs (scope and mode); `abort` aborts each right after its requests are issued. */
+async function watchTransactions<A>(fn: () => Promise<A>, abort = false): Promise<{ txs: Array<{ stores: string[]; mode: string }>; result: PromiseSettledResult<A> }> {
+  const txs: Array<{ stores: string[]; mode: string }> = [];
+  const original = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<typeof original>) {
+    const tx = original.apply(this, args);
+    // Writes only: the ledger prune's background reads are not the point.
+    if (tx.mode === 'readwrite') txs.push({ stores: Array.from(tx.objectStoreNames), mode: tx.mode });
+    if (abort) queueMicrotask(() => tx.abort());
+    return tx;
+  } as typeof original;
+  try {
+    const [result] = await Promise.allSettled([fn()]);
+    return { txs, result: result as PromiseSettledResult<A> };
+  } finally {
+    IDBDatabase.prototype.transaction = original;
+  }
+}
+
+/** complete on real IndexedDB: one read-write transaction over both object stores; aborted, it changes nothing. */
+async function completeOnce(name: string): Promise<unknown> {
+  const store = await createOpStore({ name });
+  const [a, b] = [makeOp(1), makeOp(2)];
+  await store.append(a);
+  await store.append(b);
+  const done = await watchTransactions(() => store.complete(a, Date.now()));
+  const aborted = await watchTransactions(() => store.complete(b, Date.now()), true);
+  const out = {
+    completesAtomically: store.completesAtomically,
+    completeTxs: done.txs,
+    completed: done.result.status,
+    abortedCall: aborted.result.status === 'rejected' ? (aborted.result.reason as { name?: string; code?: string }).code : 'fulfilled',
+    pending: (await store.peek(10)).map((o) => o.txToken),
+    aInLedger: await store.isCompleted(a.idempotencyKey),
+    bInLedger: await store.isCompleted(b.idempotencyKey),
+  };
+  await store.close();
+  return out;
+}
+
+let queued: { store: SealedOpStore; ops: readonly PendingOp[] } | undefined;
+
+/** Queue `n` ops (in one group commit). */
+async function queueOps(name: string, n: number): Promise<Array<{ id: string; key: string }>> {
+  const store = await createOpStore({ name });
+  const ops = Array.from({ length: n }, (_, i) => makeOp(i));
+  await Promise.all(ops.map((op) => store.append(op)));
+  queued = { store, ops };
+  return ops.map((op) => ({ id: op.id, key: op.idempotencyKey }));
+}
+
+/** Start completing the queued ops one after another, and return at once (the test crashes the renderer meanwhile). */
+function startCompleting(): void {
+  const { store, ops } = queued!;
+  void (async () => {
+    for (const op of ops) await store.complete(op, Date.now());
+  })();
+}
+
+/** Every key of one object store, read raw (no store open: an open would repair what it finds). */
+function rawKeys(name: string, storeName: string): Promise<Set<string>> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name);
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const keys = db.transaction(storeName, 'readonly').objectStore(storeName).getAllKeys();
+      keys.onerror = () => reject(keys.error);
+      keys.onsuccess = () => {
+        db.close();
+        resolve(new Set(keys.result.map(String)));
+      };
+    };
+  });
+}
+
+/** After the crash, from the raw object stores: where each op is (pending, in the ledger, both or neither). */
+async function whereAre(name: string, ops: ReadonlyArray<{ id: string; key: string }>): Promise<{ pending: number; completed: number; both: number; neither: number }> {
+  const pendingIds = await rawKeys(name, 'pending_ops');
+  const ledgerKeys = await rawKeys(name, 'idempotency_ledger');
+  const tally = { pending: 0, completed: 0, both: 0, neither: 0 };
+  for (const op of ops) {
+    const p = pendingIds.has(op.id);
+    const c = ledgerKeys.has(op.key);
+    if (p && c) tally.both += 1;
+    else if (p) tally.pending += 1;
+    else if (c) tally.completed += 1;
+    else tally.neither += 1;
+  }
+  return tally;
+}
+
+const routes = defineRoutes({
+  'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
+});
+
+/** A whole engine on IndexedDB draining `n` ops: how many committed, and how often it asked the ledger. */
+async function drain(name: string, n: number): Promise<{ committed: number; other: number; ledgerReads: number }> {
+  const store = await createOpStore({ name });
+  let ledgerReads = 0;
+  const isCompleted = store.isCompleted.bind(store);
+  store.isCompleted = (key: string) => {
+    ledgerReads += 1;
+    return isCompleted(key);
+  };
+  const engine = createSyncEngine({
+    baseUrl: location.origin,
+    routes,
+    store,
+    auth: { getToken: async () => 'test-token', refreshToken: async () => 'test-token' },
+  });
+  let committed = 0;
+  let other = 0;
+  const all = new Promise<void>((resolve) => {
+    engine.results$.subscribe((r) => {
+      if (r.outcome === 'committed') committed += 1;
+      else other += 1;
+      if (committed + other === n) resolve();
+    });
+  });
+  for (let i = 0; i < n; i++) await engine.enqueue({ type: 'todo.create', payload: { id: `d-${i}`, title: `todo ${i}` } });
+  engine.start();
+  await all;
+  await engine.dispose();
+  await store.close();
+  return { committed, other, ledgerReads };
+}
+
+const idbCompletionTest = { completeOnce, queueOps, startCompleting, whereAre, drain };
+(globalThis as unknown as { idbCompletionTest: typeof idbCompletionTest }).idbCompletionTest = idbCompletionTest;
+export type IdbCompletionApi = typeof idbCompletionTest;

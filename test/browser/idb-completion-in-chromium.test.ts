@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describeInChromium, launchChromium, servePage, type PageServer } from './chromium-page-server';
+import type { IdbCompletionApi } from './idb-completion-entry';
+
+/**
+ * `complete` on Chromium's own IndexedDB: one read-write transaction over
+ * the ledger and pending object stores (as on SQLite), so nothing is ever
+ * pending and completed at once — not after an abort, not after the
+ * renderer crashes mid-stream — and the drain sends without a ledger read
+ * per op. Skipped (with a notice) without chromium, like
+ * store-in-chromium.test.ts.
+ */
+const api = <K extends keyof IdbCompletionApi>(page: Page, fn: K, ...args: Parameters<IdbCompletionApi[K]>) =>
+  page.evaluate(
+    ([f, a]) => {
+      const o = (globalThis as unknown as { idbCompletionTest: Record<string, (...x: unknown[]) => unknown> }).idbCompletionTest;
+      return o[f as string]!(...(a as unknown[]));
+    },
+    [fn, args] as const,
+  ) as Promise<Awaited<ReturnType<IdbCompletionApi[K]>>>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describeInChromium('complete in one IndexedDB transaction, in Chromium', () => {
+  let server: PageServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    server = await servePage(join(__dirname, 'idb-completion-entry.ts'), (req, res) => {
+      if (req.method !== 'POST' || req.url !== '/todos') return false;
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(String(req.headers['idempotency-key']));
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: JSON.parse(body) as unknown }));
+      });
+      return true;
+    });
+    browser = await launchChromium();
+    context = await browser.newContext();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(): Promise<{ page: Page; errors: string[] }> {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    return { page, errors };
+  }
+
+  it('writes the ledger entry and removes the op in one read-write transaction; an aborted one changes nothing', async () => {
+    const { page, errors } = await open();
+    const r = await api(page, 'completeOnce', 'idb-once');
+    expect(r).toEqual({
+      completesAtomically: true,
+      completeTxs: [{ stores: ['idempotency_ledger', 'pending_ops'], mode: 'readwrite' }],
+      completed: 'fulfilled',
+      abortedCall: 'unavailable',
+      pending: ['tx-2'],
+      aInLedger: true,
+      bInLedger: false,
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('a renderer crash in the middle of a stream of completes leaves every op pending or completed, never both, never neither', async () => {
+    // Read raw after the crash, before any open (which would repair): two
+    // writes per complete leave an op in both stores when the crash falls
+    // between them (on the two-write build this caught it in some runs, not
+    // every run: the window is narrow; the other two tests here fail on it
+    // every time).
+    for (let round = 0; round < 3; round++) {
+      const name = `idb-crash-${round}`;
+      const { page } = await open();
+      const cdp = await context.newCDPSession(page);
+      const ops = await api(page, 'queueOps', name, 1000);
+      await api(page, 'startCompleting');
+      // Crash at a different point each round (Chromium completes a few hundred a second).
+      await sleep([30, 100, 300][round] as number);
+      const crashed = page.waitForEvent('crash', { timeout: 10_000 });
+      // Never answered: the renderer is gone before it could reply.
+      void cdp.send('Page.crash').catch(() => undefined);
+      await crashed;
+      await page.close().catch(() => undefined);
+
+      const { page: after, errors } = await open();
+      const where = await api(after, 'whereAre', name, ops);
+      console.log(`round ${round}: crashed mid-stream →`, where);
+      expect(where.both).toBe(0);
+      expect(where.neither).toBe(0);
+      // The crash did fall inside the stream.
+      expect(where.completed).toBeGreaterThan(0);
+      expect(where.pending).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+      await after.close();
+    }
+  }, 80_000);
+
+  it('a whole engine on IndexedDB drains without a ledger read per op; each op is sent once', async () => {
+    const { page, errors } = await open();
+    received.length = 0;
+    const r = await api(page, 'drain', 'idb-drain', 60);
+    expect(r).toEqual({ committed: 60, other: 0, ledgerReads: 0 });
+    expect(received).toHaveLength(60);
+    expect(new Set(received).size).toBe(60);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
