@@ -152,7 +152,7 @@ function coreDeps(
   // every send and settlement write first checks its token in the store.
   const fenced: FencedLock | undefined = isProcessorLock(options.lock)
     ? undefined
-    : createDefaultLock(port, { ...options.lock, scheduler, now, suspended$: platformSuspended$() });
+    : createDefaultLock(port, { suspended$: platformSuspended$(), ...options.lock, scheduler, now });
   const store = fenced === undefined ? port : guardMethods(port, FENCED_WRITES, (w) => fenced.guardWrite(w));
   const ownHeaders = options.requestHeaders;
   return {
