@@ -58,6 +58,19 @@ interface Tab {
   readonly results: OpResult[];
   readonly page: FakePage;
   readonly suspended$: BehaviorSubject<boolean>;
+  /** The page is discarded: pagehide, its locks let go, and from now on its store and network calls never settle. */
+  readonly discard: () => void;
+}
+
+/** `store` whose calls never settle once `dead()` (a discarded page runs no more code). */
+function killable(store: OpStore, dead: () => boolean): OpStore {
+  return new Proxy(store, {
+    get: (t, p) => {
+      const v: unknown = Reflect.get(t, p, t);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => (dead() ? new Promise(() => undefined) : (v as (...a: unknown[]) => unknown).apply(t, args));
+    },
+  });
 }
 
 let n = 0;
@@ -88,11 +101,13 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     stores.push(store);
     const page = origin.page();
     const suspended$ = new BehaviorSubject(false);
+    let dead = false;
+    const fetchAs = server.fetchFor(label);
     const engine = createSyncEngine({
       baseUrl: 'https://api.example.com',
       routes: testRoutes,
-      store,
-      fetch: server.fetchFor(label),
+      store: killable(store, () => dead),
+      fetch: (url, init) => (dead ? new Promise(() => undefined) : fetchAs(url, init)),
       online$: of(true),
       constraints$: of({}),
       scheduler,
@@ -101,7 +116,13 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
       lock: { locks: page, suspended$ },
     });
     engines.push(engine);
-    const tab: Tab = { engine, events: [], results: [], page, suspended$ };
+    const discard = (): void => {
+      suspended$.next(true);
+      dead = true;
+      page.close();
+      engines.splice(engines.indexOf(engine), 1); // its dispose() would wait for calls that never settle
+    };
+    const tab: Tab = { engine, events: [], results: [], page, suspended$, discard };
     engine.events$.subscribe((e) => tab.events.push(e));
     engine.results$.subscribe((r) => tab.results.push(r));
     return tab;
@@ -201,4 +222,38 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     await runUntil(scheduler, 300);
     expect(at(a, 'lockAcquired')).toEqual([0, 300]);
   });
+
+  // 0 to 56 microtask turns: cuts before, inside and between the three commits (x1, x2, x3) of this store.
+  test.each(Array.from({ length: 29 }, (_, i) => i * 2))(
+    'a page discarded %i step(s) after the answer, its commit cut anywhere: the store stays consistent, the next holder finishes every op once',
+    async (steps) => {
+      const a = await openTab('A');
+      const b = await openTab('B');
+      a.engine.start();
+      await runUntil(scheduler, 100);
+      b.engine.start();
+      server.hold('x1');
+      for (const id of ['x1', 'x2', 'x3']) await enqueue(a, id);
+      await runUntil(scheduler, 200);
+      server.answer('x1');
+      // One step: what is due now on the virtual clock (the lane's commit writes), then one microtask turn.
+      for (let i = 0; i < steps; i += 1) {
+        scheduler.maxFrames = scheduler.frame;
+        scheduler.flush();
+        await Promise.resolve();
+      }
+      a.discard();
+      await runUntil(scheduler, 1_000);
+      // Each op applied once (one key each, whoever sent it), committed once across both tabs.
+      const keys = new Map<string, Set<string>>();
+      for (const s of server.sent) keys.set(s.id, (keys.get(s.id) ?? new Set()).add(s.key));
+      expect([...keys.entries()].map(([id, k]) => [id, k.size])).toEqual([
+        ['x1', 1],
+        ['x2', 1],
+        ['x3', 1],
+      ]);
+      expect([...committed(a), ...committed(b)].sort()).toEqual(['tx-x1', 'tx-x2', 'tx-x3']);
+      expect(await stores[1]!.counts()).toEqual({ pending: 0, failed: 0 });
+    },
+  );
 });
