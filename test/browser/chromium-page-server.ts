@@ -15,8 +15,8 @@ const available = existsSync(CHROMIUM);
 if (!available && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
 if (!available) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
 
-/** `describe` when chromium is there, `describe.skip` otherwise. */
-export const describeInChromium: jest.Describe = available ? describe : describe.skip;
+/** `describe` when chromium is there, `describe.skip` otherwise (undefined outside jest: the benches import this file too). */
+export const describeInChromium: jest.Describe = typeof describe === 'undefined' ? (undefined as never) : available ? describe : describe.skip;
 
 /** The page's server: `/bundle.js`, an HTML page loading it, and `api` for anything else it handles. */
 export interface PageServer {
