@@ -157,9 +157,7 @@ function coreDeps(
   const ownHeaders = options.requestHeaders;
   return {
     store,
-    api: fencedSends(
-      fenced,
-      createApiClient({
+    api: fencedSends(fenced, createApiClient({
       baseUrl: options.baseUrl,
       fetch: options.fetch,
       transport: options.transport,
@@ -167,8 +165,7 @@ function coreDeps(
       maxResponseBytes: options.maxResponseBytes ?? SYNC_ENGINE_DEFAULTS.maxResponseBytes,
       scheduler,
       now,
-      }),
-    ),
+    })),
     auth: tokens === undefined ? anonymousAuthPort() : authPortFromTokenManager(tokens),
     router: options.routes,
     lock: fenced?.lock ?? (options.lock as ProcessorLock),
