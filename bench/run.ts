@@ -55,7 +55,7 @@ export function formatHelp(benches: readonly BenchInfo[]): string {
     '',
     'Benches:',
   ];
-  // Names padded to the longest one (at least 8) and two spaces.
+  // Names padded to the longest, so a long one (`throughput`) keeps its space.
   const nameWidth = Math.max(8, ...benches.map((b) => b.name.length)) + 2;
   for (const b of benches) {
     lines.push(`  ${b.name.padEnd(nameWidth)}${b.description}`);
