@@ -22,7 +22,7 @@ export interface WebLockOptions {
   readonly retryMs?: number;
   /** Runs the `retryMs` waits. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
-  /** Makes the store id. Default: a UUID v4. */
+  /** Makes the store id. Default: a UUID (v7, as op ids are). */
   readonly newId?: () => string;
   /**
    * The lock to use instead when the platform refuses Web Locks (no

@@ -1,6 +1,6 @@
 import { Observable, asyncScheduler, defer, firstValueFrom, of, timer, type Subscription } from 'rxjs';
-import { v4 as uuidv4 } from 'uuid';
 import { SyncError, ValidationError, type ErrorInfo } from '../errors/sync-error';
+import { createOpId } from '../op/ids';
 import { timerOptionMs } from '../policy/timer-option';
 import { isFenceRecord, readMetaRecord } from './lock-record';
 import type { MetaPort } from './meta-port';
@@ -79,7 +79,8 @@ export function createWebLock(meta: MetaPort, options: WebLockOptions = {}): Pro
     idKey: `${key}.id`,
     retryMs: timerOptionMs('lock.retryMs', options.retryMs ?? WEB_LOCK_DEFAULTS.retryMs),
     scheduler: options.scheduler ?? asyncScheduler,
-    newId: options.newId ?? uuidv4,
+    // A UUIDv7 (random beyond its time stamp): unique per store, no id library of its own.
+    newId: options.newId ?? createOpId,
     fallback: options.fallback,
   });
 }
