@@ -1,7 +1,8 @@
 import { asyncScheduler, map, type Observable, type SchedulerLike } from 'rxjs';
-import { createApiClient } from './api/api-client';
+import { createApiClient, type ApiClient } from './api/api-client';
 import { createTokenManager, type TokenManager } from './auth/token-manager';
-import { createStorageLock } from './lock/storage-lock';
+import { createDefaultLock } from './lock/default-lock';
+import { guardMethods, type FencedLock } from './lock/fence';
 import { attachObservability, type Observability } from './observability/attach-observability';
 import type { MetricsSnapshot } from './observability/metrics';
 import { resolveBackoffPolicy } from './policy/backoff';
@@ -15,7 +16,8 @@ import { taskScheduler } from './engine/task-scheduler';
 import { createEngineCore } from './engine/engine-core';
 import type { EngineDeps } from './engine/engine-deps';
 import type { PendingOp } from './op/pending-op';
-import { platformConstraints$, platformOnline$ } from './engine/platform-signals';
+import type { ProcessorLock } from './lock/processor-lock';
+import { platformConstraints$, platformOnline$, platformSuspended$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
 import type { EngineCore } from './engine/sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
@@ -130,6 +132,13 @@ function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, n
   });
 }
 
+/** The store writes that settle or reschedule an op: only the lock holder makes them, after a fence check. */
+const FENCED_WRITES = ['complete', 'fail', 'update', 'rewrite'] as const;
+
+/** The API client, each send after a fence check when the lock is fenced. */
+const fencedSends = (fenced: FencedLock | undefined, api: ApiClient): ApiClient =>
+  fenced === undefined ? api : guardMethods(api, ['send'], (send) => fenced.guardSend(send));
+
 /** Every dependency of the engine core, each option resolved against its documented default and checked. */
 function coreDeps(
   options: SyncEngineOptions,
@@ -138,11 +147,17 @@ function coreDeps(
   now: () => number,
   tracedHeaders: (op: PendingOp) => Readonly<Record<string, string>> | undefined,
 ): EngineDeps {
-  const store = storePortFromOpStore(options.store);
+  const port = storePortFromOpStore(options.store);
+  // The app's own ProcessorLock is used as is; the default one is fenced:
+  // every send and settlement write first checks its token in the store.
+  const fenced: FencedLock | undefined = isProcessorLock(options.lock)
+    ? undefined
+    : createDefaultLock(port, { suspended$: platformSuspended$(), ...options.lock, scheduler, now });
+  const store = fenced === undefined ? port : guardMethods(port, FENCED_WRITES, (w) => fenced.guardWrite(w));
   const ownHeaders = options.requestHeaders;
   return {
     store,
-    api: createApiClient({
+    api: fencedSends(fenced, createApiClient({
       baseUrl: options.baseUrl,
       fetch: options.fetch,
       transport: options.transport,
@@ -150,10 +165,10 @@ function coreDeps(
       maxResponseBytes: options.maxResponseBytes ?? SYNC_ENGINE_DEFAULTS.maxResponseBytes,
       scheduler,
       now,
-    }),
+    })),
     auth: tokens === undefined ? anonymousAuthPort() : authPortFromTokenManager(tokens),
     router: options.routes,
-    lock: isProcessorLock(options.lock) ? options.lock : createStorageLock(store, { ...options.lock, scheduler, now }),
+    lock: fenced?.lock ?? (options.lock as ProcessorLock),
     online$: options.online$ ?? platformOnline$(),
     constraints$: options.constraints$ ?? platformConstraints$(),
     account$: options.account$,

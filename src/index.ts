@@ -118,7 +118,7 @@ export { createSyncEngine } from './create-sync-engine';
 export type { SyncEngine } from './create-sync-engine';
 export { SYNC_ENGINE_DEFAULTS } from './engine/sync-engine-options';
 export type { SyncEngineOptions } from './engine/sync-engine-options';
-export { platformOnline$, platformConstraints$, LOW_BATTERY_LEVEL } from './engine/platform-signals';
+export { platformOnline$, platformConstraints$, platformSuspended$, LOW_BATTERY_LEVEL } from './engine/platform-signals';
 export type { PowerConstraints } from './engine/platform-signals';
 export { storePortFromOpStore } from './engine/store-port';
 export { broadcastChannelWake } from './engine/wake-port';
@@ -142,3 +142,9 @@ export type { HttpRequest, HttpTransport, FetchLike } from './api/http-transport
 export { createStorageLock, STORAGE_LOCK_DEFAULTS } from './lock/storage-lock';
 export type { StorageLockOptions, LockRecord } from './lock/storage-lock';
 export type { ProcessorLock, LockState } from './lock/processor-lock';
+export { createWebLock, WEB_LOCK_DEFAULTS } from './lock/web-lock';
+export type { WebLockOptions } from './lock/web-lock';
+export type { LockManagerLike } from './lock/web-lock-manager';
+export { createDefaultLock } from './lock/default-lock';
+export type { DefaultLockOptions } from './lock/default-lock';
+export type { FencedLock } from './lock/fence';

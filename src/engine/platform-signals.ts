@@ -114,3 +114,46 @@ export function platformConstraints$(): Observable<PowerConstraints> {
   }).pipe(distinctUntilChanged((a, b) => a.powerSaving === b.powerSaving && a.visible === b.visible));
 }
 
+
+interface LifecycleTarget {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+
+/**
+ * Whether the page cannot run now, from the Page Lifecycle API: `true` after
+ * the document's `freeze` or the window's `pagehide` (reload, close,
+ * navigation, the back/forward cache), `false` at first and after `resume`
+ * or `pageshow`. Always `false` where there is no document (Node, workers).
+ * The default engine gives its processor lock up while it is `true`
+ * (`releaseWhileSuspended`): no new send starts in a frozen page, and
+ * another tab takes over at once. Nothing is lost if the page is then
+ * discarded: every op is in the durable queue, and a commit cut short is
+ * finished from the ledger (or resent under the same key) by the next
+ * holder.
+ *
+ * @example
+ * createDefaultLock(meta, { suspended$: platformSuspended$() }); // what createSyncEngine does in browsers
+ */
+export function platformSuspended$(): Observable<boolean> {
+  const g = globalThis as { document?: Partial<LifecycleTarget>; addEventListener?: unknown; removeEventListener?: unknown };
+  const doc = g.document;
+  if (typeof doc?.addEventListener !== 'function' || typeof g.addEventListener !== 'function') return of(false);
+  const win = globalThis as unknown as LifecycleTarget;
+  const page = doc as LifecycleTarget;
+  return new Observable<boolean>((subscriber) => {
+    const suspend = (): void => subscriber.next(true);
+    const run = (): void => subscriber.next(false);
+    page.addEventListener('freeze', suspend);
+    page.addEventListener('resume', run);
+    win.addEventListener('pagehide', suspend);
+    win.addEventListener('pageshow', run);
+    subscriber.next(false);
+    return () => {
+      page.removeEventListener('freeze', suspend);
+      page.removeEventListener('resume', run);
+      win.removeEventListener('pagehide', suspend);
+      win.removeEventListener('pageshow', run);
+    };
+  }).pipe(distinctUntilChanged());
+}

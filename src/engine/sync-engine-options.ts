@@ -4,7 +4,7 @@ import type { Reconcile } from '../../streams/resolve-conflict';
 import type { FetchLike, HttpTransport } from '../api/http-transport';
 import type { TokenSource } from '../auth/token-manager';
 import type { ProcessorLock } from '../lock/processor-lock';
-import type { StorageLockOptions } from '../lock/storage-lock';
+import type { DefaultLockOptions } from '../lock/default-lock';
 import type { Logger } from '../log/logger';
 import type { PendingOp } from '../op/pending-op';
 import type { BackoffPolicy } from '../policy/backoff';
@@ -99,8 +99,17 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
   readonly now?: () => number;
   /** Backoff overrides on `DEFAULT_BACKOFF_POLICY` (base 1 s, cap 2 min, 5 attempts, full jitter). */
   readonly backoff?: Partial<BackoffPolicy>;
-  /** Storage-lock timing (`STORAGE_LOCK_DEFAULTS`), or another `ProcessorLock` (e.g. Web Locks). */
-  readonly lock?: Omit<StorageLockOptions, 'scheduler' | 'now'> | ProcessorLock;
+  /**
+   * The processor lock. Default (`createDefaultLock`): Web Locks
+   * (`navigator.locks`) in browsers, the storage lock elsewhere and as the
+   * fallback, given up while the page is frozen or hidden, fenced by the
+   * token kept in the store. An object of options tunes it: the storage
+   * lock's timings (`STORAGE_LOCK_DEFAULTS`), `locks` (`null`: the storage
+   * lock in browsers too; a fake `LockManager` in tests), `suspended$`
+   * (default `platformSuspended$()`). Or pass your own `ProcessorLock`: it
+   * is used as is, unfenced.
+   */
+  readonly lock?: Omit<DefaultLockOptions, 'scheduler' | 'now'> | ProcessorLock;
   /** Per-request timeout (whole exchange), ms, at most 2^31 − 1 (like every timer option). Default 15 000. */
   readonly requestTimeoutMs?: number;
   /**

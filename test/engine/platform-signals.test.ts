@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { firstValueFrom } from 'rxjs';
-import { platformConstraints$, platformOnline$, type PowerConstraints } from '../../src/engine/platform-signals';
+import { platformConstraints$, platformOnline$, platformSuspended$, type PowerConstraints } from '../../src/engine/platform-signals';
 
 /** Install browser-like globals for one test and remove them after. */
 function withGlobals(globals: Record<string, unknown>): () => void {
@@ -77,6 +77,32 @@ describe('platformConstraints$', () => {
         { powerSaving: true, visible: false },
       ]);
       expect(doc.listeners('visibilitychange') + battery.listeners('chargingchange') + battery.listeners('levelchange')).toBe(0);
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('platformSuspended$', () => {
+  test('is never suspended without a document (Node)', async () => {
+    expect(await firstValueFrom(platformSuspended$())).toBe(false);
+  });
+
+  test('follows the Page Lifecycle: freeze/resume on the document, pagehide/pageshow on the window; removes its listeners', () => {
+    const doc = target({ visibilityState: 'visible' });
+    const win = target({});
+    const restore = withGlobals({ document: doc, addEventListener: win.addEventListener, removeEventListener: win.removeEventListener });
+    try {
+      const seen: boolean[] = [];
+      const sub = platformSuspended$().subscribe((v) => seen.push(v));
+      doc.dispatch('freeze');
+      doc.dispatch('freeze');
+      doc.dispatch('resume');
+      win.dispatch('pagehide');
+      win.dispatch('pageshow');
+      expect(seen).toEqual([false, true, false, true, false]);
+      sub.unsubscribe();
+      expect(doc.listeners('freeze') + doc.listeners('resume') + win.listeners('pagehide') + win.listeners('pageshow')).toBe(0);
     } finally {
       restore();
     }

@@ -1,0 +1,155 @@
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { servePage } from './chromium-page-server';
+import { HandoverBackend } from './handover-server';
+
+/**
+ * The handover scenarios, driven in Chromium: shared by
+ * `handover-in-chromium.test.ts` (which asserts behaviour) and
+ * `bench/browser-handover.bench.ts` (which prints the times against their
+ * goals). Real time: this is the browser.
+ */
+interface PageEvent {
+  readonly type: string;
+  readonly at: number;
+  readonly id?: string;
+  readonly takeover?: boolean;
+}
+interface HandoverApi {
+  open(o: { name: string; tab: string }): Promise<number>;
+  enqueue(ids: readonly string[]): Promise<void>;
+  startToFirstSend(): number | undefined;
+  events(): readonly PageEvent[];
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll `cond` every 10 ms until true; throws after `timeoutMs` naming `what`. */
+export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The page's `handover` object (handover-entry.ts). */
+export const handoverPage = (page: Page) => ({
+  open: (o: { name: string; tab: string }) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.open(arg), o),
+  enqueue: (ids: readonly string[]) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.enqueue(arg), ids),
+  startToFirstSend: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.startToFirstSend()),
+  events: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.events()),
+  close: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.close()),
+});
+
+/** Chromium flags for these runs: every page keeps full-rate timers (a background tab is not throttled). */
+export const HANDOVER_CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+
+/** A deterministic source in [0, 1) (the points of reload differ per seed, not per run). */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** What a run measured, and the server's account of it. */
+export interface HandoverRun {
+  readonly ids: readonly string[];
+  readonly backend: HandoverBackend;
+  /** Per new page (reload), or for the tab left (close): ms until its first send. */
+  readonly times: readonly number[];
+  readonly pageErrors: readonly string[];
+  /** Every `lockAcquired` of every page: `takeover` true means it waited for a stale holder. */
+  readonly acquisitions: ReadonlyArray<{ readonly tab: string; readonly takeover: boolean }>;
+}
+
+/**
+ * Reload mid-drain: a page enqueues `ops` ops and starts draining; it is
+ * reloaded `reloads` times, each after a random 20–250 ms of draining;
+ * every new page starts its engine, and the time from `start()` to its
+ * first request is measured in the page. Ends once every op was applied.
+ */
+export async function reloadMidDrain(browser: Browser, opts: { ops: number; reloads: number; seed: number; delayMs: number }): Promise<HandoverRun> {
+  const backend = new HandoverBackend(opts.delayMs);
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
+  const context = await browser.newContext();
+  const pageErrors: string[] = [];
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const h = handoverPage(page);
+    const name = `handover-reload-${opts.seed}`;
+    const random = seeded(opts.seed);
+    const ids = Array.from({ length: opts.ops }, (_, i) => `r-${i}`);
+    await page.goto(server.url);
+    await h.open({ name, tab: 'load-0' });
+    await h.enqueue(ids);
+    const times: number[] = [];
+    const acquisitions: Array<{ tab: string; takeover: boolean }> = [];
+    const noteAcquisitions = async (tab: string) => {
+      for (const e of await h.events()) if (e.type === 'lockAcquired') acquisitions.push({ tab, takeover: e.takeover === true });
+    };
+    for (let i = 1; i <= opts.reloads; i += 1) {
+      await sleep(20 + Math.floor(random() * 230));
+      await noteAcquisitions(`load-${i - 1}`);
+      await page.reload();
+      await h.open({ name, tab: `load-${i}` });
+      await waitUntil(async () => (await h.startToFirstSend()) !== undefined || backend.effects.length === ids.length, 10_000, `page load ${i} to send`);
+      const t = await h.startToFirstSend();
+      if (t !== undefined) times.push(t);
+    }
+    await waitUntil(() => new Set(backend.effects).size === ids.length, 60_000, 'every op to be applied');
+    await sleep(200); // nothing more arrives
+    await noteAcquisitions(`load-${opts.reloads}`);
+    await h.close();
+    return { ids, backend, times, pageErrors, acquisitions };
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+/**
+ * Close the sending tab: tab A holds the lock and drains `ops` ops (half
+ * enqueued in A, half in B); once A has sent a few, A is closed; the time
+ * from `close()` to the server receiving B's first request is measured.
+ * Ends once every op was applied.
+ */
+export async function closeSendingTab(browser: Browser, opts: { ops: number; delayMs: number }): Promise<HandoverRun> {
+  const backend = new HandoverBackend(opts.delayMs);
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
+  const context = await browser.newContext();
+  const pageErrors: string[] = [];
+  try {
+    const pageA = await context.newPage();
+    const pageB = await context.newPage();
+    for (const p of [pageA, pageB]) p.on('pageerror', (e) => pageErrors.push(e.message));
+    const a = handoverPage(pageA);
+    const b = handoverPage(pageB);
+    const name = 'handover-close';
+    const ids = Array.from({ length: opts.ops }, (_, i) => `c-${i}`);
+    await pageA.goto(server.url);
+    await a.open({ name, tab: 'A' });
+    await waitUntil(async () => (await a.events()).some((e) => e.type === 'lockAcquired'), 10_000, 'tab A to hold the lock');
+    await pageB.goto(server.url);
+    await b.open({ name, tab: 'B' });
+    await a.enqueue(ids.slice(0, opts.ops / 2));
+    await b.enqueue(ids.slice(opts.ops / 2));
+    await waitUntil(() => backend.requests.filter((r) => r.tab === 'A').length >= 5, 10_000, 'tab A to send');
+    const closedAt = Date.now();
+    await pageA.close();
+    await waitUntil(() => backend.firstOf('B') !== undefined, 10_000, 'tab B to take over');
+    const times = [backend.firstOf('B')!.start - closedAt];
+    await waitUntil(() => new Set(backend.effects).size === ids.length, 60_000, 'every op to be applied');
+    await sleep(200);
+    const acquisitions = (await b.events()).filter((e) => e.type === 'lockAcquired').map((e) => ({ tab: 'B', takeover: e.takeover === true }));
+    await b.close();
+    return { ids, backend, times, pageErrors, acquisitions };
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}

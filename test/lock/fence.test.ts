@@ -1,0 +1,147 @@
+import { Subject, defer, map, of, take, type Observable } from 'rxjs';
+import { ValidationError } from '../../src/errors/sync-error';
+import { fenceLock, guardMethods } from '../../src/lock/fence';
+import type { LockState, ProcessorLock } from '../../src/lock/processor-lock';
+import { MemoryStorePort } from '../support/memory-store-port';
+
+/** A lock driven by hand: `states` is what `hold()` emits; holds and releases are counted. */
+function handLock() {
+  const states = new Subject<LockState>();
+  const counts = { holds: 0, releases: 0 };
+  const lock: ProcessorLock = {
+    hold: () => {
+      counts.holds += 1;
+      return states;
+    },
+    release: () => {
+      counts.releases += 1;
+      return of(true);
+    },
+  };
+  return { states, counts, lock };
+}
+
+const run = <T>(o: Observable<T>) => {
+  const out: { values: T[]; error?: unknown; done: boolean } = { values: [], done: false };
+  o.subscribe({ next: (v) => out.values.push(v), error: (e: unknown) => (out.error = e), complete: () => (out.done = true) });
+  return out;
+};
+
+describe('fenceLock', () => {
+  test('passes while the store holds this engine\'s token; once another acquired, reports the lock lost, refuses, and contends again', () => {
+    const store = new MemoryStorePort();
+    const hand = handLock();
+    const fenced = fenceLock(hand.lock, store);
+    const seen: LockState[] = [];
+    fenced.lock.hold().subscribe((s) => seen.push(s));
+    // Never held: nothing passes.
+    expect(run(fenced.check()).values).toEqual([false]);
+    store.data.meta.set('processorLock.fence', { fencingToken: 7 });
+    hand.states.next({ held: true, fencingToken: 7, takeover: false });
+    expect(run(fenced.check()).values).toEqual([true]);
+
+    let writes = 0;
+    const write$ = defer(() => ((writes += 1), of('written')));
+    expect(run(fenced.guardWrite(write$))).toEqual({ values: ['written'], done: true });
+
+    // Another engine acquired (its acquisition wrote token 8).
+    store.data.meta.set('processorLock.fence', { fencingToken: 8 });
+    const refused = run(fenced.guardWrite(write$));
+    expect(writes).toBe(1);
+    expect(refused.error).toBeInstanceOf(ValidationError);
+    expect((refused.error as ValidationError).reason).toBe('lockNotHeld');
+    expect(seen).toEqual([{ held: true, fencingToken: 7, takeover: false }, { held: false, lost: true }]);
+    // The inner lock was released and is contended for again.
+    expect(hand.counts).toEqual({ holds: 2, releases: 1 });
+    // A send after that never goes out (the gate, closed by the loss, unsubscribes it).
+    let sent = 0;
+    const s = run(fenced.guardSend(defer(() => ((sent += 1), of('sent')))));
+    expect({ sent, values: s.values, done: s.done }).toEqual({ sent: 0, values: [], done: false });
+    // Acquired again: the new token passes.
+    store.data.meta.set('processorLock.fence', { fencingToken: 9 });
+    hand.states.next({ held: true, fencingToken: 9, takeover: false });
+    expect(run(fenced.guardSend(of('sent'))).values).toEqual(['sent']);
+  });
+
+  test('keeps its token after release(): writes finishing after it pass until someone else acquires', () => {
+    const store = new MemoryStorePort();
+    const hand = handLock();
+    const fenced = fenceLock(hand.lock, store);
+    const sub = fenced.lock.hold().subscribe();
+    store.data.meta.set('processorLock.fence', { fencingToken: 3 });
+    hand.states.next({ held: true, fencingToken: 3, takeover: false });
+    sub.unsubscribe();
+    fenced.lock.release().subscribe();
+    expect(run(fenced.check()).values).toEqual([true]);
+    store.data.meta.set('processorLock.fence', { fencingToken: 4 });
+    expect(run(fenced.check()).values).toEqual([false]);
+  });
+
+  test('an absent or unreadable fence record refuses (the token cannot be proved)', () => {
+    const store = new MemoryStorePort();
+    const hand = handLock();
+    const fenced = fenceLock(hand.lock, store);
+    fenced.lock.hold().subscribe();
+    hand.states.next({ held: true, fencingToken: 1, takeover: false });
+    expect(run(fenced.check()).values).toEqual([false]);
+    hand.states.next({ held: true, fencingToken: 2, takeover: false });
+    store.corruptMeta('processorLock.fence');
+    expect(run(fenced.check()).values).toEqual([false]);
+  });
+
+  test('checks made while a read is in flight share it', () => {
+    const store = new MemoryStorePort();
+    const gate = new Subject<void>();
+    let reads = 0;
+    // A read that answers when `gate` emits.
+    const slow = {
+      readMeta: <T>(key: string) => {
+        reads += 1;
+        return gate.pipe(
+          take(1),
+          map(() => store.data.meta.get(key) as T | undefined),
+        );
+      },
+      writeMeta: <T>(key: string, v: T) => store.writeMeta(key, v),
+    };
+    const hand = handLock();
+    const fenced = fenceLock(hand.lock, slow);
+    fenced.lock.hold().subscribe();
+    store.data.meta.set('processorLock.fence', { fencingToken: 5 });
+    hand.states.next({ held: true, fencingToken: 5, takeover: false });
+    const a = run(fenced.check());
+    const b = run(fenced.check());
+    gate.next();
+    expect([a.values, b.values]).toEqual([[true], [true]]);
+    expect(reads).toBe(1);
+    // The next check reads again.
+    const c = run(fenced.check());
+    gate.next();
+    expect(c.values).toEqual([true]);
+    expect(reads).toBe(2);
+  });
+});
+
+describe('guardMethods', () => {
+  test('guards the named methods only, on a class instance too (private fields, `this`)', () => {
+    class Port {
+      readonly #n = 2;
+      double(x: number): Observable<number> {
+        return of(x * this.#n);
+      }
+      triple(x: number): Observable<number> {
+        return of(x * 3 * (this.#n / 2));
+      }
+      readonly tag = 'port';
+    }
+    const calls: string[] = [];
+    const guarded = guardMethods(new Port(), ['double'], (o) => {
+      calls.push('guard');
+      return o;
+    });
+    expect(run(guarded.double(2)).values).toEqual([4]);
+    expect(run(guarded.triple(2)).values).toEqual([6]);
+    expect(guarded.tag).toBe('port');
+    expect(calls).toEqual(['guard']);
+  });
+});
