@@ -62,8 +62,14 @@ export interface OpResult {
   readonly opId: OpId;
   readonly txToken: string;
   readonly type: string;
-  /** `cancelled`: the app withdrew the op with `cancel(opId)` before it was sent again. */
-  readonly outcome: 'committed' | 'failed' | 'conflict' | 'cancelled';
+  /**
+   * `cancelled`: the app withdrew the op with `cancel(opId)` before it was
+   * sent again. `unknown`: the op left the queue in another tab or process
+   * and neither its message nor the store (ledger, `failed_ops`) told this
+   * engine how — it was cancelled, dropped or discarded there; never a
+   * commit the ledger recorded (roll back, refetch if it matters).
+   */
+  readonly outcome: 'committed' | 'failed' | 'conflict' | 'cancelled' | 'unknown';
   /** The decoded `data` of the server's answer, for `committed`. */
   readonly data?: unknown;
   /** For `failed` and `conflict`: why; for `cancelled`: the last attempt's error, if it had been tried (it may have been applied, see `cancel`). */
