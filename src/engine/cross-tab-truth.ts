@@ -161,11 +161,12 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
         concatMap(([counts, head]) => {
           const headId = head[0]?.id;
           const quiet = seen === before;
-          if (headId === undefined && quiet) seeded = true; // nothing was queued before: every op found later is news
           // Known ops still queued by what was seen: the counts say whether some op came or went unannounced.
           let queued = 0;
           for (const e of known.values()) if (headId !== undefined && e.op.id >= headId && e.departure === undefined) queued += 1;
           const adds = headId !== undefined && quiet && queued !== counts.pending;
+          // This engine knows the whole queue: every op found later is news.
+          if (quiet && !adds) seeded = true;
           const present$: Observable<ReadonlyMap<OpId, PendingOp> | undefined> = adds ? pendingById(store, deps.pageSize) : of(undefined);
           return present$.pipe(
             concatMap((present) => {

@@ -71,6 +71,9 @@ const rebased = <S>(f: Folds<S>, state: OptimisticState<S>, read: RebaseRead<S>)
 
 const appended = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp): OptimisticStep<S> => {
   if (!state.ready || hasLayer(state, op.id)) return { state }; // a rebase read it already
+  const last = state.layers[state.layers.length - 1];
+  // Another tab's op that sorts before ours (appended meanwhile): re-read the queue in its order.
+  if (last !== undefined && op.id < last.opId) return { state, rebase: true };
   const { unsaved, view } = state;
   const onlyUnsaved = unsaved.length === 1 && unsaved[0]!.txToken === op.txToken;
   return published(f, {
