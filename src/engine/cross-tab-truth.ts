@@ -200,7 +200,8 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       }
       seeded = true;
     }
-    return due;
+    // In queue order, as the holder settled them: views fold commits in FIFO order.
+    return due.sort((x, y) => (x.op.id < y.op.id ? -1 : 1));
   };
 
   if (deps.auditEveryMs > 0) {
