@@ -176,8 +176,11 @@ export interface EngineCore<R extends RouteTable = any> {
    * (its wait ends, the queue moves on). Rejects with `ValidationError`:
    * `opInFlight` while its request is out (or its answer is being
    * written), `unknownOp` when it is not pending (settled already),
-   * `lockNotHeld` when this engine does not hold the processor lock (only
-   * the holder knows what is in flight). An op whose earlier attempt's
+   * `lockNotHeld` when this engine does not hold the processor lock and
+   * has no live `crossTab` channel (only the holder knows what is in
+   * flight). With one (the browser default) the request is forwarded to
+   * the holder and settles with its answer; no answer within 5 s rejects
+   * with `TimeoutError` code `cancel_timeout`. An op whose earlier attempt's
    * outcome is unknown (timeout, 5xx, network) may have been applied by
    * the server: cancelling does not undo that.
    */
