@@ -87,14 +87,22 @@ export interface TruthRun {
 /**
  * Open `tabs` tabs on store `name` (tab 0 first, until it holds the lock),
  * enqueue `opsPerTab` ops in each, round-robin (every `badEvery`-th op is
- * refused), and wait until every tab has every outcome and no pending layer.
+ * refused; `oneAtATime`: each once the server has the one before), and wait until every tab has every outcome and no pending layer.
  * The idle poll is `idlePollMs` (a minute: only the cross-tab wake explains
  * a prompt send).
  */
 export async function runTruthScenario(
   browser: Browser,
   server: TruthServer,
-  o: { readonly name: string; readonly tabs: number; readonly opsPerTab: number; readonly badEvery: number; readonly idlePollMs?: number },
+  o: {
+    readonly name: string;
+    readonly tabs: number;
+    readonly opsPerTab: number;
+    readonly badEvery: number;
+    readonly idlePollMs?: number;
+    /** Enqueue the next op only once the server has the previous one (an idle queue: the latency is the wake's, not the queue's). */
+    readonly oneAtATime?: boolean;
+  },
 ): Promise<TruthRun> {
   const context = await browser.newContext();
   const errors: string[] = [];
@@ -121,6 +129,7 @@ export async function runTruthScenario(
         ids.push(id);
         tabOf[id] = i;
         await tabs[i]!.enqueue([id]);
+        if (o.oneAtATime) await waitUntil(() => server.received.some((r) => r.id === id), 10_000, `the server to receive ${id}`);
       }
     }
     const settled = async () => {
