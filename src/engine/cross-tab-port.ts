@@ -163,7 +163,12 @@ export function crossTabWake(port: CrossTabPort): WakePort {
   };
 }
 
-/** Browsers (a window or a worker): where the cross-tab channel is on by default. */
+/**
+ * Browsers (a window or a worker): where the cross-tab channel is on by default.
+ *
+ * @example
+ * const crossTab = isBrowser() ? broadcastChannelCrossTab(`sync-engine:tabs:${name}`) : undefined;
+ */
 export function isBrowser(): boolean {
   const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
   return g.document !== undefined || g.WorkerGlobalScope !== undefined;
