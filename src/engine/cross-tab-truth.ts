@@ -1,4 +1,4 @@
-import { EMPTY, Subscription, catchError, concatMap, defer, exhaustMap, forkJoin, from, ignoreElements, interval, of, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { EMPTY, Subscription, catchError, concatMap, defer, exhaustMap, from, ignoreElements, interval, map, of, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { StorePort } from '../../streams/ports';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
@@ -157,8 +157,9 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       const before = seen;
       // Only ops known before the reads are judged by them (one announced meanwhile may be missing from them).
       const judged = new Set(known.keys());
-      return forkJoin([store.counts(), store.peek(1)]).pipe(
-        concatMap(([counts, head]) => {
+      return store.counts().pipe(
+        concatMap((counts) => store.peek(1).pipe(map((head) => ({ counts, head })))),
+        concatMap(({ counts, head }) => {
           const headId = head[0]?.id;
           const quiet = seen === before;
           // Known ops still queued by what was seen: the counts say whether some op came or went unannounced.
