@@ -84,16 +84,22 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
   /** The first full read only learns what was queued before: nothing to announce. */
   let seeded = false;
 
+  /** Ops whose departure change the audit published itself: the late original is dropped. */
+  const recoveredChanges = new Set<OpId>();
+  const bounded = (set: Set<OpId>, opId: OpId): void => {
+    set.add(opId);
+    if (set.size > RECENT_RESULTS) set.delete(set.values().next().value as OpId);
+  };
   const remember = (opId: OpId): void => {
     known.delete(opId);
-    resulted.add(opId);
-    if (resulted.size > RECENT_RESULTS) resulted.delete(resulted.values().next().value as OpId);
+    bounded(resulted, opId);
   };
 
   const track = (change: StoreChange): void => {
     const op = opOf(change);
     if (op === undefined) return;
     const entry = known.get(op.id);
+    if (resulted.has(op.id)) return; // its outcome is out: nothing left to recover
     if (!departs(change)) {
       if (entry === undefined) known.set(op.id, { op, missing: 0 });
       else if (entry.departure === undefined) entry.op = op;
@@ -108,7 +114,8 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
   const onMessage = (message: CrossTabMessage): void => {
     if (message.kind === 'change') {
       const op = opOf(message.change);
-      if (op !== undefined && departs(message.change) && resulted.has(op.id)) return;
+      const { type } = message.change;
+      if (op !== undefined && (type === 'completed' || type === 'failed') && recoveredChanges.has(op.id)) return;
       seen += 1;
       track(message.change);
       deps.change(message.change);
@@ -136,9 +143,9 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
   /** Publish what the evidence supports (a recovered change first, as the store would have emitted it). */
   const settle = (entry: Known, evidence: DepartureEvidence): void => {
     if (known.get(entry.op.id) !== entry) return; // a message settled it meanwhile
-    if (entry.departure === undefined) {
-      if (evidence.kind === 'committed') deps.change({ type: 'completed', op: entry.op });
-      if (evidence.kind === 'failed') deps.change({ type: 'failed', record: evidence.record });
+    if (entry.departure === undefined && evidence.kind !== 'none') {
+      bounded(recoveredChanges, entry.op.id);
+      deps.change(evidence.kind === 'committed' ? { type: 'completed', op: entry.op } : { type: 'failed', record: evidence.record });
     }
     remember(entry.op.id);
     const result = recoveredResult(entry.op, evidence);

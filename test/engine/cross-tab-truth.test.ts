@@ -94,6 +94,18 @@ describe('every tab tells the truth (cross-tab port, virtual time)', () => {
     expect(a.h.server.requests[0]!.sentAt).toBe(1_000);
     expect(b.h.server.requests).toEqual([]);
     expect(c.h.server.requests).toEqual([]);
+
+    // The refused op's dead letter discarded in the holder: every tab hears it (after its result), none reports twice.
+    const discarded: string[] = [];
+    b.view.rollbacks$.subscribe((r) => discarded.push(`${r.txToken}:${r.reason}`));
+    const [record] = await a.h.engine.failedOps.list();
+    await a.h.engine.failedOps.discard(record!.id);
+    await runUntil(scheduler, 4_000);
+    expect(discarded).toEqual(['tx-a1:discarded']);
+    for (const t of tabs) {
+      expect(t.h.status.failed).toBe(0);
+      expect(t.h.results).toHaveLength(5);
+    }
     await closeAll(tabs);
   });
 
