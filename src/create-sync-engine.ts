@@ -19,6 +19,7 @@ import type { PendingOp } from './op/pending-op';
 import type { ProcessorLock } from './lock/processor-lock';
 import { platformConstraints$, platformOnline$, platformSuspended$ } from './engine/platform-signals';
 import { storePortFromOpStore } from './engine/store-port';
+import { broadcastChannelCrossTab, crossTabWake, isBrowser } from './engine/cross-tab-port';
 import type { EngineCore } from './engine/sync-engine';
 import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './engine/sync-engine-options';
 
@@ -186,7 +187,7 @@ function coreDeps(
     ),
     storageRetryMs: timerOptionMs('storageRetryMs', options.storageRetryMs ?? SYNC_ENGINE_DEFAULTS.storageRetryMs),
     idlePollMs: timerOptionMs('idlePollMs', options.idlePollMs ?? SYNC_ENGINE_DEFAULTS.idlePollMs, { allowZero: true }),
-    wake: options.wake,
+    ...crossTabParts(options),
     serverWake: options.serverWake,
     reconcile: options.reconcile,
     // Trace context of the attempt (W3C traceparent when the app registered
@@ -200,6 +201,21 @@ function coreDeps(
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
     payloadLimits: options.payloadLimits,
   };
+}
+
+/**
+ * The cross-tab channel and the wake, with their defaults: in browsers a
+ * `BroadcastChannel` named after the store, whose append messages are also
+ * the wake; elsewhere neither (Node: `pollOnlyCrossTab()` to opt in).
+ */
+function crossTabParts(options: SyncEngineOptions): Pick<EngineDeps, 'crossTab' | 'wake'> {
+  const name = options.store.name;
+  const crossTab =
+    options.crossTab === false
+      ? undefined
+      : (options.crossTab ?? (isBrowser() && name !== undefined ? broadcastChannelCrossTab(`sync-engine:tabs:${name}`) : undefined));
+  const wake = options.wake === false ? undefined : (options.wake ?? (crossTab?.live === true ? crossTabWake(crossTab) : undefined));
+  return { crossTab, wake };
 }
 
 /** Metrics, tracing and logging: independent subscribers of the engine's `events$`. */

@@ -17,7 +17,7 @@ export {
   StorageError,
 } from './errors/sync-error';
 export type { ErrorClass, SyncErrorKind, ErrorInfo, ValidationReason, StorageReason } from './errors/sync-error';
-export { USER_MESSAGES, userMessageFor, CANCELLED_MESSAGE } from './errors/user-messages';
+export { USER_MESSAGES, userMessageFor, CANCELLED_MESSAGE, UNKNOWN_OUTCOME_MESSAGE } from './errors/user-messages';
 export {
   PendingOpCodec,
   decodePendingOp,
@@ -123,6 +123,9 @@ export type { PowerConstraints } from './engine/platform-signals';
 export { storePortFromOpStore } from './engine/store-port';
 export { broadcastChannelWake } from './engine/wake-port';
 export type { WakePort, BroadcastChannelLike, BroadcastChannelConstructor } from './engine/wake-port';
+export { broadcastChannelCrossTab, pollOnlyCrossTab, crossTabWake } from './engine/cross-tab-port';
+export type { CrossTabPort, CrossTabMessage, CancelRefusal, MessageChannelLike, MessageChannelConstructor } from './engine/cross-tab-port';
+export { CROSS_TAB_CANCEL_TIMEOUT_MS } from './engine/cross-tab-cancel';
 export type { EngineFailedOps } from './engine/engine-failed-ops';
 export type { WhenIdleOptions } from './engine/when-idle';
 export { serverWakeFrom, isAnnouncement, SERVER_WAKE_DEFAULTS } from './wake/server-wake';

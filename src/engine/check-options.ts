@@ -54,8 +54,12 @@ export function assertOptionShapes(options: SyncEngineOptions): void {
   const ownHeaders = options.requestHeaders;
   if (ownHeaders !== undefined && typeof ownHeaders !== 'function') assertExtraHeaders(ownHeaders);
   const wake = options.wake;
-  if (wake !== undefined && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
+  if (wake !== undefined && wake !== false && (typeof wake?.post !== 'function' || typeof wake.close !== 'function' || !isObservable(wake.wake$))) {
     throw new ValidationError('invalidOptions', 'wake: expected a WakePort { post, wake$, close }');
+  }
+  const crossTab = options.crossTab;
+  if (crossTab !== undefined && crossTab !== false && (typeof crossTab?.post !== 'function' || typeof crossTab.close !== 'function' || !isObservable(crossTab.messages$))) {
+    throw new ValidationError('invalidOptions', 'crossTab: expected a CrossTabPort { post, messages$, live, close }, or false');
   }
   if (options.serverWake !== undefined && !isObservable(options.serverWake?.ready$)) {
     throw new ValidationError('invalidOptions', 'serverWake: expected a ServerWake { ready$ }');

@@ -4,8 +4,11 @@ import { ValidationError, type ErrorInfo } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
 import type { DiscardAccountOptions } from './sync-engine';
 
+/** The error code recorded on the (at once discarded) dead-letter records: such ops have no `results$` entry. */
+export const ACCOUNT_DISCARDED_CODE = 'account_discarded';
+
 /** The error recorded on the (at once discarded) dead-letter records. */
-const DISCARDED: ErrorInfo = Object.freeze({ kind: 'validation', code: 'account_discarded' });
+const DISCARDED: ErrorInfo = Object.freeze({ kind: 'validation', code: ACCOUNT_DISCARDED_CODE });
 
 /**
  * Remove every pending op of `accountId` from the queue, page by page

@@ -50,6 +50,8 @@ import { discardAccountOps, discardRefusal } from './discard-account';
 import { followAccount } from './follow-account';
 import { engineDrain } from './engine-drain';
 import { contendForLock, followServerWake, watchInputs } from './engine-inputs';
+import { createCrossTabTruth, type CrossTabTruth } from './cross-tab-truth';
+import { forwardCancel, serveCancels } from './cross-tab-cancel';
 
 export type { EngineDeps } from './engine-deps';
 
@@ -95,6 +97,9 @@ class Core implements EngineCore {
   #disposing: Promise<void> | undefined;
   /** Changes seen on the store's feed, to tell whether a counts read raced one. */
   #changeSeq = 0;
+  /** Other engines on the store (`crossTab`): their changes and results, and the store's word on lost ones. */
+  readonly #truth: CrossTabTruth | undefined;
+  readonly #remoteChanges = new Subject<StoreChange>();
 
   readonly status$: Observable<EngineStatus>;
   readonly results$: Observable<OpResult> = this.#results.asObservable();
@@ -114,7 +119,7 @@ class Core implements EngineCore {
       report: (o) => this.#report(o),
       lockHeld: () => this.#state.value.lockHeld,
     });
-    this.changes$ = store.changes$;
+    this.changes$ = deps.crossTab === undefined ? store.changes$ : merge(store.changes$, this.#remoteChanges);
     this.failedOps = withBulkActions(store.failed);
     this.status$ = this.#state.state$.pipe(map(toEngineStatus), distinctUntilChanged(sameStatus));
     const sinks = { dispatch: (a: StatusAction) => this.#dispatch(a), emit: (e: EngineEvent) => this.#emit(e) };
@@ -129,6 +134,7 @@ class Core implements EngineCore {
         }),
       );
     }
+    this.#truth = this.#followOtherEngines();
     this.#refreshCounts();
     this.#subs.add(contendForLock(this.#started, deps, sinks));
     this.#subs.add(followServerWake(this.#started, deps.serverWake, () => this.syncNow()));
@@ -137,6 +143,47 @@ class Core implements EngineCore {
 
 
 
+
+  /**
+   * Every engine on the store learns every op's appends and outcomes
+   * (`cross-tab-truth.ts`); a `cancel` another engine forwards is answered
+   * here while this engine holds the lock.
+   */
+  #followOtherEngines(): CrossTabTruth | undefined {
+    const deps = this.#deps;
+    const port = deps.crossTab;
+    if (port === undefined) return undefined;
+    const truth = createCrossTabTruth({
+      port,
+      store: deps.store,
+      scheduler: deps.scheduler,
+      auditEveryMs: deps.idlePollMs,
+      pageSize: deps.batchSize,
+      change: (change) => {
+        if (this.#disposed) return;
+        this.#changeSeq += 1;
+        this.#dispatch({ type: 'change', change: change.type });
+        this.#remoteChanges.next(change);
+      },
+      result: (result) => {
+        if (!this.#disposed) this.#results.next(result);
+      },
+      audited: () => this.#refreshCounts(),
+    });
+    this.#subs.add(serveCancels(this.#cancelRelay(port)));
+    return truth;
+  }
+
+  #cancelRelay(port: NonNullable<EngineDeps['crossTab']>): Parameters<typeof serveCancels>[0] {
+    return {
+      port,
+      scheduler: this.#deps.scheduler,
+      lockHeld$: this.#state.state$.pipe(map((s) => s.lockHeld)),
+      lockHeld: () => this.#state.value.lockHeld,
+      cancelHere: (opId) => this.#canceller.cancel(opId),
+      newId: createOpId,
+    };
+  }
 
   /**
    * The gate: the drain runs only while nothing blocks it; closing the gate
@@ -184,7 +231,10 @@ class Core implements EngineCore {
   readonly #sinks: OutcomeSinks = {
     event: (e) => this.#emit(e),
     status: (a) => this.#dispatch(a),
-    result: (r) => this.#results.next(r),
+    result: (r) => {
+      this.#results.next(r);
+      this.#truth?.ownResult(r);
+    },
   };
 
   /** The FIFO drain for the signed-in `account` (`engine-drain.ts`). */
@@ -233,7 +283,7 @@ class Core implements EngineCore {
       store,
       lane: this.#lane,
       // Own settlements and results; another holder's only by looking again.
-      recheck$: merge(store.changes$, this.#results, idlePollMs > 0 ? interval(idlePollMs, scheduler) : EMPTY),
+      recheck$: merge(this.changes$, this.#results, idlePollMs > 0 ? interval(idlePollMs, scheduler) : EMPTY),
       // What the drain would send now: another account's ops wait for its sign-in.
       owed: (op) => owedNow(op, this.#account.value, this.#deps.account$ !== undefined),
     });
@@ -248,6 +298,9 @@ class Core implements EngineCore {
 
   cancel(opId: OpId): Promise<void> {
     if (this.#closed) return Promise.reject(new ValidationError('invalidOptions', 'engine: disposed'));
+    const port = this.#deps.crossTab;
+    // Only the holder knows what is in flight: ask it.
+    if (!this.#state.value.lockHeld && port?.live === true) return forwardCancel(opId, this.#cancelRelay(port));
     return this.#canceller.cancel(opId);
   }
 
@@ -302,6 +355,7 @@ class Core implements EngineCore {
       this.#state.close();
       this.#subs.unsubscribe();
       this.#deps.wake?.close();
+      this.#truth?.close();
       this.#events.complete();
       this.#results.complete();
     });

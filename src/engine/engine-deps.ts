@@ -11,6 +11,7 @@ import type { RateLimiter } from '../security/rate-limiter';
 import type { PowerConstraints } from './platform-signals';
 import type { ServerWake } from '../wake/server-wake';
 import type { WakePort } from './wake-port';
+import type { CrossTabPort } from './cross-tab-port';
 
 /** Everything the engine core is made of; all ports are Observable-based. */
 export interface EngineDeps {
@@ -41,6 +42,12 @@ export interface EngineDeps {
   readonly idlePollMs: number;
   /** Wakes between engines on the same storage (e.g. tabs, `broadcastChannelWake`); closed by `dispose()`. */
   readonly wake?: WakePort;
+  /**
+   * The channel to the other engines on the same store (tabs): their
+   * changes and results are published here, this engine's posted there,
+   * `cancel` forwarded to the lock holder; closed by `dispose()`.
+   */
+  readonly crossTab?: CrossTabPort;
   /** The server's push channel: while started, each `ready$` value is a `syncNow()`. */
   readonly serverWake?: ServerWake;
   readonly reconcile?: Reconcile;

@@ -16,6 +16,7 @@ import type { OpStore } from '../store/op-store';
 import type { PowerConstraints } from './platform-signals';
 import type { ServerWake } from '../wake/server-wake';
 import type { WakePort } from './wake-port';
+import type { CrossTabPort } from './cross-tab-port';
 
 /**
  * Options of `createSyncEngine`. Only `baseUrl`, `routes` and `store` are
@@ -141,12 +142,27 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
    */
   readonly idlePollMs?: number;
   /**
-   * Wake the lock holder in another tab at once when this engine appends
-   * (`broadcastChannelWake('sync-engine:<store name>')` in browsers);
-   * closed by `dispose()`. Default: none (other tabs' appends are found by
-   * `idlePollMs`).
+   * Wake the lock holder in another tab or process at once when this engine
+   * appends. Default in browsers: the `crossTab` channel's (another tab's
+   * append reaches the holder in milliseconds); elsewhere none (other
+   * processes' appends are found by `idlePollMs`). Your own `WakePort`
+   * (e.g. `broadcastChannelWake(name)`) replaces it; `false` disables it.
+   * Closed by `dispose()`.
    */
-  readonly wake?: WakePort;
+  readonly wake?: WakePort | false;
+  /**
+   * The channel to the other engines on the same store, so every tab tells
+   * the truth: each engine posts its store's changes and its results, and
+   * publishes the others' on its own `changes$` and `results$` (each op's
+   * outcome once per engine, whichever engine sent it); `cancel` on an
+   * engine without the lock is forwarded to the holder. Lost messages are
+   * recovered by reading the store every `idlePollMs` (ledger, `failed_ops`).
+   * Default in browsers: `broadcastChannelCrossTab('sync-engine:tabs:<store
+   * name>')` (same origin); elsewhere none. `pollOnlyCrossTab()` for Node
+   * processes sharing a SQLite file (store reads only); `false` disables.
+   * Closed by `dispose()`.
+   */
+  readonly crossTab?: CrossTabPort | false;
   /**
    * The server's push channel (`eventSourceWake(url)`, `webSocketWake(url)`,
    * or your own `ServerWake`): while started, each "ready" announcement is a

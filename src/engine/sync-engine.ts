@@ -64,8 +64,14 @@ export interface OpResult {
   readonly opId: OpId;
   readonly txToken: string;
   readonly type: string;
-  /** `cancelled`: the app withdrew the op with `cancel(opId)` before it was sent again. */
-  readonly outcome: 'committed' | 'failed' | 'conflict' | 'cancelled';
+  /**
+   * `cancelled`: the app withdrew the op with `cancel(opId)` before it was
+   * sent again. `unknown`: the op left the queue in another tab or process
+   * and neither its message nor the store (ledger, `failed_ops`) told this
+   * engine how — it was cancelled, dropped or discarded there; never a
+   * commit the ledger recorded (roll back, refetch if it matters).
+   */
+  readonly outcome: 'committed' | 'failed' | 'conflict' | 'cancelled' | 'unknown';
   /** The decoded `data` of the server's answer, for `committed`. */
   readonly data?: unknown;
   /** For `failed` and `conflict`: why; for `cancelled`: the last attempt's error, if it had been tried (it may have been applied, see `cancel`). */
@@ -173,8 +179,11 @@ export interface EngineCore<R extends RouteTable = any> {
    * (its wait ends, the queue moves on). Rejects with `ValidationError`:
    * `opInFlight` while its request is out (or its answer is being
    * written), `unknownOp` when it is not pending (settled already),
-   * `lockNotHeld` when this engine does not hold the processor lock (only
-   * the holder knows what is in flight). An op whose earlier attempt's
+   * `lockNotHeld` when this engine does not hold the processor lock and
+   * has no live `crossTab` channel (only the holder knows what is in
+   * flight). With one (the browser default) the request is forwarded to
+   * the holder and settles with its answer; no answer within 5 s rejects
+   * with `TimeoutError` code `cancel_timeout`. An op whose earlier attempt's
    * outcome is unknown (timeout, 5xx, network) may have been applied by
    * the server: cancelling does not undo that.
    */

@@ -37,3 +37,11 @@ export function userMessageFor(kind: SyncErrorKind): string {
  * result's `message` and its optimistic rollback's. Not an error kind.
  */
 export const CANCELLED_MESSAGE = 'This change was cancelled.';
+
+/**
+ * Shown for an op that left the queue in another tab or process whose
+ * outcome this engine could not learn (its message was lost, and neither
+ * the idempotency ledger nor the dead-letter queue holds it: it was
+ * cancelled, dropped or discarded there). The `unknown` result's `message`.
+ */
+export const UNKNOWN_OUTCOME_MESSAGE = 'This change was handled in another window. Reload to see its outcome.';

@@ -79,6 +79,9 @@ const appended = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp): Opt
   // Another account's op (a write that landed after the switch): never shown.
   if (!sentUnder(op, state.account)) return { state: { ...state, unsaved: removeUnsaved(state.unsaved, op.txToken) ?? state.unsaved } };
   if (!state.ready || hasLayer(state, op.id)) return { state }; // a rebase read it already
+  const last = state.layers[state.layers.length - 1];
+  // Another tab's op that sorts before ours (appended meanwhile): re-read the queue in its order.
+  if (last !== undefined && op.id < last.opId) return { state, rebase: true };
   const { unsaved, view } = state;
   const onlyUnsaved = unsaved.length === 1 && unsaved[0]!.txToken === op.txToken;
   return published(f, {

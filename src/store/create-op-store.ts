@@ -76,7 +76,7 @@ export async function createOpStore(options: OpStoreOptions): Promise<SealedOpSt
     pruneIntervalMs: options.ledgerPruneIntervalMs ?? OP_STORE_DEFAULTS.ledgerPruneIntervalMs,
     yieldBetweenPages: () => pause(scheduler),
   });
-  const store = new Store(tables, ledger, now);
+  const store = new Store(options.name, tables, ledger, now);
   try {
     await repairAfterCrash(tables, ledger, await checkKey(tables));
   } catch (err) {
@@ -110,7 +110,12 @@ class Store implements SealedOpStore {
   readonly completesAtomically: boolean;
   #closed = false;
 
-  constructor(tables: SealedTables, ledger: IdempotencyLedger, now: () => number) {
+  constructor(
+    readonly name: string,
+    tables: SealedTables,
+    ledger: IdempotencyLedger,
+    now: () => number,
+  ) {
     this.#t = tables;
     this.#ledger = ledger;
     this.#dlq = new DeadLetterQueue(tables, { now, emit: (change) => this.#emit(change) });

@@ -71,6 +71,11 @@ export interface FailedOps {
  * are durable and rejects with a `StorageError`, never a partial write.
  */
 export interface OpStore {
+  /**
+   * The store's name (`createOpStore({ name })`; the SQLite file path).
+   * Engines on stores of one name share a cross-tab channel named after it.
+   */
+  readonly name?: string;
   /** Persist an op at the tail of the queue (key = `op.id`, a UUIDv7). */
   append(op: PendingOp): Promise<void>;
   /**

@@ -1,75 +1,19 @@
-import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_AVAILABLE } from './chromium';
+
+export { CHROMIUM, launchChromium, launchChromiumOnDisk, servePage, type PageServer } from './chromium';
 
 /**
- * Shared by the real-browser tests: Debian's chromium (required in CI,
- * skipped with a notice elsewhere), an entry bundled by esbuild the way an
- * app's bundler would, and a loopback server for the page (and whatever API
- * the test adds).
+ * The real-browser tests' entry: Debian's chromium (required in CI, skipped
+ * with a notice elsewhere); serving and launching live in `chromium.ts`,
+ * which benches share.
  */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
-if (!available) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
+if (!CHROMIUM_AVAILABLE && process.env.CI) throw new Error(`chromium not found at ${CHROMIUM}: .ci/run must install it`);
+if (!CHROMIUM_AVAILABLE) console.warn(`skipping browser tests: no chromium at ${CHROMIUM}`);
 
-// Read off globalThis: the benches (bench/browser-drain.bench.ts) load this file outside jest.
+// Read off globalThis: benches load this file outside jest.
 const jestDescribe = (globalThis as { describe?: jest.Describe }).describe;
 /** `describe` when chromium is there, `describe.skip` otherwise. */
-export const describeInChromium = (available ? jestDescribe : jestDescribe?.skip) as jest.Describe;
+export const describeInChromium = (CHROMIUM_AVAILABLE ? jestDescribe : jestDescribe?.skip) as jest.Describe;
 
 /** Whether chromium is there (benches print a notice and skip without it). */
-export const chromiumAvailable = available;
-
-/** The page's server: `/bundle.js`, an HTML page loading it, and `api` for anything else it handles. */
-export interface PageServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/** Bundle `entry` for the browser and serve it on 127.0.0.1. `api` answers first; return true when it did. */
-export async function servePage(
-  entry: string,
-  api?: (req: IncomingMessage, res: ServerResponse) => boolean,
-): Promise<PageServer> {
-  const bundle = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'iife', write: false, logLevel: 'silent' });
-  const js = bundle.outputFiles[0].text;
-  const server: Server = createServer((req, res) => {
-    if (api?.(req, res)) return;
-    if (req.url === '/bundle.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script src="/bundle.js"></script>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** The flags this machine needs (headless, no sandbox, no background networking). */
-const CHROMIUM_ARGS: readonly string[] = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Headless chromium with the flags this machine needs (no background networking), plus `extraArgs`. */
-export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
-}
-
-/**
- * The same chromium with a profile on disk in `userDataDir`: IndexedDB
- * writes go to files, as in a user's browser (`launchChromium`'s contexts
- * are off the record, their IndexedDB in memory).
- */
-export function launchChromiumOnDisk(userDataDir: string, extraArgs: readonly string[] = []): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
-}
+export const chromiumAvailable = CHROMIUM_AVAILABLE;

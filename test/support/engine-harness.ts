@@ -115,6 +115,8 @@ export interface HarnessOptions {
   readonly idlePollMs?: number;
   /** Wakes between engines on one storage (e.g. a `MemoryWakeBus` port). */
   readonly wake?: EngineDeps['wake'];
+  /** The channel to the other engines on the storage (e.g. a `MemoryCrossTabBus` port). */
+  readonly crossTab?: EngineDeps['crossTab'];
   /** The server's push channel (`eventSourceWake` over a fake `EventSource`). */
   readonly serverWake?: EngineDeps['serverWake'];
   readonly rateLimiter?: EngineDeps['rateLimiter'];
@@ -180,6 +182,7 @@ export class EngineHarness {
       storageRetryMs: 1000,
       idlePollMs: options.idlePollMs ?? 0,
       wake: options.wake,
+      crossTab: options.crossTab,
       serverWake: options.serverWake,
       reconcile: options.reconcile,
       rateLimiter: options.rateLimiter,

@@ -1,0 +1,175 @@
+import { NEVER, Observable, Subject, filter, share } from 'rxjs';
+import type { ErrorInfo } from '../errors/sync-error';
+import type { OpId } from '../op/pending-op';
+import type { StoreChange } from '../store/op-store';
+import type { OpResult } from './sync-engine';
+import type { WakePort } from './wake-port';
+
+/**
+ * What engines on one store tell each other (same origin only: payloads,
+ * decoded response data and error infos travel in it, never tokens; it is
+ * never logged):
+ * - `change`: a change on the poster's own store feed (an append, a
+ *   commit's removal, a dead-letter write…), as its store emitted it;
+ * - `result`: a `results$` entry the poster emitted (the lock holder's
+ *   outcomes; a cancel's);
+ * - `cancel` / `cancelReply`: `cancel(opId)` forwarded to the lock holder
+ *   and its answer (`error` absent: cancelled).
+ */
+export type CrossTabMessage =
+  | { readonly kind: 'change'; readonly change: StoreChange }
+  | { readonly kind: 'result'; readonly result: OpResult }
+  | { readonly kind: 'cancel'; readonly requestId: string; readonly opId: OpId }
+  | { readonly kind: 'cancelReply'; readonly requestId: string; readonly error?: CancelRefusal };
+
+/** Why the holder refused a forwarded cancel: the `reason` of its `ValidationError` or `StorageError`. */
+export interface CancelRefusal {
+  readonly name: 'ValidationError' | 'StorageError';
+  readonly reason: string;
+  readonly info?: ErrorInfo;
+}
+
+/**
+ * The channel between the engines on one store: every engine posts its own
+ * store changes and results, and hears everyone else's. A hint channel:
+ * a message may be lost (a frozen tab, a channel that is not there) — the
+ * engine recovers from the store itself (`docs/pipeline.md`, "Every tab
+ * tells the truth").
+ *
+ * @example
+ * createSyncEngine({ ...options, crossTab: broadcastChannelCrossTab('sync-engine:tabs:my-app') });
+ */
+export interface CrossTabPort {
+  /** Deliver `message` to every other engine on the store (never back to this port). Never throws. */
+  post(message: CrossTabMessage): void;
+  /** Messages of the other engines. Hot. */
+  readonly messages$: Observable<CrossTabMessage>;
+  /**
+   * False for a port that carries nothing (`pollOnlyCrossTab`, Node
+   * processes on one SQLite file): the engine then learns only from its
+   * reads of the store.
+   */
+  readonly live: boolean;
+  /** Release the channel; the engine calls it on `dispose()`. Idempotent. */
+  close(): void;
+}
+
+/** The part of the WHATWG `BroadcastChannel` the cross-tab port uses. */
+export interface MessageChannelLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+  removeEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+  close(): void;
+}
+
+/** A `BroadcastChannel` constructor (the platform's, or a test double). */
+export type MessageChannelConstructor = new (name: string) => MessageChannelLike;
+
+/** Marks the engine's messages: anything else on the channel is ignored. */
+const PROTOCOL = 'sync-engine/tabs/1';
+
+const KINDS = new Set<string>(['change', 'result', 'cancel', 'cancelReply']);
+
+/** The message inside `data`, or undefined when `data` is not one of ours. */
+function unwrap(data: unknown): CrossTabMessage | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { protocol, body } = data as { protocol?: unknown; body?: unknown };
+  if (protocol !== PROTOCOL || typeof body !== 'object' || body === null) return undefined;
+  return KINDS.has((body as { kind?: unknown }).kind as string) ? (body as CrossTabMessage) : undefined;
+}
+
+/**
+ * A `CrossTabPort` over a `BroadcastChannel` named `name` — one name per
+ * store; `createSyncEngine` uses `sync-engine:tabs:<store name>` by default
+ * in browsers. Opened on first use, closed by `close()`. A message that
+ * cannot be cloned (response data with functions) is dropped: the store
+ * read that recovers lost messages covers it. Returns `undefined` where
+ * there is no `BroadcastChannel` (pass `BroadcastChannelCtor` to supply one).
+ *
+ * @example
+ * const crossTab = broadcastChannelCrossTab('sync-engine:tabs:my-app');
+ */
+export function broadcastChannelCrossTab(name: string, BroadcastChannelCtor?: MessageChannelConstructor): CrossTabPort | undefined {
+  const Ctor =
+    BroadcastChannelCtor ?? (globalThis as { BroadcastChannel?: MessageChannelConstructor }).BroadcastChannel;
+  if (Ctor === undefined) return undefined;
+  let channel: MessageChannelLike | undefined;
+  let closed = false;
+  const inbox = new Subject<CrossTabMessage>();
+  const onMessage = (event: { readonly data: unknown }): void => {
+    const message = unwrap(event.data);
+    if (message !== undefined) inbox.next(message);
+  };
+  const open = (): MessageChannelLike | undefined => {
+    if (closed) return undefined;
+    if (channel === undefined) {
+      channel = new Ctor(name);
+      channel.addEventListener('message', onMessage);
+    }
+    return channel;
+  };
+  return {
+    live: true,
+    post: (body) => {
+      try {
+        open()?.postMessage({ protocol: PROTOCOL, body });
+      } catch {
+        // Not cloneable, or closed by the platform: the store read recovers it.
+      }
+    },
+    messages$: new Observable<CrossTabMessage>((subscriber) => {
+      open();
+      return inbox.subscribe(subscriber);
+    }).pipe(share()),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      if (channel !== undefined) {
+        channel.removeEventListener('message', onMessage);
+        channel.close();
+        channel = undefined;
+      }
+      inbox.complete();
+    },
+  };
+}
+
+/**
+ * A `CrossTabPort` with no channel: for processes that share a store but
+ * no message channel (Node or Electron processes on one SQLite file). The
+ * engine then finds other processes' appends and outcomes by reading the
+ * store every `idlePollMs` (outcomes from the ledger and `failed_ops`).
+ *
+ * @example
+ * createSyncEngine({ ...options, store: await createSqliteOpStore('data/app.db'), crossTab: pollOnlyCrossTab() });
+ */
+export function pollOnlyCrossTab(): CrossTabPort {
+  return { live: false, post: () => undefined, messages$: NEVER, close: () => undefined };
+}
+
+/**
+ * The wake the cross-tab port gives for free: another engine's append or
+ * retry (its `change` message) wakes this engine's drain. Posting is a
+ * no-op — every engine already posts its changes on the port.
+ *
+ * @example
+ * const wake = crossTabWake(crossTab); // createSyncEngine's default `wake` in browsers
+ */
+export function crossTabWake(port: CrossTabPort): WakePort {
+  return {
+    post: () => undefined,
+    wake$: port.messages$.pipe(filter((m) => m.kind === 'change' && (m.change.type === 'appended' || m.change.type === 'retried'))),
+    close: () => undefined,
+  };
+}
+
+/**
+ * Browsers (a window or a worker): where the cross-tab channel is on by default.
+ *
+ * @example
+ * const crossTab = isBrowser() ? broadcastChannelCrossTab(`sync-engine:tabs:${name}`) : undefined;
+ */
+export function isBrowser(): boolean {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
+  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
+}
