@@ -199,6 +199,9 @@ class Dispatcher {
       if (!this.#exhausted && this.#held.length * 2 >= this.o.window) this.#truncate();
       return;
     }
+    // Read in pages, not one op per op finished: wait for a quarter of the
+    // window to be free while ops are still in progress.
+    if (room * 4 < this.o.window && this.#activeIds.size > 0) return;
     if (this.#exhausted && (this.#wakePending || this.#rescanNeeded)) {
       this.#read(room, true);
     } else if (!this.#exhausted) {
