@@ -1,8 +1,9 @@
 import { marbles } from 'rxjs-marbles/jest';
-import { defer, delay, type Observable } from 'rxjs';
+import { VirtualTimeScheduler, defer, delay, type Observable } from 'rxjs';
 import type { AuthPort } from '../../streams/ports';
 import { EngineHarness, FakeAuth } from '../support/engine-harness';
 import { fail, ok, type RecordedRequest } from '../support/scripted-transport';
+import { runUntil } from '../support/virtual-time';
 
 // The engine with `concurrency` over keyed routes (`orderKey` = the todo's
 // id), through the real processOp, in virtual time. The storage lock is
@@ -158,26 +159,21 @@ describe('concurrency with per-key order (engine, virtual time)', () => {
     }),
   );
 
-  test(
-    'whenIdle resolves once every op enqueued before it settled, with several in flight',
-    marbles((m) => {
-      const h = new EngineHarness(m.scheduler, { concurrency: 4 });
-      h.server.fallback = ok({ id: 'x' }, 30);
-      for (let i = 1; i <= 6; i++) enqueue(h, 'create', `k${i}`, i);
-      let idleAt = -1;
-      void h.engine.whenIdle().then(() => (idleAt = m.scheduler.now()));
-      h.engine.start();
-      h.at(20_000, () => void h.engine.stop());
-      m.flush();
-      // Promises resolve after the flush: the time they saw is the last settlement's.
-      return settled().then(() => {
-        expect(committed(h)).toHaveLength(6);
-        expect(maxOverlap(h.server.requests)).toBe(4);
-        // Two rounds of 30 ms from t=50 (strict FIFO would take six).
-        expect(idleAt).toBeGreaterThanOrEqual(110);
-        expect(idleAt).toBeLessThan(140);
-      });
-    }),
-  );
+  test('whenIdle resolves once every op enqueued before it settled, with several in flight', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const h = new EngineHarness(scheduler, { concurrency: 4 });
+    h.server.fallback = ok({ id: 'x' }, 30);
+    for (let i = 1; i <= 6; i++) enqueue(h, 'create', `k${i}`, i);
+    let idleAt = -1;
+    void h.engine.whenIdle().then(() => (idleAt = scheduler.now()));
+    h.engine.start();
+    await runUntil(scheduler, 5_000);
+    expect(committed(h)).toHaveLength(6);
+    expect(maxOverlap(h.server.requests)).toBe(4);
+    // Two rounds of 30 ms from t=50 (strict FIFO would take six).
+    expect(idleAt).toBeGreaterThanOrEqual(110);
+    expect(idleAt).toBeLessThan(140);
+    await h.engine.dispose();
+  });
 });
 
