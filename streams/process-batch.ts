@@ -232,8 +232,10 @@ function settleEntries(
   started: number,
   attempt: number,
 ): Observable<UnitEvent> {
+  // Each handler runs when subscribed, in entry order: a handed-off commit
+  // and a dead-letter write reach the lane in FIFO order.
   return merge(
-    ...ops.map((op, i) => {
+    ...ops.map((op, i) => defer(() => {
       const result = results[i] ?? { kind: 'notApplied' };
       const durationMs = ctx.now() - started;
       if (result.kind === 'notApplied') return of(handedBack(op));
@@ -251,7 +253,7 @@ function settleEntries(
       }
       ctx.report({ type: 'attemptFailed', at: ctx.now(), op, attempt, error: error.toInfo(), durationMs });
       return concat(entryFailed(op, error, ctx), of(finished(op)));
-    }),
+    })),
   );
 }
 
