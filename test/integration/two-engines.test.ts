@@ -6,6 +6,9 @@
  * Ops enqueued in the process that does NOT hold the lock are sent by the
  * holder (its idle poll, `idlePollMs`), exactly once and in FIFO order, and
  * by a new holder at once when the lock moves.
+ *
+ * Run twice: strict FIFO (the default), and with `concurrency: 8` over
+ * routes keyed per entity (then the order holds per entity).
  */
 import { verifyDelivery } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
@@ -17,12 +20,18 @@ jest.setTimeout(180_000);
 
 type RequestMsg = Extract<FromWorker, { t: 'request' }>;
 
-describe('two engines on one store', () => {
+/** The engine modes the suite runs in. */
+const ENGINE_MODES = [
+  { mode: 'strict FIFO', concurrency: undefined, strictFifo: true },
+  { mode: 'concurrency 8', concurrency: 8, strictFifo: false },
+] as const;
+
+describe.each(ENGINE_MODES)('two engines on one store, $mode', ({ concurrency, strictFifo }) => {
   const fx = workerFixture('two');
 
   test('one processor at a time; kill the holder → takeover within staleAfterMs + heartbeat', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
-    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, concurrency });
     fx.backend.faults.rule(() => ({ kind: 'latency', ms: 8 }));
     const items = buildWorkload({ ops: 150, seed: 77 });
 
@@ -75,7 +84,7 @@ describe('two engines on one store', () => {
     expect((requests.get(other.name) ?? []).filter((r) => r.start < killedAt)).toEqual([]);
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), failed, rep.pendingKeys, { strictFifo: true });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), failed, rep.pendingKeys, { strictFifo });
     expect(deliveryProblems(report)).toEqual(NOTHING_WRONG);
     expect(report.appliedOnce).toBe(items.filter((w) => w.expect === 'apply').length);
     // eslint-disable-next-line no-console
@@ -116,7 +125,7 @@ describe('two engines on one store', () => {
 
   test('ops enqueued by the process that does not hold the lock are sent by the holder: once each, FIFO, within idlePollMs', async () => {
     const idlePollMs = 200;
-    const base = workerConfig(fx.backend, fx.dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs, concurrency });
     const { holder, other, requests, commits, locks } = await holderAndOther((name) => ({ ...base, name }));
     // Every op applies (no 400/409 in the workload): the server's log must be the enqueue order.
     const items = buildWorkload({ ops: 60, seed: 4, badRequestRate: 0, conflictRate: 0 });
@@ -147,7 +156,7 @@ describe('two engines on one store', () => {
     expect((requests.get(holder.name) ?? []).length).toBe(items.length);
 
     const manifest = new Map(entries.map((e) => [e.ref, e]));
-    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), [], rep.pendingKeys, { strictFifo: true });
+    const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), [], rep.pendingKeys, { strictFifo });
     expect(deliveryProblems(report)).toEqual(NOTHING_WRONG);
     expect(report.appliedOnce).toBe(items.length);
     expect(rep.failed).toEqual([]);
@@ -158,7 +167,7 @@ describe('two engines on one store', () => {
   test('the lock moves: a new holder drains at once, on acquisition, ops enqueued in its own process while the old holder never polled', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
     // idlePollMs 0: no poll at all, so only the read on acquisition can find these ops.
-    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0 });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0, concurrency });
     const { holder, other, requests, commits } = await holderAndOther((name) => ({ ...base, name }));
     const items = buildWorkload({ ops: 30, seed: 5, badRequestRate: 0, conflictRate: 0 });
 
@@ -184,8 +193,12 @@ describe('two engines on one store', () => {
     const sent = requests.get(other.name) ?? [];
     expect(sent[0]?.start ?? -Infinity).toBeGreaterThanOrEqual(takeover.at);
     expect(sent).toHaveLength(items.length);
-    expect((commits.get(other.name) ?? []).map((c) => c.idempotencyKey)).toEqual(keys);
-    expect(fx.backend.applied().map((e) => e.idempotencyKey)).toEqual(keys);
+    // Strict FIFO: the whole log in enqueue order; with concurrency, per entity (verifyDelivery).
+    const inOrder = (got: string[]) => (strictFifo ? got : [...got].sort());
+    expect(inOrder((commits.get(other.name) ?? []).map((c) => c.idempotencyKey))).toEqual(inOrder(keys));
+    expect(inOrder(fx.backend.applied().map((e) => e.idempotencyKey))).toEqual(inOrder(keys));
+    const perEntity = verifyDelivery(enqueuedRefs(items, new Map(entries.map((e) => [e.ref, e]))), fx.backend.applied(), [], rep.pendingKeys);
+    expect(deliveryProblems(perEntity)).toEqual(NOTHING_WRONG);
     expect(requests.get(holder.name)).toEqual([]);
     expect(rep.pendingKeys).toEqual([]);
     expect(rep.failed).toEqual([]);
