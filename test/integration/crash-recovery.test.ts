@@ -109,7 +109,7 @@ describe.each(ENGINE_MODES)('crash recovery (SIGKILL, same SQLite store), $mode'
 
     const failed = rep.failed.map((f) => ({ idempotencyKey: f.idempotencyKey ?? 'corrupt', reason: f.reason }));
     const report = verifyDelivery(enqueuedRefs(items, manifest), fx.backend.applied(), failed, rep.pendingKeys, { strictFifo });
-    expect(deliveryProblems(report)).toEqual(NOTHING_WRONG);
+    expect(deliveryProblems(report, strictFifo)).toEqual(NOTHING_WRONG);
     expect(rep.pendingKeys).toEqual([]);
     expect(rep.failed.every((f) => f.idempotencyKey !== null && f.reason.length > 0)).toBe(true);
     // The workload's own 400s and stale updates are the only expected failures.
