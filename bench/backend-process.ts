@@ -2,8 +2,8 @@
  * The reference backend in its own process, for benchmarks: a real backend
  * never shares the client's thread (its CPU and GC would be billed to the
  * client). `startBackendProcess()` forks this file; the child starts
- * `startReferenceBackend` on loopback and answers `token` and `reset`
- * requests over IPC.
+ * `startReferenceBackend` on loopback and answers `token`, `reset`,
+ * `latency` and `stats` requests over IPC.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { startReferenceBackend } from '../src/testing';
@@ -15,12 +15,26 @@ export interface BackendProcess {
   token(ttlMs?: number): Promise<string>;
   /** Forget every effect and stored answer (between measurements). */
   reset(): Promise<void>;
+  /**
+   * Hold every HTTP request `ms` before handling it (0: none) — a simulated
+   * round trip. Per request, not per batch entry: a batch of 100 waits once.
+   */
+  latency(ms: number): Promise<void>;
+  /** Effects applied since the last `reset`, and how many keys were applied more than once (must be 0). */
+  stats(): Promise<BackendStats>;
   close(): Promise<void>;
 }
 
-type Ask = { readonly t: 'token'; readonly ttlMs: number } | { readonly t: 'reset' };
+/** What `stats()` reports. */
+export interface BackendStats {
+  readonly applied: number;
+  readonly duplicated: number;
+  readonly requests: number;
+}
+
+type Ask = { readonly t: 'token'; readonly ttlMs: number } | { readonly t: 'reset' } | { readonly t: 'latency'; readonly ms: number } | { readonly t: 'stats' };
 type Request = Ask & { readonly id: number };
-type Reply = { readonly id: number; readonly token?: string };
+type Reply = { readonly id: number; readonly token?: string; readonly stats?: BackendStats };
 
 export function startBackendProcess(): Promise<BackendProcess> {
   const child: ChildProcess = fork(__filename, [], {
@@ -46,6 +60,10 @@ export function startBackendProcess(): Promise<BackendProcess> {
           reset: async () => {
             await ask({ t: 'reset' });
           },
+          latency: async (ms) => {
+            await ask({ t: 'latency', ms });
+          },
+          stats: async () => (await ask({ t: 'stats' })).stats as BackendStats,
           close: () =>
             new Promise<void>((done) => {
               child.removeAllListeners('exit');
@@ -65,7 +83,15 @@ async function serve(): Promise<void> {
   const backend = await startReferenceBackend({ tokenTtlMs: 3_600_000 });
   process.on('message', (req: Request) => {
     if (req.t === 'token') process.send?.({ id: req.id, token: backend.issueToken(req.ttlMs) });
-    else {
+    else if (req.t === 'latency') {
+      const { ms } = req;
+      backend.faults.rule(ms > 0 ? (r) => (r.batch?.entry === undefined ? { kind: 'latency', ms } : null) : undefined);
+      process.send?.({ id: req.id });
+    } else if (req.t === 'stats') {
+      const duplicated = [...backend.effectsByKey().values()].filter((n) => n > 1).length;
+      const { applied, requests } = backend.counters();
+      process.send?.({ id: req.id, stats: { applied, duplicated, requests } });
+    } else {
       backend.reset();
       process.send?.({ id: req.id });
     }

@@ -30,13 +30,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoEngine, openTestStore, type DemoEngine } from '../demo/engine-setup';
 import { startReferenceBackend, percentile, type ReferenceBackend } from '../src/testing';
-import { createOpStore } from '../src/store/create-op-store';
-import { defineMemoryDriver, resetMemoryDriver } from '../src/drivers/memory-driver';
-import { generateStoreKey } from '../src/crypto/record-cipher';
-import { nodeAesGcm } from '../src/node';
 import type { OpStore } from '../src/store/op-store';
 import { startBackendProcess } from './backend-process';
 import type { BenchOption } from './bench-module';
+import { benchMemoryStore } from './memory-store';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
 const QUEUED = Number(process.env.BENCH_QUEUED_OPS ?? 100_000);
@@ -282,20 +279,7 @@ export async function run(): Promise<void> {
   const sameThread = inThisProcess(local);
   const dir = mkdtempSync(join(tmpdir(), 'sync-engine-drain-'));
   const rows: [string, string][] = [];
-  // A memory store's tables outlive close() (so a test can reopen them):
-  // drop them after each measurement, or every earlier run's ledger stays
-  // on the heap and taxes the later runs' GC.
-  const memoryStore = async () => {
-    const name = `bench-${randomUUID()}`;
-    const store = await createOpStore({ name, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey(), aesGcm: nodeAesGcm });
-    const close = store.close.bind(store);
-    return Object.assign(store, {
-      close: async () => {
-        await close();
-        resetMemoryDriver(name);
-      },
-    });
-  };
+  const memoryStore = benchMemoryStore;
   try {
     // Warm up client, server and engine code (JIT tiers, sockets): the
     // engine runs far more code than the raw loop and needs longer.

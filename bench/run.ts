@@ -55,8 +55,10 @@ export function formatHelp(benches: readonly BenchInfo[]): string {
     '',
     'Benches:',
   ];
+  // Names padded to the longest, so a long one (`throughput`) keeps its space.
+  const nameWidth = Math.max(8, ...benches.map((b) => b.name.length)) + 2;
   for (const b of benches) {
-    lines.push(`  ${b.name.padEnd(10)}${b.description}`);
+    lines.push(`  ${b.name.padEnd(nameWidth)}${b.description}`);
     const w = Math.max(0, ...b.options.map((o) => o.env.length));
     for (const o of b.options) lines.push(`    ${o.env.padEnd(w)}  ${o.description} (default ${o.default})`);
   }

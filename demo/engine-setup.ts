@@ -1,31 +1,18 @@
 /**
  * How the demo, the integration tests and the drain bench build an engine:
  * the demo app's routes (todos, contacts) and an engine on a SQLite store.
- * The one place that knows `createSyncEngine`'s options.
+ * The one place in Node that knows `createSyncEngine`'s options (the
+ * browser demo's page has its own: `demo/web/app/open-demo-engine.ts`).
  */
 import type { Observable } from 'rxjs';
 import { createSyncEngine } from '../src/create-sync-engine';
 import type { SyncEngineOptions } from '../src/engine/sync-engine-options';
 import { createSqliteOpStore, type SqliteSynchronous } from '../src/node';
-import { defineRoutes } from '../src/router/op-router';
 import type { OpStore } from '../src/store/op-store';
-import { ById, Contact, ContactCreate, ContactUpdate, Deleted, Todo, TodoCreate, TodoUpdate, withoutId } from './codecs';
+import { demoRoutes } from './routes';
 import type { WorkerConfig } from './protocol';
 
-// Ordered per entity (used with `concurrency` or `batch`): the create,
-// updates and delete of one todo or contact go out in enqueue order.
-const todoKey = (p: { readonly id: string }): string => `todo:${p.id}`;
-const contactKey = (p: { readonly id: string }): string => `contact:${p.id}`;
-
-/** The demo app's operation types and their HTTP routes. */
-export const demoRoutes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: TodoCreate, response: Todo, orderKey: todoKey },
-  'todo.update': { method: 'PATCH', path: '/todos/:id', payload: TodoUpdate, response: Todo, toWire: withoutId, orderKey: todoKey },
-  'todo.delete': { method: 'DELETE', path: '/todos/:id', payload: ById, response: Deleted, toWire: () => undefined, orderKey: todoKey },
-  'contact.create': { method: 'POST', path: '/contacts', payload: ContactCreate, response: Contact, orderKey: contactKey },
-  'contact.update': { method: 'PATCH', path: '/contacts/:id', payload: ContactUpdate, response: Contact, toWire: withoutId, orderKey: contactKey },
-  'contact.delete': { method: 'DELETE', path: '/contacts/:id', payload: ById, response: Deleted, toWire: () => undefined, orderKey: contactKey },
-});
+export { demoRoutes };
 
 export interface DemoEngineOptions {
   readonly baseUrl: string;

@@ -54,6 +54,7 @@ export type {
   CommitFn,
   ApplyMap,
   CommitMap,
+  ConfirmedFor,
   PendingEntry,
   PendingStatus,
   Rollback,
@@ -72,6 +73,8 @@ export {
 } from './policy/backoff';
 export type { BackoffPolicy, JitterMode } from './policy/backoff';
 export { classifyResponse, IDEMPOTENCY_KEY_IN_USE } from './policy/classify-response';
+export { classifyBatchEntry, BATCH_NOT_APPLIED_STATUS } from './policy/classify-batch-entry';
+export type { BatchEntryAnswer, BatchEntryOutcome } from './policy/classify-batch-entry';
 export type { HttpResponseLike, ClassifiedResponse } from './policy/classify-response';
 export { classifyError, UNEXPECTED_ERROR_CODE } from './policy/classify-error';
 export { retryKeyPolicy } from './idempotency/retry-key-policy';
@@ -132,6 +135,8 @@ export type { Reconcile, ReconcileDecision } from '../streams/resolve-conflict';
 export type { StorePort, AuthPort, MetaPort } from '../streams/ports';
 export { createApiClient, API_CLIENT_DEFAULTS } from './api/api-client';
 export type { ApiClient, ApiClientOptions, ApiRequest, ApiResponse } from './api/api-client';
+export type { BatchEntryRequest, BatchRequest, BatchEntryResult } from './api/batch-types';
+export { BATCH_MISMATCH } from './api/batch-answer';
 export { fetchTransport } from './api/http-transport';
 export type { HttpRequest, HttpTransport, FetchLike } from './api/http-transport';
 export { createStorageLock, STORAGE_LOCK_DEFAULTS } from './lock/storage-lock';

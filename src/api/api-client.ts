@@ -2,7 +2,9 @@ import { asyncScheduler, throwError, type Observable, type SchedulerLike } from 
 import { assertSecureBaseUrl } from '../auth/secure-base-url';
 import { ValidationError } from '../errors/sync-error';
 import { timerOptionMs } from '../policy/timer-option';
-import { classifiedExchange, type ApiResponse } from './classified-exchange';
+import { readBatchAnswer } from './batch-answer';
+import type { BatchEntryResult, BatchRequest } from './batch-types';
+import { classifiedExchange, type ApiResponse, type ReadAnswer } from './classified-exchange';
 import { FETCH_TRANSPORT_DEFAULTS, fetchTransport, type FetchLike, type HttpRequest, type HttpTransport } from './http-transport';
 import { extraHeaders } from './request-headers';
 
@@ -37,13 +39,23 @@ export interface ApiClient {
    * classes from `classifyResponse`). Unsubscribing aborts the request.
    */
   send(request: ApiRequest): Observable<ApiResponse>;
+  /**
+   * Cold, like `send`: one `POST` of `{ ops: [...] }` to `request.path`
+   * through the same transport, timeout, redirect refusal and size cap.
+   * Emits one result per entry, in the entries' order, and completes. A
+   * failure of the whole request errors exactly as `send` does (`413` is a
+   * `PermanentError` with status 413: split the batch); an answer that
+   * cannot be matched to the entries errors with `MalformedResponseError`
+   * `batchMismatch` (`docs/api_envelope.md`, "Batch").
+   */
+  sendBatch(request: BatchRequest): Observable<readonly BatchEntryResult[]>;
 }
 
 /** Options of `createApiClient`. */
 export interface ApiClientOptions {
   /** `https://…`, or `http://` on a loopback host only (127.0.0.0/8, localhost, [::1]). */
   readonly baseUrl: string;
-  /** Default: `defaultFetch()` (`cross-fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
+  /** Default: `defaultFetch()` (`globalThis.fetch`; `nodeFetch()` once `sync-engine/node` is loaded). Ignored when `transport` is given. */
   readonly fetch?: FetchLike;
   /** Replaces the fetch transport (tests: a scripted transport in virtual time); it must not follow redirects. */
   readonly transport?: HttpTransport;
@@ -88,6 +100,8 @@ const joinUrl = (base: string, path: string): string =>
  * const api = createApiClient({ baseUrl: 'https://api.example.com' });
  * api.send({ method: 'POST', path: '/todos', body: { title: 'x' }, token, idempotencyKey, traceId })
  *   .subscribe({ next: (r) => r.data, error: (e: SyncError) => e.kind });
+ * api.sendBatch({ path: '/batch', token, entries: [{ method: 'POST', path: '/todos', body, idempotencyKey, traceId }] })
+ *   .subscribe((results) => results.map((r) => r.kind)); // ['ok'] | ['error'] | ['notApplied']
  */
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = assertSecureBaseUrl(options.baseUrl).toString();
@@ -99,32 +113,54 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
   const transport = options.transport ?? fetchTransport(options.fetch, { maxResponseBytes });
+  const exchange = <T>(build: () => HttpRequest, read?: ReadAnswer<T>): Observable<T> => {
+    let httpRequest: HttpRequest;
+    try {
+      httpRequest = build();
+    } catch (err) {
+      return throwError(() => err); // a header the app supplied that fetch would refuse
+    }
+    return classifiedExchange(transport, httpRequest, timeoutMs, scheduler, now, read);
+  };
   return {
-    send: (request) => {
-      let httpRequest: HttpRequest;
-      try {
-        httpRequest = httpRequestFor(base, request);
-      } catch (err) {
-        return throwError(() => err); // a header the app supplied that fetch would refuse
-      }
-      return classifiedExchange(transport, httpRequest, timeoutMs, scheduler, now);
-    },
+    send: (request) => exchange<ApiResponse>(() => httpRequestFor(base, request)),
+    sendBatch: (request) =>
+      exchange(
+        () => batchHttpRequestFor(base, request),
+        (res, at) => readBatchAnswer(res, at, request.entries.length),
+      ),
   };
 }
 
-/** The wire request: the caller's extra headers, then ours (they cannot be overridden), JSON body. */
+/** The headers every request carries: the caller's extra headers, then ours (they cannot be overridden). */
+function baseHeaders(token: string | null, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const headers: Record<string, string> = { ...extraHeaders(extra), Accept: 'application/json' };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+/** The wire request of one op: base headers, its `Idempotency-Key` and `Trace-Id`, JSON body. */
 function httpRequestFor(base: string, request: ApiRequest): HttpRequest {
-  const headers: Record<string, string> = {
-    ...extraHeaders(request.headers),
-    Accept: 'application/json',
-    'Idempotency-Key': request.idempotencyKey,
-    'Trace-Id': request.traceId,
-  };
-  if (request.token !== null) headers.Authorization = `Bearer ${request.token}`;
+  const headers = baseHeaders(request.token, request.headers);
+  headers['Idempotency-Key'] = request.idempotencyKey;
+  headers['Trace-Id'] = request.traceId;
   let body: string | undefined;
   if (request.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(request.body);
   }
   return { method: request.method, url: joinUrl(base, request.path), headers, body };
+}
+
+/**
+ * The wire request of a batch: `POST` of `{ ops: [{ idempotencyKey, traceId,
+ * method, path, body }] }`. No batch-level `Idempotency-Key` or `Trace-Id`:
+ * each entry carries its own, and a batch may be re-formed (split, or
+ * joined by other ops) between attempts while every op keeps its key.
+ */
+function batchHttpRequestFor(base: string, request: BatchRequest): HttpRequest {
+  const headers = baseHeaders(request.token, request.headers);
+  headers['Content-Type'] = 'application/json';
+  const ops = request.entries.map((e) => ({ idempotencyKey: e.idempotencyKey, traceId: e.traceId, method: e.method, path: e.path, body: e.body }));
+  return { method: 'POST', url: joinUrl(base, request.path), headers, body: JSON.stringify({ ops }) };
 }

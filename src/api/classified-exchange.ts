@@ -11,6 +11,16 @@ export interface ApiResponse {
 }
 
 /**
+ * What an exchange makes of the HTTP answer: the value to emit, or a thrown
+ * `SyncError` (the answer's classification). `at` is the clock when it came
+ * (epoch ms, for `Retry-After` dates).
+ *
+ * @example
+ * const read: ReadAnswer<ApiResponse> = classifiedAnswer;
+ */
+export type ReadAnswer<T> = (res: HttpResponseLike, at: number) => T;
+
+/**
  * One exchange with a timeout, every outcome classified:
  * `defer(() => transport(request)).pipe(timeout({ first: timeoutMs }),
  * catchError(classifyError), map(classifyResponse))` as one Observable (it
@@ -19,7 +29,9 @@ export interface ApiResponse {
  * is cleared by the first notification; when it fires the exchange is
  * unsubscribed (which aborts the fetch) and the attempt errors with
  * `TimeoutError('client_timeout')`. Behaves exactly as that operator chain:
- * test/api/api-client-timeout.test.ts.
+ * test/api/api-client-timeout.test.ts. `read` turns the answer into the
+ * value (default: one op's envelope, `classifiedAnswer`; a batch reads its
+ * `results` instead), so `send` and `sendBatch` share one exchange.
  *
  * ```
  * transport  --o|        -----------
@@ -29,14 +41,15 @@ export interface ApiResponse {
  * @example
  * classifiedExchange(transport, httpRequest, 15_000, scheduler, () => scheduler.now());
  */
-export function classifiedExchange(
+export function classifiedExchange<T = ApiResponse>(
   transport: HttpTransport,
   request: HttpRequest,
   timeoutMs: number,
   scheduler: SchedulerLike,
   now: () => number,
-): Observable<ApiResponse> {
-  return new Observable<ApiResponse>((subscriber) => {
+  read: ReadAnswer<T> = classifiedAnswer as ReadAnswer<T>,
+): Observable<T> {
+  return new Observable<T>((subscriber) => {
     let seen = false;
     let timer: Subscription | undefined;
     const clearTimer = (): void => {
@@ -47,9 +60,9 @@ export function classifiedExchange(
     const exchange = transport(request).subscribe({
       next: (res) => {
         clearTimer();
-        let out: ApiResponse;
+        let out: T;
         try {
-          out = classifiedAnswer(res, now());
+          out = read(res, now());
         } catch (err) {
           subscriber.error(err);
           return;
@@ -81,8 +94,13 @@ export function classifiedExchange(
   });
 }
 
-/** The answer as `ApiResponse`; throws the classified `SyncError` for anything but a good 2xx. */
-function classifiedAnswer(res: HttpResponseLike, at: number): ApiResponse {
+/**
+ * One op's answer as `ApiResponse`; throws the classified `SyncError` for anything but a good 2xx.
+ *
+ * @example
+ * classifiedAnswer({ status: 201, headers, bodyText: '{"data":{"id":"1"}}' }, now); // { status: 201, data: { id: '1' } }
+ */
+export function classifiedAnswer(res: HttpResponseLike, at: number): ApiResponse {
   const classified = classifyResponse(res, at);
   if (!classified.ok) throw classified.error;
   return { status: res.status, data: classified.data };

@@ -24,7 +24,7 @@ export interface HttpRequest {
  */
 export type HttpTransport = (request: HttpRequest) => Observable<HttpResponseLike>;
 
-/** The `fetch` signature the transport needs (WHATWG fetch, cross-fetch, undici). */
+/** The `fetch` signature the transport needs (WHATWG fetch, undici, cross-fetch). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Options of `fetchTransport`. */
@@ -40,8 +40,8 @@ const isRedirect = (res: Response): boolean =>
   res.type === 'opaqueredirect' || res.redirected === true || res.status === 0 || (res.status >= 300 && res.status <= 399);
 
 /**
- * An `HttpTransport` on `fetch` (default: `defaultFetch()`, i.e. `cross-fetch`
- * or the platform's registered fetch). Each subscription makes an
+ * An `HttpTransport` on `fetch` (default: `defaultFetch()`, i.e. the platform's
+ * registered fetch or `globalThis.fetch`). Each subscription makes an
  * `AbortController`; unsubscribing before the body is read (timeout,
  * offline, lock lost, `stop()`) aborts the request, so no socket outlives
  * the attempt. A late rejection after the abort is swallowed by the teardown.

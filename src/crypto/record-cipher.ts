@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import { webCryptoAesGcm, type AesGcmEngine } from './aes-gcm-engine';
 import { ValidationError } from '../errors/sync-error';
 import { fromBase64, toBase64 } from './base64';

@@ -45,7 +45,7 @@ import {
 } from './status-reducer';
 import type { DiscardAccountOptions, EngineCore, EngineEvent, EngineStatus, EnqueueInput, OpResult } from './sync-engine';
 import { cleanCounts$ } from './clean-counts';
-import { settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
+import { owedNow, settledThrough$, untilIdle, type WhenIdleOptions } from './when-idle';
 import { discardAccountOps, discardRefusal } from './discard-account';
 import { followAccount } from './follow-account';
 import { engineDrain } from './engine-drain';
@@ -100,6 +100,7 @@ class Core implements EngineCore {
   readonly results$: Observable<OpResult> = this.#results.asObservable();
   readonly events$: Observable<EngineEvent> = this.#events.asObservable();
   readonly changes$: Observable<StoreChange>;
+  readonly account$: Observable<string | null> = this.#account.asObservable();
   readonly failedOps: EngineFailedOps;
 
   constructor(deps: EngineDeps) {
@@ -234,7 +235,7 @@ class Core implements EngineCore {
       // Own settlements and results; another holder's only by looking again.
       recheck$: merge(store.changes$, this.#results, idlePollMs > 0 ? interval(idlePollMs, scheduler) : EMPTY),
       // What the drain would send now: another account's ops wait for its sign-in.
-      owed: (op) => op.accountId === undefined || op.accountId === this.#account.value,
+      owed: (op) => owedNow(op, this.#account.value, this.#deps.account$ !== undefined),
     });
     const appends = [...this.#appends];
     const idle$ = appends.length === 0 ? settled$ : concat(from(Promise.allSettled(appends)).pipe(ignoreElements()), settled$);

@@ -7,7 +7,7 @@ import type { PackLimits } from '../../streams/pick-ready';
 import { processBatch } from '../../streams/process-batch';
 import { processOp, type ProcessContext } from '../../streams/process-op';
 import { createRequestSlots } from '../../streams/request-slots';
-import { ValidationError, type ErrorInfo } from '../errors/sync-error';
+import type { ErrorInfo } from '../errors/sync-error';
 import type { SettleLane } from '../../streams/settle-lane';
 import type { PendingOp } from '../op/pending-op';
 import { createDrainLoad } from './drain-load';
@@ -106,12 +106,9 @@ function keyedEngineDrain(
     },
   };
   const batch = deps.batch;
-  const sender = deps.api as Partial<BatchSender>;
-  if (batch !== undefined && typeof sender.sendBatch !== 'function') {
-    throw new ValidationError('invalidOptions', 'batch: the API client has no sendBatch');
-  }
+  const sender: BatchSender = deps.api;
   const run = (op: PendingOp): Observable<never> => processOp(op, ctx);
-  const batchCtx = batch === undefined ? undefined : { ...ctx, batchApi: sender as BatchSender, batchPath: batch.path };
+  const batchCtx = batch === undefined ? undefined : { ...ctx, batchApi: sender, batchPath: batch.path };
   const released = (e: UnitEvent): void => {
     if (e.back) canceller.release(e.op.id);
   };

@@ -1,4 +1,4 @@
-import { v4 as uuidv4 } from 'uuid';
+import { uuidV4 as uuidv4 } from '../op/uuid';
 import { ValidationError } from '../errors/sync-error';
 import { createIdempotencyKey } from '../idempotency/idempotency-key';
 import { createOpId, createTraceId } from '../op/ids';

@@ -172,6 +172,16 @@ export function sameGateInputs(a: StatusState, b: StatusState): boolean {
 }
 
 /**
+ * New counts, with `waitingForAccount` kept within `pending`: an op that
+ * left the queue may have been another account's (`discardAccount`), and
+ * a count of waiting ops larger than the queue would let a new op of the
+ * signed-in account look settled.
+ */
+function withPending(s: StatusState, pending: number, failed: number, counted: boolean): StatusState {
+  return next(s, { pending, failed, counted, waitingForAccount: Math.min(s.waitingForAccount, pending) });
+}
+
+/**
  * The pure status reducer. Counts follow the store's change feed
  * (`appended` +1 pending, `completed` −1, `failed` moves one from pending to
  * failed, `retried` back, `discarded` −1 failed) and are resynchronised by
@@ -200,15 +210,15 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
     case 'constraints':
       return next(state, { powerSaving: action.powerSaving, visible: action.visible });
     case 'counts':
-      return next(state, { pending: nonNegative(action.pending), failed: nonNegative(action.failed), counted: true });
+      return withPending(state, nonNegative(action.pending), nonNegative(action.failed), true);
     case 'change':
       switch (action.change) {
         case 'appended':
           return next(state, { pending: state.pending + 1 });
         case 'completed':
-          return next(state, { pending: nonNegative(state.pending - 1) });
+          return withPending(state, nonNegative(state.pending - 1), state.failed, state.counted);
         case 'failed':
-          return next(state, { pending: nonNegative(state.pending - 1), failed: state.failed + 1 });
+          return withPending(state, nonNegative(state.pending - 1), state.failed + 1, state.counted);
         case 'retried':
           return next(state, { pending: state.pending + 1, failed: nonNegative(state.failed - 1) });
         case 'discarded':
@@ -260,16 +270,31 @@ export function gateReasons(s: StatusState): readonly GateReason[] {
 }
 
 /**
+ * Pending ops waiting for their account to sign in: every one while signed
+ * out, else those of other accounts the drain's last full pass left in
+ * place (never more than are pending).
+ *
+ * @example
+ * waitingForAccount(reduceStatus(INITIAL_STATUS_STATE, { type: 'account', signedOut: true })); // 0
+ */
+export function waitingForAccount(s: StatusState): number {
+  return s.signedOut ? s.pending : Math.min(s.waitingForAccount, s.pending);
+}
+
+/**
  * Nothing left to sync and nothing owed: the queue's counts are known and
- * hold no pending op, no request is out, and the last op taken has settled
- * with its result emitted (or the drain found the queue empty since).
- * Failed ops do not count: they are settled.
+ * every pending op waits for another account (none without accounts), no
+ * request is out, and the last op taken has settled with its result
+ * emitted (or the drain found the queue empty since). What `whenIdle`
+ * waits for, over the whole queue: another account's ops cannot be sent
+ * now and do not hold it up (they show in `waitingForAccount`). Failed
+ * ops do not count: they are settled.
  *
  * @example
  * isSynced(reduceStatus(INITIAL_STATUS_STATE, { type: 'counts', pending: 0, failed: 2 })); // true
  */
 export function isSynced(s: StatusState): boolean {
-  return s.counted && s.pending === 0 && s.inFlight === undefined && s.subject === undefined && s.inFlightCount === 0;
+  return s.counted && s.pending === waitingForAccount(s) && s.inFlight === undefined && s.subject === undefined && s.inFlightCount === 0;
 }
 
 /**
@@ -291,8 +316,7 @@ export function toEngineStatus(s: StatusState): EngineStatus {
     synced: isSynced(s),
     blockedBy,
   };
-  // Signed out, every pending op waits for its account to sign in.
-  const waiting = s.signedOut ? s.pending : s.waitingForAccount;
+  const waiting = waitingForAccount(s);
   if (waiting > 0) status.waitingForAccount = waiting;
   if (s.inFlight !== undefined) status.inFlight = s.inFlight;
   if (s.inFlightCount > 0) status.inFlightCount = s.inFlightCount;

@@ -78,10 +78,10 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
   /** Power and visibility. Default: Page Visibility + Battery Status APIs; none in Node. */
   readonly constraints$?: Observable<PowerConstraints>;
   /**
-   * HTTP. Default `cross-fetch`: the browser's own `fetch` where there is
-   * one; on Node, node-fetch over `node:http` (not Node's global `fetch`),
-   * and once `sync-engine/node` is loaded its `nodeFetch()` (TLS ≥ 1.3 to
-   * non-loopback hosts). Redirects are never followed, whichever fetch.
+   * HTTP. Default: the platform's own `globalThis.fetch` (the browser's;
+   * Node's undici), and once `sync-engine/node` is loaded its `nodeFetch()`
+   * (TLS ≥ 1.3 to non-loopback hosts). Redirects are never followed,
+   * whichever fetch.
    */
   readonly fetch?: FetchLike;
   /** Replaces `fetch` entirely (advanced; tests use a scripted transport). */

@@ -35,10 +35,12 @@ export interface EngineStatus {
   readonly pending: number;
   readonly failed: number;
   /**
-   * Everything is synced: no op pending, no request out, and every settled
-   * op's `results$` entry emitted (failed ops are settled). False until the
-   * queue's counts were first read. `whenIdle()` waits for the ops
-   * enqueued before it; this flag for the whole queue.
+   * Everything is synced: no op pending that could be sent now, no request
+   * out, and every settled op's `results$` entry emitted (failed ops are
+   * settled). With accounts in use, ops waiting for another account
+   * (`waitingForAccount`) do not count: they cannot be sent until it signs
+   * in. False until the queue's counts were first read. `whenIdle()` waits
+   * for the ops enqueued before it; this flag for the whole queue.
    */
   readonly synced: boolean;
   /**
@@ -162,7 +164,8 @@ export interface EngineCore<R extends RouteTable = any> {
    * `failed_ops`) and its `results$` entry was emitted. Rejects with a
    * `TimeoutError` (`code: 'idle_timeout'`) after `timeoutMs`, with
    * `signal.reason` when `signal` aborts. Ops enqueued after the call are
-   * not waited for.
+   * not waited for, nor ops the drain cannot send now: with accounts in
+   * use, another account's (and, signed out, every op).
    */
   whenIdle(options?: WhenIdleOptions): Promise<void>;
   /**
@@ -189,6 +192,14 @@ export interface EngineCore<R extends RouteTable = any> {
   cancel(opId: OpId): Promise<void>;
   /** Durable changes to the queues (from the store's change feed). */
   readonly changes$: Observable<StoreChange>;
+  /**
+   * The account the engine sends for (`account$` as it follows it): a
+   * non-empty id, or null when none is signed in or accounts are not in
+   * use. Replays the current one at once, then emits each change — before
+   * an op of the new account can be enqueued or sent. The optimistic store
+   * shows this account's view.
+   */
+  readonly account$: Observable<string | null>;
   /**
    * The pending queue in FIFO order: emits each op, reading the store page
    * by page (bounded memory), each page after the first in a later task

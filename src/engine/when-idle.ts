@@ -25,6 +25,7 @@ import type { StorePort } from '../../streams/ports';
 import type { SettleLane } from '../../streams/settle-lane';
 import { TimeoutError } from '../errors/sync-error';
 import type { OpId, PendingOp } from '../op/pending-op';
+import { sentUnder } from '../op/sent-under';
 import { timerOptionMs } from '../policy/timer-option';
 
 /** Options of `engine.whenIdle`. */
@@ -47,6 +48,21 @@ export interface IdleSources {
    * (not another account's op, which waits for its own sign-in). Default: all.
    */
   readonly owed?: (op: PendingOp) => boolean;
+}
+
+/**
+ * Whether `whenIdle` waits for `op`: the drain would send it now. Without
+ * accounts (`accountsInUse` false), every op with no account (one stamped
+ * by an earlier run with `account$` is never sent); signed in as
+ * `account`, its ops and ops with no account; signed out (`account`
+ * null), none — the gate is closed and every pending op waits for an
+ * account, as `status$.waitingForAccount` counts them.
+ *
+ * @example
+ * owedNow({ accountId: 'ada' }, 'bob', true); // false: Ada's op waits for her sign-in
+ */
+export function owedNow(op: Pick<PendingOp, 'accountId'>, account: string | null, accountsInUse: boolean): boolean {
+  return !(accountsInUse && account === null) && sentUnder(op, account);
 }
 
 /** Ops read per page while looking past other accounts' ops for one still owed. */

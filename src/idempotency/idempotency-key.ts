@@ -1,4 +1,4 @@
-import { parse, v4 as uuidv4, v5 as uuidv5 } from 'uuid';
+import { parseUuid, uuidV4, uuidV5 } from '../op/uuid';
 import type { IdempotencyKey } from '../op/pending-op';
 
 /**
@@ -12,7 +12,7 @@ import type { IdempotencyKey } from '../op/pending-op';
  * const op = { ...fields, idempotencyKey: createIdempotencyKey() };
  */
 export function createIdempotencyKey(): IdempotencyKey {
-  return uuidv4() as IdempotencyKey;
+  return uuidV4() as IdempotencyKey;
 }
 
 // Namespace of the name-based hash in `retryIdempotencyKey` (a fixed random UUID).
@@ -30,5 +30,5 @@ const RETRY_KEY_NAMESPACE = '710631c6-238b-4a21-949d-3d177f3620cb';
  * const next = retryIdempotencyKey(op.idempotencyKey); // same input, same key; never the input
  */
 export function retryIdempotencyKey(refusedKey: IdempotencyKey): IdempotencyKey {
-  return uuidv4({ random: parse(uuidv5(refusedKey, RETRY_KEY_NAMESPACE)) }) as IdempotencyKey;
+  return uuidV4(parseUuid(uuidV5(refusedKey, RETRY_KEY_NAMESPACE))) as IdempotencyKey;
 }

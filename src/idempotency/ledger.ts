@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import type { OpId, PendingOp } from '../op/pending-op';
 
 /** What the ledger keeps per idempotency key (encrypted like every record). */

@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { v4 as uuidv4 } from 'uuid';
+import { uuidV4 as uuidv4 } from '../op/uuid';
 import { ValidationError } from '../errors/sync-error';
 import { timerOptionMs } from '../policy/timer-option';
 import { monotonicClock } from './monotonic-clock';

@@ -1,20 +1,11 @@
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type HrTime,
-  type Span,
-  type Tracer,
-  type TracerProvider,
-} from '@opentelemetry/api';
+import type { Attributes, Context, HrTime, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { PendingOp } from '../op/pending-op';
+import { ROOT_CONTEXT, SPAN_KIND_CLIENT, SPAN_KIND_INTERNAL, SPAN_STATUS_ERROR, withSpan } from './otel-globals';
 import { ATTR, SPAN_OP, SPAN_SEND } from './span-names';
 
-const TRACER_NAME = 'sync-engine';
-const TRACER_VERSION = '0.1.0';
+/** The tracer's instrumentation scope. */
+export const TRACER_NAME = 'sync-engine';
+export const TRACER_VERSION = '0.1.0';
 
 /** Epoch ms as HrTime: a plain number below the SDK's time origin would be
  * read as a performance.now() offset (which virtual-time tests always are). */
@@ -35,7 +26,7 @@ interface OpSpans {
  * most one open `sync.op.send` child. Times are epoch ms from the events.
  *
  * @example
- * const book = new OpSpanBook(() => trace.getTracerProvider(), 1000);
+ * const book = new OpSpanBook(() => globalTracerProvider() ?? NOOP_TRACER_PROVIDER, 1000);
  * book.startAttempt(op, at, 1);
  * book.endOp(op.id, at + 5, { [ATTR.outcome]: 'committed' }, false);
  */
@@ -93,8 +84,8 @@ export class OpSpanBook {
     const attributes: Attributes = { [ATTR.opType]: op.type, [ATTR.opId]: op.id, [ATTR.traceId]: op.traceId };
     if (resumed) attributes[ATTR.resumed] = true;
     const startTime = hr(resumed ? op.createdAt : at);
-    const span = this.tracer().startSpan(SPAN_OP, { kind: SpanKind.INTERNAL, startTime, attributes }, ROOT_CONTEXT);
-    const spans: OpSpans = { span, context: trace.setSpan(ROOT_CONTEXT, span) };
+    const span = this.tracer().startSpan(SPAN_OP, { kind: SPAN_KIND_INTERNAL, startTime, attributes }, ROOT_CONTEXT);
+    const spans: OpSpans = { span, context: withSpan(ROOT_CONTEXT, span) };
     this.#open.set(op.id, spans);
     return spans;
   }
@@ -105,10 +96,10 @@ export class OpSpanBook {
     if (spans.attempt !== undefined) this.endAttempt(op.id, at, { [ATTR.outcome]: 'abandoned' }, false);
     const span = this.tracer().startSpan(
       SPAN_SEND,
-      { kind: SpanKind.CLIENT, startTime: hr(at), attributes: { [ATTR.opType]: op.type, [ATTR.attempt]: attempt } },
+      { kind: SPAN_KIND_CLIENT, startTime: hr(at), attributes: { [ATTR.opType]: op.type, [ATTR.attempt]: attempt } },
       spans.context,
     );
-    spans.attempt = { span, context: trace.setSpan(spans.context, span) };
+    spans.attempt = { span, context: withSpan(spans.context, span) };
   }
 
   endAttempt(id: string, at: number, attributes: Attributes, error: boolean): void {
@@ -117,7 +108,7 @@ export class OpSpanBook {
     if (spans === undefined || attempt === undefined) return;
     spans.attempt = undefined;
     attempt.span.setAttributes(attributes);
-    if (error) attempt.span.setStatus({ code: SpanStatusCode.ERROR });
+    if (error) attempt.span.setStatus({ code: SPAN_STATUS_ERROR });
     attempt.span.end(hr(at));
   }
 
@@ -129,7 +120,7 @@ export class OpSpanBook {
     const at = atMs === undefined ? undefined : hr(atMs);
     if (spans.attempt !== undefined) spans.attempt.span.end(at);
     spans.span.setAttributes(attributes);
-    if (error) spans.span.setStatus({ code: SpanStatusCode.ERROR });
+    if (error) spans.span.setStatus({ code: SPAN_STATUS_ERROR });
     spans.span.end(at);
   }
 

@@ -1,4 +1,5 @@
-import { metrics as otelMetrics, type BatchObservableCallback, type Meter, type MeterProvider, type Observable as OtelObservable } from '@opentelemetry/api';
+import type { BatchObservableCallback, Meter, MeterProvider, Observable as OtelObservable } from '@opentelemetry/api';
+import { globalMeterProvider } from './otel-globals';
 import { METRIC_DESCRIPTORS, METRIC_NAMES, type MetricsSnapshot } from './metric-names';
 
 const METER_NAME = 'sync-engine';
@@ -33,9 +34,11 @@ export class OtelBridge {
   }
 
   sync(): void {
-    const provider = this.explicitProvider ?? otelMetrics.getMeterProvider();
+    // None registered: nothing to bind (the API's would be its no-op provider).
+    const provider = this.explicitProvider ?? globalMeterProvider();
     if (provider === this.#provider) return;
     this.detach();
+    if (provider === undefined) return;
     this.#provider = provider;
     const meter = provider.getMeter(METER_NAME, METER_VERSION);
     this.#instruments = METRIC_NAMES.map((name) => {

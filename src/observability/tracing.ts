@@ -1,32 +1,12 @@
-import {
-  ProxyTracerProvider,
-  ROOT_CONTEXT,
-  defaultTextMapSetter,
-  propagation,
-  trace,
-  type Attributes,
-  type Context,
-  type TracerProvider,
-} from '@opentelemetry/api';
+import type { Attributes, Context, TracerProvider } from '@opentelemetry/api';
 import type { Observable, Subscription } from 'rxjs';
 import type { EngineEvent } from '../engine/sync-engine';
 import type { ErrorInfo } from '../errors/sync-error';
-import { OpSpanBook, hr } from './op-span-book';
+import { OpSpanBook, TRACER_NAME, TRACER_VERSION, hr } from './op-span-book';
+import { NOOP_TRACER_PROVIDER, ROOT_CONTEXT, globalPropagator, globalTracerProvider, isNoopProvider, textMapSetter } from './otel-globals';
 import { ATTR, EVENT_BACKOFF, EVENT_CONFLICT, EVENT_TAKEOVER, SPAN_LOCK } from './span-names';
 
 export { SPAN_OP, SPAN_SEND, SPAN_LOCK, EVENT_BACKOFF, EVENT_TAKEOVER, EVENT_CONFLICT, ATTR } from './span-names';
-
-// The API's no-op provider: what a ProxyTracerProvider delegates to until an
-// SDK is registered (the same singleton for every proxy of this API copy).
-const NOOP_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
-
-/**
- * True while `provider` is the API's proxy with no SDK behind it: every span
- * it would start is a non-recording no-op. Checked per event (two property
- * reads), so an SDK registered later is seen at the next event.
- */
-const isNoopProxy = (provider: TracerProvider): boolean =>
-  provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER;
 
 /** Inputs of `attachTracing`. */
 export interface TracingOptions {
@@ -76,7 +56,7 @@ const errorAttributes = (e: ErrorInfo | null | undefined): Attributes => {
  * const headers = injectTraceHeaders({ 'Trace-Id': op.traceId }, tracing.contextFor(op.id));
  */
 export function attachTracing(events$: Observable<EngineEvent>, options: TracingOptions = {}): Tracing {
-  const provider = (): TracerProvider => options.tracerProvider ?? trace.getTracerProvider();
+  const provider = (): TracerProvider => options.tracerProvider ?? globalTracerProvider() ?? NOOP_TRACER_PROVIDER;
   const book = new OpSpanBook(provider, Math.max(1, options.maxOpenOps ?? 1000));
   const subscription: Subscription = events$.subscribe({
     next: (e) => {
@@ -84,7 +64,7 @@ export function attachTracing(events$: Observable<EngineEvent>, options: Tracing
       // span would be a no-op, so skip building spans and attributes. The op
       // then has no context (`contextFor` is undefined), which injects the
       // same headers as a non-recording span's invalid context: none.
-      if (book.size === 0 && isNoopProxy(provider())) return;
+      if (book.size === 0 && isNoopProvider(provider(), TRACER_NAME, TRACER_VERSION)) return;
       try {
         traceEvent(book, e);
       } catch {
@@ -175,7 +155,7 @@ export function injectTraceHeaders(
   const out: Record<string, string> = { ...headers };
   if (context === undefined) return out;
   try {
-    propagation.inject(context, out, defaultTextMapSetter);
+    globalPropagator()?.inject(context, out, textMapSetter);
   } catch {
     // A faulty propagator must not prevent the request.
   }

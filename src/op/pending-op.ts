@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
-import { pipe } from 'fp-ts/function';
-import * as E from 'fp-ts/Either';
-import { validate as uuidValidate } from 'uuid';
+import { pipe } from '../fp/pipe';
+import * as E from '../fp/either';
+import { isUuid as uuidValidate } from './uuid';
 
 /** The schema version this build writes and reads. */
 export const PENDING_OP_SCHEMA_VERSION = 1 as const;

@@ -3,18 +3,21 @@ import type { ErrorInfo } from '../errors/sync-error';
 import { userMessageFor } from '../errors/user-messages';
 import type { PendingOp } from '../op/pending-op';
 import type { FailedRecord, StoreChange } from '../store/op-store';
-import type {
-  LayerMeta,
-  OptimisticFns,
-  OptimisticReducer,
-  OptimisticState,
-  OptimisticStep,
-  RebaseRead,
-  Unsaved,
+import { sentUnder } from '../op/sent-under';
+import {
+  shownUnsaved,
+  type LayerMeta,
+  type OptimisticAction,
+  type OptimisticFns,
+  type OptimisticReducer,
+  type OptimisticState,
+  type OptimisticStep,
+  type RebaseRead,
+  type Unsaved,
 } from './optimistic-state';
 import type { Rollback } from './optimistic-types';
 
-export { initialOptimisticState } from './optimistic-state';
+export { initialOptimisticState, shownUnsaved } from './optimistic-state';
 export type { OptimisticAction, OptimisticFns, OptimisticReducer, OptimisticState, OptimisticStep, RebaseRead } from './optimistic-state';
 
 const DISCARDED_MESSAGE = 'This change was discarded.';
@@ -52,13 +55,16 @@ interface Folds<S> {
   equals(a: S, b: S): boolean;
 }
 
-/** Publish (when ready) with the view recomputed over the unsaved layers. */
+/** Publish (when ready) with the view recomputed over the unsaved layers it shows. */
 const published = <S>(f: Folds<S>, state: OptimisticState<S>): OptimisticStep<S> =>
   state.ready
-    ? { state: { ...state, view: state.unsaved.reduce((s, u) => f.apply(s, u.type, u.payload), state.persistedView) }, publish: true }
+    ? { state: { ...state, view: shownUnsaved(state).reduce((s, u) => f.apply(s, u.type, u.payload), state.persistedView) }, publish: true }
     : { state };
 
 const rebased = <S>(f: Folds<S>, state: OptimisticState<S>, read: RebaseRead<S>): OptimisticStep<S> => {
+  // Started before an account change (another account's reading), or
+  // over a placeholder: the account's confirmed state is not given yet.
+  if (read.epoch !== state.epoch || !state.confirmedKnown) return { state };
   const durable = new Set(read.layers.map((l) => l.txToken));
   return published(f, {
     ...state,
@@ -70,6 +76,8 @@ const rebased = <S>(f: Folds<S>, state: OptimisticState<S>, read: RebaseRead<S>)
 };
 
 const appended = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp): OptimisticStep<S> => {
+  // Another account's op (a write that landed after the switch): never shown.
+  if (!sentUnder(op, state.account)) return { state: { ...state, unsaved: removeUnsaved(state.unsaved, op.txToken) ?? state.unsaved } };
   if (!state.ready || hasLayer(state, op.id)) return { state }; // a rebase read it already
   const { unsaved, view } = state;
   const onlyUnsaved = unsaved.length === 1 && unsaved[0]!.txToken === op.txToken;
@@ -84,6 +92,10 @@ const appended = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp): Opt
 };
 
 const committed = <S>(f: Folds<S>, state: OptimisticState<S>, op: PendingOp, result: OpResult): OptimisticStep<S> => {
+  // Another account's commit (its answer landed after the switch) is that
+  // account's confirmed state, not this one's; with the confirmed state not
+  // known yet, the app's will include it.
+  if (!sentUnder(op, state.account) || !state.confirmedKnown) return { state: dropLayer(state, op.id) };
   const wasHead = state.layers[0]?.opId === op.id;
   const known = hasLayer(state, op.id);
   const optimistic = f.apply(state.confirmed, op.type, op.payload);
@@ -162,7 +174,56 @@ const persistFailed = <S>(
   const unsaved = removeUnsaved(state.unsaved, txToken);
   if (!unsaved) return { state };
   const rollback: Rollback = { txToken, reason: 'persistFailed', message, ...(error ? { error } : {}) };
-  return { ...published(f, { ...state, unsaved }), rollback };
+  const shown = state.unsaved.some((u) => u.txToken === txToken && u.account === state.account);
+  return shown ? { ...published(f, { ...state, unsaved }), rollback } : { state: { ...state, unsaved }, rollback };
+};
+
+/**
+ * Show another account's view: nothing of the previous one is kept but
+ * the bookkeeping by op id (results and changes still on their way) and
+ * the unsaved mutations (shown to their own account only). Withdraws what
+ * was published; reads the queue at once when the confirmed state is
+ * given, else after the `confirmed` action that gives it.
+ */
+const switched = <S>(state: OptimisticState<S>, account: string | null, confirmed: { readonly state: S } | undefined): OptimisticStep<S> => {
+  const base = confirmed ? confirmed.state : state.confirmed;
+  const next: OptimisticState<S> = {
+    ...state,
+    ready: false,
+    account,
+    epoch: state.epoch + 1,
+    confirmedKnown: confirmed !== undefined,
+    confirmed: base,
+    persistedView: base,
+    view: undefined,
+    layers: [],
+  };
+  return confirmed ? { state: next, clear: true, rebase: true } : { state: next, clear: true };
+};
+
+const reduceAction = <S>(f: Folds<S>, state: OptimisticState<S>, action: OptimisticAction<S>): OptimisticStep<S> => {
+  switch (action.kind) {
+    case 'load':
+      return { state, rebase: true };
+    case 'account':
+      return switched(state, action.account, action.confirmed);
+    case 'confirmed':
+      // Emitted for the account shown before a switch: not this one's.
+      if (action.account !== undefined && action.account !== state.account) return { state };
+      return { state: { ...state, confirmed: action.state, confirmedKnown: true }, rebase: true };
+    case 'rebased':
+      return rebased(f, state, action.read);
+    case 'mutate': {
+      const { txToken, type, payload } = action;
+      return published(f, { ...state, unsaved: [...state.unsaved, { txToken, type, payload, account: state.account }] });
+    }
+    case 'persistFailed':
+      return persistFailed(f, state, action.txToken, action.message, action.error);
+    case 'change':
+      return changed(f, state, action.change);
+    case 'result':
+      return resulted(f, state, action.result);
+  }
 };
 
 /**
@@ -173,6 +234,11 @@ const persistFailed = <S>(
  * An append applies one op on top of the view. Only a commit whose server
  * data changes the outcome, a rollback, a rewritten payload or a new
  * confirmed state asks for a rebase: a re-read of the pending ops.
+ *
+ * Per account: the view shows the signed-in account's ops (and ops with no
+ * account) over that account's confirmed state. An `account` action
+ * withdraws what was published (`clear`) and reads the queue again; another
+ * account's ops, unsaved mutations and commits are never folded in.
  * Table-tested from `test-vectors/optimistic_reducer.json`.
  *
  * @example
@@ -193,28 +259,16 @@ export function optimisticReducer<S>(fns: OptimisticFns<S>): OptimisticReducer<S
   };
   return {
     reduce(state, action) {
-      switch (action.kind) {
-        case 'load':
-          return { state, rebase: true };
-        case 'confirmed':
-          return { state: { ...state, confirmed: action.state }, rebase: true };
-        case 'rebased':
-          return rebased(f, state, action.read);
-        case 'mutate': {
-          const { txToken, type, payload } = action;
-          return published(f, { ...state, unsaved: [...state.unsaved, { txToken, type, payload }] });
-        }
-        case 'persistFailed':
-          return persistFailed(f, state, action.txToken, action.message, action.error);
-        case 'change':
-          return changed(f, state, action.change);
-        case 'result':
-          return resulted(f, state, action.result);
-      }
+      const step = reduceAction(f, state, action);
+      // No reading over a confirmed state the app has not given yet: the
+      // `confirmed` action that gives it reads the queue.
+      if (!step.rebase || step.state.confirmedKnown) return step;
+      const { rebase: _later, ...rest } = step;
+      return rest;
     },
-    startRead: (state) => ({ view: state.confirmed, layers: [], skip: new Set(state.departed) }),
+    startRead: (state) => ({ view: state.confirmed, layers: [], skip: new Set(state.departed), account: state.account, epoch: state.epoch }),
     readOp(read, op) {
-      if (read.skip.has(op.id)) return read;
+      if (read.skip.has(op.id) || !sentUnder(op, read.account)) return read;
       read.layers.push(metaOf(op));
       return { ...read, view: f.apply(read.view, op.type, op.payload) };
     },

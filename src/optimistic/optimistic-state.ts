@@ -18,12 +18,24 @@ export interface Unsaved {
   readonly txToken: string;
   readonly type: string;
   readonly payload: unknown;
+  /** The account it was made under (the engine stamps its op with it); shown only to that account. */
+  readonly account: string | null;
 }
 
 /** Everything the optimistic view knows; plain data, never mutated. */
 export interface OptimisticState<S> {
   /** False until the first rebase has read the queue: nothing is published before. */
   readonly ready: boolean;
+  /**
+   * The account whose view this is (the engine's signed-in account; null:
+   * none, or accounts not in use). Only its ops and ops with no account
+   * are layers; another account's ops are neither shown nor folded.
+   */
+  readonly account: string | null;
+  /** Bumped on every account change: a rebase read started before one is dropped. */
+  readonly epoch: number;
+  /** The app gave the confirmed state of this account: no rebase reads before. */
+  readonly confirmedKnown: boolean;
   readonly confirmed: S;
   /** `confirmed` ⊕ the durable layers. */
   readonly persistedView: S;
@@ -47,14 +59,26 @@ export interface RebaseRead<S> {
   readonly view: S;
   readonly layers: LayerMeta[];
   readonly skip: ReadonlySet<string>;
+  /** Whose ops are read (the others are skipped). */
+  readonly account: string | null;
+  /** The state's epoch when the read started. */
+  readonly epoch: number;
 }
 
 /** What can happen to the view. */
 export type OptimisticAction<S> =
   /** Load the view from the queue (no app cache to wait for). */
   | { readonly kind: 'load' }
-  /** A new confirmed state from the app's cache. */
-  | { readonly kind: 'confirmed'; readonly state: S }
+  /**
+   * A new confirmed state from the app's cache: of `account` (dropped if
+   * another account is shown now), or of whichever is shown when absent.
+   */
+  | { readonly kind: 'confirmed'; readonly state: S; readonly account?: string | null }
+  /**
+   * The signed-in account changed: show its view, from `confirmed` (its
+   * confirmed state) or, when absent, once a `confirmed` action gives it.
+   */
+  | { readonly kind: 'account'; readonly account: string | null; readonly confirmed?: { readonly state: S } }
   | { readonly kind: 'change'; readonly change: StoreChange }
   | { readonly kind: 'result'; readonly result: OpResult }
   /** A rebase asked for by an earlier step has read every pending op. */
@@ -65,7 +89,13 @@ export type OptimisticAction<S> =
 /** The new state and what the caller must carry out, in this order. */
 export interface OptimisticStep<S> {
   readonly state: OptimisticState<S>;
-  /** Emit `state.view`, `state.confirmed` and the layers. */
+  /**
+   * Withdraw what was published (another account's view): `state$` and
+   * `confirmed$` replay nothing until the next publish, `pending$` shows
+   * no entry. Carried out before `publish`.
+   */
+  readonly clear?: true;
+  /** Emit `state.view`, `state.confirmed` and the layers (`shownUnsaved`). */
   readonly publish?: true;
   readonly rollback?: Rollback;
   /** Re-read the pending ops (`startRead`, `readOp`) and reduce a `rebased` action. */
@@ -93,10 +123,19 @@ export interface OptimisticReducer<S> {
   readOp(read: RebaseRead<S>, op: PendingOp): RebaseRead<S>;
 }
 
-/** The state before anything is loaded. */
-export function initialOptimisticState<S>(confirmed: S): OptimisticState<S> {
+/**
+ * The state before anything is loaded, for `account`. `confirmedKnown`
+ * false: `confirmed` is a placeholder until a `confirmed` action.
+ *
+ * @example
+ * const s0 = initialOptimisticState<Todo[]>([], 'ada');
+ */
+export function initialOptimisticState<S>(confirmed: S, account: string | null = null, confirmedKnown = true): OptimisticState<S> {
   return {
     ready: false,
+    account,
+    epoch: 0,
+    confirmedKnown,
     confirmed,
     persistedView: confirmed,
     view: undefined,
@@ -106,4 +145,15 @@ export function initialOptimisticState<S>(confirmed: S): OptimisticState<S> {
     committedResults: {},
     departed: [],
   };
+}
+
+/**
+ * The unsaved mutations the view shows: those made under its account.
+ *
+ * @example
+ * shownUnsaved(state).map((u) => u.txToken);
+ */
+export function shownUnsaved<S>(state: OptimisticState<S>): readonly Unsaved[] {
+  const { unsaved, account } = state;
+  return unsaved.every((u) => u.account === account) ? unsaved : unsaved.filter((u) => u.account === account);
 }

@@ -32,10 +32,30 @@ export type CommitMap<S, R extends RouteTable = any> = {
   readonly [K in keyof R & string]?: CommitFn<S, PayloadOf<R[K]>, ResponseOf<R[K]>>;
 };
 
+/**
+ * The confirmed (server-acknowledged) state of one account, from the app:
+ * the state itself, or an Observable of it (the app's own cache for that
+ * account). Called with the engine's signed-in account (null: none, or
+ * accounts not in use) at creation and on every account change.
+ *
+ * @example
+ * const confirmedFor: ConfirmedFor<Todo[]> = (account) => (account === null ? [] : cache.todosOf$(account));
+ */
+export type ConfirmedFor<S> = (account: string | null) => S | Observable<S>;
+
 /** Options of `createOptimisticStore`. */
 export interface OptimisticStoreOptions<S, R extends RouteTable = any> {
-  /** Confirmed state, or an Observable of it from the app's own cache. */
-  readonly initial: S | Observable<S>;
+  /**
+   * Confirmed state: a value, an Observable of it from the app's own cache,
+   * or — with accounts in use (`account$`) — a function giving each
+   * account's (`ConfirmedFor`; `S` itself must then not be a function).
+   * On an account change the view starts over from the new account's
+   * confirmed state: the function's answer for it, else the last value
+   * given (`initial`, or the Observable's latest), never what the store
+   * folded in for the previous account. An Observable answer that has not
+   * emitted yet holds the view back (`state$` replays nothing) until it does.
+   */
+  readonly initial: S | Observable<S> | ConfirmedFor<S>;
   /** Per op type: how a pending op changes the view. Types without one pass through. */
   readonly apply: ApplyMap<S, R>;
   /** Per op type: fold the server's `data` into confirmed state. Default: `apply`. */
@@ -80,10 +100,16 @@ export interface Mutation {
 
 /** An optimistic view over a sync engine's durable queue. */
 export interface OptimisticStore<S, R extends RouteTable = any> {
-  /** Confirmed state ⊕ every pending op in FIFO order. */
+  /**
+   * Confirmed state ⊕ every pending op in FIFO order — of the signed-in
+   * account only (and ops with no account): another account's pending ops
+   * are never shown. After an account change it replays nothing until the
+   * new account's view is read.
+   */
   readonly state$: Observable<S>;
-  /** Server-acknowledged state only. */
+  /** Server-acknowledged state only (the signed-in account's). */
   readonly confirmed$: Observable<S>;
+  /** The signed-in account's pending changes (no other account's). */
   readonly pending$: Observable<readonly PendingEntry[]>;
   readonly rollbacks$: Observable<Rollback>;
   /** Apply a change now and enqueue it for sync. */

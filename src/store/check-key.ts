@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import * as t from 'io-ts';
 import { StorageError } from '../errors/sync-error';
 import { STORE_SCHEMA_VERSION } from './op-store-options';

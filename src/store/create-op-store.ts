@@ -1,6 +1,6 @@
 import localforage from 'localforage';
 import { Subject, type Observable } from 'rxjs';
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import * as t from 'io-ts';
 import type { FailedOps, FailureInfo, OpStore, StoreChange, StoreCounts } from './op-store';
 import { OP_STORE_DEFAULTS, type OpStoreOptions } from './op-store-options';

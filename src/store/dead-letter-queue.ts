@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import { StorageError, ValidationError } from '../errors/sync-error';
 import { retriedOp } from '../idempotency/retried-op';
 import type { PendingOp } from '../op/pending-op';

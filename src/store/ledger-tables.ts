@@ -1,4 +1,4 @@
-import * as E from 'fp-ts/Either';
+import * as E from '../fp/either';
 import { LedgerEntryCodec, type LedgerEntry, type LedgerTables } from '../idempotency/ledger';
 import type { PendingOp } from '../op/pending-op';
 import type { SealedTables } from './open-tables';

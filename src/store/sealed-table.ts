@@ -1,5 +1,5 @@
-import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
+import * as E from '../fp/either';
+import { pipe } from '../fp/pipe';
 import type { DecryptFailure, RecordCipher } from '../crypto/record-cipher';
 import { readRange } from '../drivers/read-range';
 import type { RangeCapableForage } from '../drivers/range-driver';

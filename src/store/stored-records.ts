@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
-import { pipe } from 'fp-ts/function';
-import * as E from 'fp-ts/Either';
+import { pipe } from '../fp/pipe';
+import * as E from '../fp/either';
 import type { FailedRecord } from './op-store';
 import type { FailureReason } from '../op/failure-reason';
 import { decodePendingOp, formatDecodeErrors, type PendingOp } from '../op/pending-op';

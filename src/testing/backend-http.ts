@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isUuidV4 } from '../op/ids';
 import { isObj, type BackendDomain, type ResourceName } from './backend-domain';
+import { BatchEndpoint } from './batch-endpoint';
 import type { EventStreams } from './event-streams';
 import { requestSubject } from './request-subject';
 import type { Fault, FaultController, RetryAfter } from './faults';
 import { HttpAnswer, errorAnswer as error, type StoredAnswer } from './http-answer';
-import { parseIdempotencyKey, requestFingerprint, type IdempotencyLayer } from './idempotency-layer';
+import { parseIdempotencyKey, type IdempotencyLayer } from './idempotency-layer';
 import { issueJwt, verifyJwt } from './jwt';
+import { injectedDomainAnswer, methodAllowed, routeOf, runMutation } from './mutation';
 
 /** Request and outcome counts kept by the HTTP layer (see `BackendCounters`). */
 export class Tally {
@@ -18,6 +19,12 @@ export class Tally {
   unauthorized = 0;
   tokensIssued = 0;
   tokenRequests = 0;
+  /** Batch requests that passed auth and the size limits. */
+  batches = 0;
+  /** Batch entries the server processed (424s excluded). */
+  batchEntries = 0;
+  /** Batch entries answered 424: not applied after an earlier entry failed transiently. */
+  notApplied = 0;
   /** Requests that passed auth, numbered for fault rules. */
   seq = 0;
   readonly byStatus = new Map<number, number>();
@@ -84,6 +91,15 @@ export interface BackendParts {
   readonly closed: () => boolean;
   /** The `GET /events` push channel. */
   readonly events: EventStreams;
+  /** The batch endpoint's path and limits (413 above them). */
+  readonly batch: BatchLimits;
+}
+
+/** Where the batch endpoint listens and the largest batch it takes. */
+export interface BatchLimits {
+  readonly path: string;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
 }
 
 interface Route {
@@ -99,14 +115,6 @@ function retryAfterHeader(value: RetryAfter, nowMs: number): string {
   return new Date(Math.ceil((nowMs + value.dateInMs) / 1000) * 1000).toUTCString();
 }
 
-/** Injected 409/400 are domain answers: decided at the idempotency layer, like a real server's. */
-const injectedDomainAnswer = (f: Fault | null): HttpAnswer | undefined =>
-  f?.kind === 'conflict'
-    ? error(409, f.code ?? 'version_conflict', 'entity changed on the server')
-    : f?.kind === 'badRequest'
-      ? error(400, 'bad_request', 'injected bad request')
-      : undefined;
-
 /**
  * The reference backend's HTTP plumbing: reads and bounds the body, routes,
  * checks the bearer token, applies the injected fault at its place (before
@@ -115,7 +123,11 @@ const injectedDomainAnswer = (f: Fault | null): HttpAnswer | undefined =>
  * mutations to the idempotency layer and the domain.
  */
 export class BackendHttp {
-  constructor(private readonly b: BackendParts) {}
+  readonly #batch: BatchEndpoint;
+
+  constructor(private readonly b: BackendParts) {
+    this.#batch = new BatchEndpoint(b, this);
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { tooLarge, text } = await this.#readBody(req);
@@ -127,11 +139,12 @@ export class BackendHttp {
     if (tooLarge) return this.send(res, error(413, 'payload_too_large', `request body exceeds ${this.b.maxBodyBytes} bytes`));
     if (path === '/auth/token') return this.send(res, this.#tokenRoute(method, text));
     if (path === '/events') return method === 'GET' ? this.#openEvents(res) : this.send(res, error(405, 'method_not_allowed', 'method not allowed'));
+    if (path === this.b.batch.path) return this.#batch.handle(req, res, method, path, text);
 
-    const m = /^\/(todos|contacts)(?:\/([^/]+))?\/?$/.exec(path);
-    if (!m) return this.send(res, error(404, 'route_not_found', 'no such route'));
-    const route: Route = { method, path, text, resource: m[1] as ResourceName, id: m[2] === undefined ? undefined : decodeURIComponent(m[2]) };
-    if (route.id === undefined ? !['GET', 'POST'].includes(method) : !['GET', 'PATCH', 'PUT', 'DELETE'].includes(method)) {
+    const routed = routeOf(path);
+    if (!routed) return this.send(res, error(404, 'route_not_found', 'no such route'));
+    const route: Route = { method, path, text, ...routed };
+    if (!methodAllowed(method, route.id)) {
       return this.send(res, error(405, 'method_not_allowed', 'method not allowed'));
     }
     const denied = this.b.tokens.check(req);
@@ -143,7 +156,7 @@ export class BackendHttp {
     const traceId = typeof traceHeader === 'string' ? traceHeader : undefined;
     if (key !== undefined && key.length > 0 && method !== 'GET') tally.keysSeen.add(key);
 
-    const fault = await this.#faultBefore(req, res, this.b.faults.next({ method, path, seq: tally.seq, idempotencyKey: key }));
+    const fault = await this.faultBefore(req, res, this.b.faults.next({ method, path, seq: tally.seq, idempotencyKey: key }));
     if (fault === 'answered') return;
     if (method === 'GET') return this.send(res, injectedDomainAnswer(fault) ?? this.b.domain.read(route.resource, route.id));
     return this.#mutation(req, res, route, key, traceId, fault);
@@ -194,8 +207,9 @@ export class BackendHttp {
    * Carry out a fault that acts before the idempotency layer (nothing
    * applied, the key not taken): `answered` when the request is done with,
    * else the fault left for later (null once a latency has been waited out).
+   * @internal also used by the batch endpoint for the batch request itself.
    */
-  async #faultBefore(req: IncomingMessage, res: ServerResponse, fault: Fault | 'down' | null): Promise<Fault | null | 'answered'> {
+  async faultBefore(req: IncomingMessage, res: ServerResponse, fault: Fault | 'down' | null): Promise<Fault | null | 'answered'> {
     if (fault === 'down' || fault?.kind === 'reset') {
       req.socket.destroy();
       return 'answered';
@@ -209,74 +223,57 @@ export class BackendHttp {
       req.socket.destroy();
       return 'answered';
     }
-    const now = this.b.now();
-    if (fault?.kind === 'status') {
-      const headers: Record<string, string> = {};
-      if (fault.retryAfter !== undefined) headers['Retry-After'] = retryAfterHeader(fault.retryAfter, now);
-      if (fault.html) {
-        const body = `<html><body><h1>${fault.status}</h1></body></html>`;
-        this.send(res, { status: fault.status, body, headers: { ...headers, 'Content-Type': 'text/html' } });
-      } else {
-        this.send(res, error(fault.status, 'server_error', 'injected server error', undefined, headers));
-      }
-      return 'answered';
-    }
-    if (fault?.kind === 'rateLimit') {
-      this.send(res, error(429, 'rate_limited', 'too many requests', undefined, { 'Retry-After': retryAfterHeader(fault.retryAfter, now) }));
-      return 'answered';
-    }
-    if (fault?.kind === 'expireToken') {
-      this.b.tokens.expireAll();
-      this.b.tally().unauthorized += 1;
-      this.send(res, error(401, 'token_expired', 'invalid or expired token', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+    const overload = fault === null ? undefined : this.overloadAnswer(fault);
+    if (overload !== undefined) {
+      this.send(res, overload);
       return 'answered';
     }
     return fault;
   }
 
-  /** A POST/PATCH/PUT/DELETE through the Idempotency-Key layer (IETF httpapi draft), then the domain. */
+  /**
+   * The answer of an overload fault, given instead of processing: 5xx
+   * (optionally with Retry-After, or an HTML page as a proxy would), 429
+   * with Retry-After, or 401 after expiring every token. Undefined for the
+   * other kinds. @internal also answers one entry of a batch.
+   */
+  overloadAnswer(fault: Fault): HttpAnswer | StoredAnswer | undefined {
+    const now = this.b.now();
+    if (fault.kind === 'status') {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfter !== undefined) headers['Retry-After'] = retryAfterHeader(fault.retryAfter, now);
+      if (fault.html) {
+        const body = `<html><body><h1>${fault.status}</h1></body></html>`;
+        return { status: fault.status, body, headers: { ...headers, 'Content-Type': 'text/html' } };
+      }
+      return error(fault.status, 'server_error', 'injected server error', undefined, headers);
+    }
+    if (fault.kind === 'rateLimit') {
+      return error(429, 'rate_limited', 'too many requests', undefined, { 'Retry-After': retryAfterHeader(fault.retryAfter, now) });
+    }
+    if (fault.kind === 'expireToken') {
+      this.b.tokens.expireAll();
+      this.b.tally().unauthorized += 1;
+      return error(401, 'token_expired', 'invalid or expired token', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    }
+    return undefined;
+  }
+
+  /** A POST/PATCH/PUT/DELETE through `runMutation`, then the answer (or the after-commit fault). */
   async #mutation(req: IncomingMessage, res: ServerResponse, r: Route, key: string | undefined, traceId: string | undefined, fault: Fault | null) {
-    let body: unknown = undefined;
-    let bodyOk = true;
+    let body: { json: unknown } | { text: string } = { json: undefined };
     if (r.text.length > 0) {
       try {
-        body = JSON.parse(r.text);
+        body = { json: JSON.parse(r.text) as unknown };
       } catch {
-        bodyOk = false;
+        body = { text: r.text };
       }
     }
-    if (key === undefined || key.length === 0) {
-      if (this.b.requireKey) return this.send(res, error(400, 'idempotency_key_missing', 'Idempotency-Key header is required'));
-    } else if (!isUuidV4(key)) {
-      return this.send(res, error(400, 'idempotency_key_invalid', 'Idempotency-Key must be a UUID v4'));
-    }
-    const tally = this.b.tally();
-    tally.sends += 1;
-    const claim = this.b.idempotency.claim(key || undefined, requestFingerprint(r.method, r.path, bodyOk ? { json: body } : { text: r.text }));
-    if (claim.kind === 'mismatch') {
-      tally.mismatches += 1;
-      return this.send(res, error(422, 'idempotency_key_mismatch', 'Idempotency-Key was used with a different request'));
-    }
-    if (claim.kind === 'inUse') {
-      tally.inUse += 1;
-      const retry = { 'Retry-After': '1' };
-      return this.send(res, error(409, 'idempotency_key_in_use', 'a request with this Idempotency-Key is in progress', undefined, retry));
-    }
-    if (claim.kind === 'replay') {
-      tally.replays += 1;
-      return this.send(res, claim.answer, { 'Idempotent-Replayed': 'true' });
-    }
-    if (fault?.kind === 'hang') {
-      // commit: true — the key is taken while the request "processes".
-      await this.b.sleep(fault.ms ?? this.b.maxHangMs);
-      if (this.b.closed()) return claim.release();
-    }
-    const answer =
-      injectedDomainAnswer(fault) ??
-      (bodyOk ? this.b.domain.mutate(r.method, r.resource, r.id, body, key ?? '', { traceId, subject: requestSubject(req.headers.authorization) }) : error(400, 'bad_request', 'body is not JSON'));
-    // Nothing here is a 5xx, so no "release the key" branch is needed.
-    claim.settle(answer.toStored());
-    this.#answerAfterCommit(req, res, answer, fault);
+    const subject = requestSubject(req.headers.authorization);
+    const outcome = await runMutation(this.b, { method: r.method, path: r.path, resource: r.resource, id: r.id, body, key, traceId, subject }, fault);
+    if (outcome.kind === 'refused') return this.send(res, outcome.answer);
+    if (outcome.kind === 'replayed') return this.send(res, outcome.answer, { 'Idempotent-Replayed': 'true' });
+    if (outcome.kind === 'decided') this.#answerAfterCommit(req, res, outcome.answer, fault);
   }
 
   /** The faults that let the request commit, then lose or garble its answer. */

@@ -62,6 +62,13 @@ export interface RequestInfo {
   /** 1-based count of non-auth requests the server has seen, this one included. */
   readonly seq: number;
   readonly idempotencyKey?: string;
+  /**
+   * Set for a batch request and for each of its entries: `size` entries,
+   * and `entry`, the 0-based index of this entry (absent for the batch
+   * request itself). Each entry the server processes draws its own fault
+   * after the batch request drew one (entries answered 424 draw none).
+   */
+  readonly batch?: { readonly size: number; readonly entry?: number };
 }
 
 /** Options of a seeded-random fault schedule. */
@@ -160,9 +167,14 @@ export class FaultController {
     return Object.fromEntries(this.#injected);
   }
 
-  /** @internal The fault for this request, counted as injected. */
-  next(req: RequestInfo): Fault | 'down' | null {
-    const pick = this.#pick(req);
+  /**
+   * @internal The fault for this request, counted as injected. A fault
+   * `accepts` refuses (one with no meaning for this request) is used up but
+   * neither injected nor counted.
+   */
+  next(req: RequestInfo, accepts: (fault: Fault) => boolean = () => true): Fault | 'down' | null {
+    const picked = this.#pick(req);
+    const pick = picked !== null && picked !== 'down' && !accepts(picked) ? null : picked;
     if (pick !== null) {
       const kind = pick === 'down' ? 'down' : pick.kind;
       this.#injected.set(kind, (this.#injected.get(kind) ?? 0) + 1);

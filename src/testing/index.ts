@@ -3,7 +3,7 @@
  * engine against a real HTTP backend with fault injection. Not part of the
  * browser bundle (it uses `node:http` and `node:crypto`).
  */
-export { startReferenceBackend } from './reference-backend';
+export { startReferenceBackend, REFERENCE_BATCH_DEFAULTS } from './reference-backend';
 export type {
   ReferenceBackend,
   ReferenceBackendOptions,

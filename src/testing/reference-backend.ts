@@ -29,6 +29,12 @@ export interface BackendCounters {
   readonly mismatches: number;
   readonly unauthorized: number;
   readonly tokensIssued: number;
+  /** Batch requests that passed auth and the size limits (each also counts once in `requests`). */
+  readonly batches: number;
+  /** Batch entries the server processed (each also counts in `sends` once it reaches the idempotency layer). */
+  readonly batchEntries: number;
+  /** Batch entries answered 424 and not applied (an earlier entry failed transiently). */
+  readonly notApplied: number;
   readonly byStatus: Readonly<Record<number, number>>;
   readonly faults: Readonly<Record<string, number>>;
 }
@@ -55,7 +61,17 @@ export interface ReferenceBackendOptions {
   readonly maxBodyBytes?: number;
   /** Upper bound for `hang` faults without `ms` and for holding sockets, ms. Default 30 000. */
   readonly maxHangMs?: number;
+  /**
+   * The batch endpoint (`docs/api_envelope.md`, "Batch"): its path (default
+   * `/batch`), and the largest batch it takes — `maxEntries` entries
+   * (default 100) and `maxBytes` of body (default `maxBodyBytes`); above
+   * either the whole request is answered 413 `batch_too_large`, nothing applied.
+   */
+  readonly batch?: { readonly path?: string; readonly maxEntries?: number; readonly maxBytes?: number };
 }
+
+/** Defaults of `ReferenceBackendOptions.batch`. */
+export const REFERENCE_BATCH_DEFAULTS = Object.freeze({ path: '/batch', maxEntries: 100 });
 
 /** A running reference backend. */
 export interface ReferenceBackend {
@@ -107,6 +123,10 @@ export interface ReferenceBackend {
  * - `PATCH /todos/:id` `{ title?, done?, ifVersion? }` → 200; stale `ifVersion` → 409 `version_conflict`
  * - `DELETE /todos/:id` → 200 `{ data: { id, deleted: true } }`
  * - `GET /todos`, `GET /todos/:id`; the same five for `/contacts` (`{ id, name, email? }`)
+ * - `POST /batch` `{ ops: [{ idempotencyKey, traceId, method, path, body }] }`
+ *   → 200 `{ results: [{ status, data | error, retryAfter? }] }`: the entries
+ *   applied in order, each as if sent alone; a retryable entry answer stops
+ *   the batch (later entries 424, not applied); 413 over `batch` limits
  * - `GET /events`: Server-Sent Events, `event: ready` on connect while up and
  *   each time the server comes back from `faults.down(true)` (for
  *   `eventSourceWake`; no auth, no data)
@@ -149,6 +169,11 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
     sleep: (ms) => hangs.sleep(ms),
     closed: () => hangs.closed,
     events: new EventStreams(faults),
+    batch: {
+      path: options.batch?.path ?? REFERENCE_BATCH_DEFAULTS.path,
+      maxEntries: options.batch?.maxEntries ?? REFERENCE_BATCH_DEFAULTS.maxEntries,
+      maxBytes: options.batch?.maxBytes ?? options.maxBodyBytes ?? 1024 * 1024,
+    },
   });
   const { server, sockets, url, port } = await listen(http, host, options.port ?? 0);
   let closing: Promise<void> | undefined;
@@ -185,9 +210,10 @@ export async function startReferenceBackend(options: ReferenceBackendOptions = {
 }
 
 function countersOf(tally: Tally, domain: BackendDomain, faults: FaultController): BackendCounters {
-  const { requests, sends, replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests } = tally;
+  const { requests, sends, replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests, batches, batchEntries, notApplied } = tally;
   return {
     ...{ requests, sends, applied: domain.appliedCount(), replays, inUse, mismatches, unauthorized, tokensIssued, tokenRequests },
+    ...{ batches, batchEntries, notApplied },
     distinctKeys: tally.keysSeen.size,
     byStatus: Object.fromEntries(tally.byStatus),
     faults: faults.injected(),

@@ -38,6 +38,15 @@ describe('browser-first core', () => {
     expect(bad).toEqual([]);
   });
 
+  // Bundle weight (docs/performance.md, "What each dependency costs"): the
+  // browser gets its own fetch, ids from src/op/uuid.ts, Either from src/fp,
+  // and the OpenTelemetry API's types only (src/observability/otel-globals.ts).
+  it.each(coreFiles)('%s imports no ponyfill, uuid or fp-ts module, and the OpenTelemetry API for types only', (file) => {
+    const text = readFileSync(join(root, file), 'utf8');
+    const runtime = [...text.matchAll(/^\s*(import|export)\s+(?!type\b)[^;]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[2] as string);
+    expect(runtime.filter((s) => s === 'cross-fetch' || s === 'uuid' || s.startsWith('fp-ts') || s.startsWith('@opentelemetry/'))).toEqual([]);
+  });
+
   it.each(coreFiles)('%s takes time and randomness by injection', (file) => {
     const code = readFileSync(join(root, file), 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * never from a higher one; adding a folder means placing it here first.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['src/errors', 'src/crypto', 'src/log'],
+  ['src/fp', 'src/errors', 'src/crypto', 'src/log'],
   ['src/policy', 'src/router', 'src/op', 'src/idempotency', 'src/security'],
   ['src/drivers', 'src/store', 'src/api', 'src/auth', 'src/lock', 'src/wake'],
   ['streams'],

@@ -32,9 +32,10 @@ describe('npm run bench: command line', () => {
 describe('npm run bench -- --help', () => {
   test('benches are found in the folder, so a new *.bench.ts needs no registration', () => {
     const names = findBenches(benchDir).map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(['drain', 'store']));
+    expect(names).toEqual(expect.arrayContaining(['drain', 'store', 'throughput']));
     expect(names).not.toContain('run');
     expect(names).not.toContain('backend-process');
+    expect(names).not.toContain('memory-store');
   });
 
   test('a bench without a description export is described by its header comment', () => {
@@ -55,6 +56,8 @@ describe('npm run bench -- --help', () => {
     for (const f of files) expect(help).toMatch(new RegExp(`^  ${f.name} +\\S`, 'm'));
     expect(help).toMatch(/^ {4}BENCH_DRAIN_OPS +ops per throughput round \(default 2000\)$/m);
     expect(help).toMatch(/^ {4}STORE_BENCH_APPENDS +timed appends \(default 3000\)$/m);
+    expect(help).toMatch(/^ {4}BENCH_THROUGHPUT_OPS +ops in the backlog \(default 10000\)$/m);
+    expect(help).toMatch(/^ {4}BENCH_THROUGHPUT_LATENCIES +injected per-request latencies, ms \(default 0,50\)$/m);
     expect(help).toMatch(/--help/);
     expect(help).not.toMatch(/no description/);
   });

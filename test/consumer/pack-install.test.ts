@@ -6,55 +6,34 @@
  * `skipLibCheck: false`) under `moduleResolution` node16 and bundler with
  * the repo's tsc, and runs it with plain node: a 20-op sync against the
  * reference backend from the installed `sync-engine/testing`, with codecs
- * from the consumer's own io-ts copy.
+ * from the consumer's own io-ts copy — once as CommonJS (`require`), once
+ * as an ES module (`import`, the same source as `consumer.mts`).
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { consumerProject, type RepoLock, type RepoManifest } from './consumer-project';
+import { installPackedPackage, run, type InstalledPackage } from './packed-package';
 
 jest.setTimeout(300_000);
 
-const repo = join(__dirname, '../..');
-const fixture = join(__dirname, 'fixture');
-const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-const run = (cmd: string, args: readonly string[], cwd: string): string => {
-  try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
-};
+const tsc = join(__dirname, '../../node_modules/typescript/bin/tsc');
 
 describe('the packed package, installed and used by a strict consumer', () => {
-  let dir: string;
+  let installed: InstalledPackage | undefined;
   let app: string;
   /** tsc's complaints per moduleResolution ('' = compiled cleanly). */
   const compiled = new Map<string, string>();
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sync-engine-consumer-'));
-    app = join(dir, 'app');
-    const [packed] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', dir], repo)) as [{ filename: string; integrity: string }];
-    const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as RepoManifest;
-    const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as RepoLock;
-    const project = consumerProject(lock, manifest, {
-      tarball: `../${packed.filename}`,
-      integrity: packed.integrity,
+    installed = installPackedPackage({
       ownCopies: ['io-ts'],
       devTypes: ['@types/node'],
+      files: ['consumer.ts', 'tsconfig.node16.json', 'tsconfig.bundler.json'].map((f) => `test/consumer/fixture/${f}`),
     });
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify(project.packageJson, null, 2)}\n`);
-    writeFileSync(join(app, 'package-lock.json'), `${JSON.stringify(project.packageLock, null, 2)}\n`);
-    for (const f of ['consumer.ts', 'tsconfig.node16.json', 'tsconfig.bundler.json']) copyFileSync(join(fixture, f), join(app, f));
-    // --offline: from the cache `npm ci` filled, or fail; no install scripts.
-    run(npm, ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], app);
-    // Each configuration compiled once; node16 emits the JS the sync test runs.
+    app = installed.app;
+    // The same consumer as an ES module (`.mts`): node16 resolves its
+    // imports through the `import` conditions, the `.ts` through `require`.
+    copyFileSync(join(app, 'consumer.ts'), join(app, 'consumer.mts'));
+    // Each configuration compiled once; node16 emits the JS the sync tests run.
     for (const resolution of ['node16', 'bundler']) {
       try {
         run(process.execPath, [tsc, '-p', `tsconfig.${resolution}.json`], app);
@@ -66,7 +45,7 @@ describe('the packed package, installed and used by a strict consumer', () => {
   });
 
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    installed?.dispose();
   });
 
   test('the consumer has its own io-ts, distinct from the package\'s', () => {
@@ -87,9 +66,12 @@ describe('the packed package, installed and used by a strict consumer', () => {
     expect(compiled.get(resolution)).toBe('');
   });
 
-  test('a 20-op sync against the reference backend: every op committed exactly once, foreign codecs used', () => {
+  test.each([
+    ['CommonJS (require)', 'out/consumer.js'],
+    ['an ES module (import)', 'out/consumer.mjs'],
+  ])('a 20-op sync against the reference backend from %s: every op committed exactly once, foreign codecs used', (_, script) => {
     expect(compiled.get('node16')).toBe('');
-    const out = JSON.parse(run(process.execPath, [join(app, 'out/consumer.js')], app).trim()) as {
+    const out = JSON.parse(run(process.execPath, [join(app, script)], app).trim()) as {
       committed: number;
       decoded: boolean;
       refused: string;
@@ -97,5 +79,24 @@ describe('the packed package, installed and used by a strict consumer', () => {
       applied: number;
     };
     expect(out).toEqual({ committed: 20, decoded: true, refused: 'ValidationError', effects: new Array(20).fill(1), applied: 20 });
+  });
+
+  test('loads the ES module build for import and the CommonJS build for require', () => {
+    const probe = [
+      "import { createRequire } from 'node:module';",
+      "const require = createRequire(import.meta.url);",
+      "const resolved = { import: import.meta.resolve('sync-engine'), require: require.resolve('sync-engine') };",
+      "for (const sub of ['node', 'testing']) { resolved[`import ${sub}`] = import.meta.resolve(`sync-engine/${sub}`); resolved[`require ${sub}`] = require.resolve(`sync-engine/${sub}`); }",
+      "process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, v.replace(/^.*node_modules\\/sync-engine\\//, '')]))));",
+    ].join('\n');
+    const resolved = JSON.parse(run(process.execPath, ['--input-type=module', '-e', probe], app)) as Record<string, string>;
+    expect(resolved).toEqual({
+      import: 'dist/esm/src/index.js',
+      require: 'dist/src/index.js',
+      'import node': 'dist/esm/src/node/index.js',
+      'require node': 'dist/src/node/index.js',
+      'import testing': 'dist/esm/src/testing/index.js',
+      'require testing': 'dist/src/testing/index.js',
+    });
   });
 });

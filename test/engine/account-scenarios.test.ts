@@ -4,6 +4,7 @@ import { createTokenManager, type TokenSource } from '../../src/auth/token-manag
 import { authPortFromTokenManager } from '../../src/engine/auth-port';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { AuthError, ValidationError } from '../../src/errors/sync-error';
+import { createOptimisticStore, type PendingEntry } from '../../src/optimistic/create-optimistic-store';
 import type { PendingOp } from '../../src/op/pending-op';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
@@ -259,6 +260,78 @@ describe('accounts and sign-out (engine, virtual time)', () => {
       await runUntil(scheduler, 2_000);
       expect(sent(h)).toEqual([['b1', 'Bearer token-B']]);
       expect(h.status).toMatchObject({ pending: 0, failed: 0 });
+      await h.engine.dispose();
+    },
+  );
+
+  test(
+    "the optimistic view per account: after a switch B sees none of A's layers, synced once B's ops settle while A's wait (like whenIdle); A back: A's layers return and commit exactly once",
+    async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const { h, signIn } = withAccounts({ scheduler });
+      type Titles = Readonly<Record<string, string>>;
+      // The app's confirmed state per account.
+      const server: Record<string, Titles> = { A: { s: 'A server' }, B: { t: 'B server' } };
+      const todos = createOptimisticStore<Titles>(h.engine, {
+        initial: (account) => (account === null ? {} : (server[account] ?? {})),
+        apply: { 'todo.create': (st: Titles, p: { id: string; title: string }) => ({ ...st, [p.id]: p.title }) },
+      });
+      const states: Titles[] = [];
+      const pending: Array<readonly PendingEntry[]> = [];
+      todos.state$.subscribe((st) => states.push(st));
+      todos.pending$.subscribe((e) => pending.push(e));
+      const create = (id: string) => todos.mutate('todo.create', { id, title: `title ${id}` });
+
+      h.online$.next(false);
+      h.engine.start();
+      signIn('A');
+      const a = [create('a1'), create('a2')];
+      await runUntil(scheduler, 100);
+      expect(states.at(-1)).toEqual({ s: 'A server', a1: 'title a1', a2: 'title a2' });
+
+      const switched = states.length;
+      signIn('B');
+      const b1 = create('b1');
+      await runUntil(scheduler, 200);
+      expect(states.at(-1)).toEqual({ t: 'B server', b1: 'title b1' });
+      expect(pending.at(-1)?.map((e) => e.txToken)).toEqual([b1.txToken]);
+      expect(states.slice(switched).filter((st) => 'a1' in st || 'a2' in st || 's' in st)).toEqual([]);
+      expect(h.status).toMatchObject({ pending: 3, synced: false });
+
+      h.online$.next(true);
+      let idleAt: number | undefined;
+      let syncedAt: number | undefined;
+      void h.engine.whenIdle({ timeoutMs: 5_000 }).then(() => (idleAt = scheduler.now()));
+      h.engine.status$.subscribe((st) => (syncedAt ??= st.synced ? scheduler.now() : undefined));
+      await runUntil(scheduler, 1_000);
+      expect(sent(h)).toEqual([['b1', 'Bearer token-B']]);
+      // Both say "B's work is done" (virtual time), with A's two ops still pending.
+      expect(idleAt).toBeDefined();
+      expect(syncedAt).toBeDefined();
+      expect(syncedAt).toBeLessThanOrEqual(idleAt!);
+      expect(h.status).toMatchObject({ synced: true, pending: 2, waitingForAccount: 2 });
+      expect(states.at(-1)).toEqual({ t: 'B server', b1: 'title b1' });
+      expect(pending.at(-1)).toEqual([]);
+
+      const back = states.length;
+      signIn('A');
+      await runUntil(scheduler, 2_000);
+      expect(states.slice(back)).not.toEqual([]);
+      for (const st of states.slice(back)) expect(st).toEqual({ s: 'A server', a1: 'title a1', a2: 'title a2' });
+      expect(sent(h)).toEqual([
+        ['b1', 'Bearer token-B'],
+        ['a1', 'Bearer token-A'],
+        ['a2', 'Bearer token-A'],
+      ]);
+      expect(h.results.map((r) => [r.txToken, r.outcome])).toEqual([
+        [b1.txToken, 'committed'],
+        [a[0]!.txToken, 'committed'],
+        [a[1]!.txToken, 'committed'],
+      ]);
+      expect(pending.at(-1)).toEqual([]);
+      expect(h.status).toMatchObject({ synced: true, pending: 0 });
+      expect(h.status.waitingForAccount).toBeUndefined();
+      todos.dispose();
       await h.engine.dispose();
     },
   );

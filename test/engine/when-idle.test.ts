@@ -1,7 +1,10 @@
 import { BehaviorSubject, VirtualTimeScheduler } from 'rxjs';
+import { owedNow } from '../../src/engine/when-idle';
 import { TimeoutError, ValidationError } from '../../src/errors/sync-error';
+import type { PendingOp } from '../../src/op/pending-op';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
+import { pendingOp } from '../support/op-fixture';
 import { fail, hang, ok } from '../support/scripted-transport';
 import { runUntil } from '../support/virtual-time';
 
@@ -149,5 +152,43 @@ describe('whenIdle with accounts in use (engine, virtual time)', () => {
     expect(idle.error).toBeUndefined();
     expect(idle.resultsThen).toEqual(['tx-b1:committed']);
     expect(h.store.pendingOps().map((o) => o.txToken)).toEqual(['tx-a1', 'tx-a2']);
+  });
+
+  test('signed out, nothing can be sent: resolves at once though an op with no account and one of A are pending (they wait for a sign-in), as status$.synced says', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const data = new MemoryStoreData();
+    const legacy = pendingOp({ id: '018f0000-0000-7000-8000-000000000001' as PendingOp['id'], payload: { id: 'old', title: 't' } });
+    const ofA = pendingOp({
+      id: '018f0000-0000-7000-8000-000000000002' as PendingOp['id'],
+      idempotencyKey: '9b2f5a8e-4a3c-4f7e-9a55-2f1f0c3f1a12' as PendingOp['idempotencyKey'],
+      payload: { id: 'a0', title: 't' },
+      accountId: 'A',
+    });
+    data.pending.set(legacy.id, legacy);
+    data.pending.set(ofA.id, ofA);
+    const h = new EngineHarness(scheduler, { account$: new BehaviorSubject<string | null>(null), data });
+    h.engine.start();
+    await runUntil(scheduler, 100);
+    const idle = track(h, h.engine.whenIdle({ timeoutMs: 10_000 }));
+    await runUntil(scheduler, 200);
+    expect(idle.error).toBeUndefined();
+    expect(idle.at).toBe(100);
+    expect(h.status).toMatchObject({ blockedBy: ['signedOut'], pending: 2, waitingForAccount: 2, synced: true });
+    expect(h.server.requests).toEqual([]);
+    await h.engine.dispose();
+  });
+});
+
+describe('owedNow: the ops whenIdle waits for', () => {
+  test.each([
+    ['no accounts: an op with no account', undefined, null, false, true],
+    ['no accounts: an op stamped by an earlier run with account$ is never sent', 'A', null, false, false],
+    ['signed in as A: its op', 'A', 'A', true, true],
+    ['signed in as A: an op with no account', undefined, 'A', true, true],
+    ["signed in as B: A's op", 'A', 'B', true, false],
+    ['signed out: an op with no account waits for a sign-in', undefined, null, true, false],
+    ["signed out: A's op", 'A', null, true, false],
+  ] as const)('%s', (_name, accountId, account, accountsInUse, owed) => {
+    expect(owedNow(accountId === undefined ? {} : { accountId }, account, accountsInUse)).toBe(owed);
   });
 });

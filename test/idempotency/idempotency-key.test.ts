@@ -1,3 +1,4 @@
+import * as uuid from 'uuid';
 import { createIdempotencyKey, retryIdempotencyKey } from '../../src/idempotency/idempotency-key';
 import { isUuidV4 } from '../../src/op/ids';
 import { IdempotencyKey } from '../../src/op/pending-op';
@@ -19,5 +20,14 @@ describe('idempotency keys', () => {
     expect(retryIdempotencyKey(next)).not.toBe(refused);
     const many = Array.from({ length: 1000 }, () => retryIdempotencyKey(createIdempotencyKey()));
     expect(new Set(many).size).toBe(1000);
+  });
+
+  it('derives the retry key exactly as earlier versions did with the uuid package (v4 from the v5 hash)', () => {
+    // Two tabs on two versions of the package must derive the same key.
+    const namespace = '710631c6-238b-4a21-949d-3d177f3620cb';
+    for (let i = 0; i < 100; i += 1) {
+      const refused = createIdempotencyKey();
+      expect(retryIdempotencyKey(refused)).toBe(uuid.v4({ random: uuid.parse(uuid.v5(refused, namespace)) }));
+    }
   });
 });

@@ -4,9 +4,12 @@
  * are never sent with Bob's token after she signs out and he signs in on
  * the same device; they stay encrypted and pending across a close and
  * reopen of the store, and go out exactly once when she signs back in.
+ * Meanwhile Bob's optimistic view holds none of Alice's changes, and
+ * `status$.synced` says Bob's work is done while hers wait.
  */
 import { BehaviorSubject } from 'rxjs';
 import type { EngineStatus, OpResult } from '../../src/engine/sync-engine';
+import { createOptimisticStore } from '../../src/optimistic/create-optimistic-store';
 import type { OpStore } from '../../src/store/op-store';
 import { startReferenceBackend, type ReferenceBackend } from '../../src/testing';
 import { createDemoEngine, openTestStore, type DemoEngine } from '../../demo/engine-setup';
@@ -77,6 +80,14 @@ describe('accounts: sign-out and sign-in on one device (reference backend)', () 
     const path = `${dir.path}/queue.sqlite`;
     let store = await openTestStore(path);
     let app = await open(store);
+    // The optimistic view over the same engine: each account's confirmed state starts empty here.
+    type Titles = Readonly<Record<string, string>>;
+    const view = createOptimisticStore<Titles>(app.engine, {
+      initial: () => ({}),
+      apply: { 'todo.create': (s: Titles, p: { id: string; title: string }) => ({ ...s, [p.id]: p.title }) },
+    });
+    const shown: Titles[] = [];
+    view.state$.subscribe((s) => shown.push(s));
 
     signIn('alice');
     const aliceOps = [await create(app.engine, 'a1'), await create(app.engine, 'a2'), await create(app.engine, 'a3')];
@@ -85,6 +96,8 @@ describe('accounts: sign-out and sign-in on one device (reference backend)', () 
     signOut();
     await expect(create(app.engine, 'x')).rejects.toMatchObject({ kind: 'auth', code: 'signed_out' });
 
+    await waitUntil(() => Object.keys(shown.at(-1) ?? {}).length === 3, 5_000, "Alice's view");
+    const bobFrom = shown.length;
     signIn('bob');
     await create(app.engine, 'b1');
     await create(app.engine, 'b2');
@@ -100,7 +113,12 @@ describe('accounts: sign-out and sign-in on one device (reference backend)', () 
       ['b1', 'bob'],
       ['b2', 'bob'],
     ]);
-    expect(app.status()).toMatchObject({ pending: 3, processing: true });
+    // Bob's work is done: synced, with Alice's three waiting for her.
+    expect(app.status()).toMatchObject({ pending: 3, processing: true, synced: true, waitingForAccount: 3 });
+    await waitUntil(() => Object.keys(shown.at(-1) ?? {}).join() === 'b1,b2', 5_000, "Bob's view");
+    // Bob's view never held anything of Alice's.
+    expect(shown.slice(bobFrom).flatMap((s) => Object.keys(s).filter((id) => id.startsWith('a')))).toEqual([]);
+    view.dispose();
 
     // Bob signs out; the app closes the engine and the store. Alice's ops
     // stay encrypted and pending on disk.

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { BehaviorSubject, Observable } from 'rxjs';
+import { BehaviorSubject, Observable, filter } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import { StorageError } from '../../src/errors/sync-error';
 import { CANCELLED_MESSAGE, userMessageFor } from '../../src/errors/user-messages';
@@ -331,5 +331,97 @@ describe('createOptimisticStore', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('createOptimisticStore per account (engine account$)', () => {
+  const todo = (title: string, serverId?: number): Todo => ({ title, done: false, ...(serverId === undefined ? {} : { serverId }) });
+  const ids = (entries: readonly { readonly opId?: string }[] | undefined) => entries?.map((e) => e.opId);
+  const queued = (engine: FakeEngine, account: string) => engine.queue.filter((o) => o.accountId === account).map((o) => o.id);
+
+  it("after a switch shows B's confirmed state and B's pending ops only; A's layers come back when A signs in again and commit once", () => {
+    const engine = new FakeEngine();
+    // The app's confirmed state per account (what its own cache holds).
+    const server: Record<string, Todos> = { A: { s: todo('A server') }, B: { t: todo('B server') } };
+    const todos = createOptimisticStore(engine, { ...todoOptions, initial: (account: string | null) => (account ? server[account] : {}) });
+    const states = collect(todos.state$);
+    const pending = collect(todos.pending$);
+    engine.signIn('A');
+    todos.mutate('todo.create', { id: 'a1', title: 'A pending 1' });
+    todos.mutate('todo.create', { id: 'a2', title: 'A pending 2' });
+    expect(states.at(-1)).toEqual({ s: todo('A server'), a1: todo('A pending 1'), a2: todo('A pending 2') });
+
+    engine.signIn('B');
+    expect(states.at(-1)).toEqual({ t: todo('B server') });
+    expect(pending.at(-1)).toEqual([]);
+    todos.mutate('todo.create', { id: 'b1', title: 'B pending' });
+    expect(states.at(-1)).toEqual({ t: todo('B server'), b1: todo('B pending') });
+    expect(ids(pending.at(-1))).toEqual(queued(engine, 'B'));
+    expect(queued(engine, 'B')).toHaveLength(1);
+    engine.commit(engine.queue[2].id, { serverId: 3 });
+    expect(states.at(-1)).toEqual({ t: todo('B server'), b1: todo('B pending', 3) });
+    // No state B ever saw holds anything of A's.
+    const seenByB = states.slice(states.findIndex((s) => 't' in s));
+    expect(seenByB.every((s) => !('a1' in s) && !('a2' in s) && !('s' in s))).toBe(true);
+
+    engine.signIn('A');
+    expect(states.at(-1)).toEqual({ s: todo('A server'), a1: todo('A pending 1'), a2: todo('A pending 2') });
+    expect(ids(pending.at(-1))).toEqual(queued(engine, 'A'));
+    expect(queued(engine, 'A')).toHaveLength(2);
+    const commits = collect(todos.confirmed$);
+    engine.commit(engine.queue[0].id, { serverId: 1 });
+    engine.commit(engine.queue[0].id, { serverId: 2 });
+    expect(states.at(-1)).toEqual({ s: todo('A server'), a1: todo('A pending 1', 1), a2: todo('A pending 2', 2) });
+    expect(commits.slice(1).map((c) => Object.keys(c).length)).toEqual([2, 3]);
+    expect(pending.at(-1)).toEqual([]);
+  });
+
+  it('signed out (null) shows no account\'s pending ops; a subscriber arriving after a switch never gets the previous account\'s view', () => {
+    const engine = new FakeEngine();
+    const bCache$ = new BehaviorSubject<Todos | undefined>(undefined);
+    const confirmedFor = (account: string | null): Todos | Observable<Todos> =>
+      account === 'B' ? (bCache$.pipe(filter((t): t is Todos => t !== undefined))) : {};
+    const todos = createOptimisticStore(engine, { ...todoOptions, initial: confirmedFor });
+    engine.signIn('A');
+    todos.mutate('todo.create', { id: 'a1', title: 'A pending' });
+    expect(collect(todos.state$)).toEqual([{ a1: todo('A pending') }]);
+
+    engine.signIn(null);
+    expect(collect(todos.state$)).toEqual([{}]);
+    expect(collect(todos.pending$)).toEqual([[]]);
+
+    // B's cache has not loaded yet: nothing to show, A's view is not replayed.
+    engine.signIn('B');
+    const late = collect(todos.state$);
+    expect(late).toEqual([]);
+    expect(collect(todos.confirmed$)).toEqual([]);
+    bCache$.next({ t: todo('B server') });
+    expect(late).toEqual([{ t: todo('B server') }]);
+  });
+
+  it("a single initial value is every account's starting state: what was committed for A is not carried to B", () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const confirmed = collect(todos.confirmed$);
+    engine.signIn('A');
+    todos.mutate('todo.create', { id: 'a1', title: 'A' });
+    engine.commit(engine.queue[0].id, { serverId: 1 });
+    expect(confirmed.at(-1)).toEqual({ a1: todo('A', 1) });
+    engine.signIn('B');
+    expect(confirmed.at(-1)).toEqual({});
+    expect(collect(todos.state$)).toEqual([{}]);
+  });
+
+  it("A's op committing after the switch (its answer was on the way) is not folded into B's view: B's view and confirmed state do not change", () => {
+    const engine = new FakeEngine();
+    const todos = createOptimisticStore(engine, todoOptions);
+    const states = collect(todos.state$);
+    engine.signIn('A');
+    todos.mutate('todo.create', { id: 'a1', title: 'A' });
+    engine.signIn('B');
+    const shown = states.length;
+    engine.commit(engine.queue[0].id, { serverId: 1 });
+    expect(states.length).toBe(shown);
+    expect(collect(todos.confirmed$)).toEqual([{}]);
   });
 });

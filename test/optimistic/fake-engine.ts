@@ -33,6 +33,9 @@ export class FakeEngine implements EngineCore {
     synced: true,
     blockedBy: [],
   });
+  /** The signed-in account (`signIn`); ops enqueued are stamped with it. */
+  readonly #account = new BehaviorSubject<string | null>(null);
+  readonly account$ = this.#account.asObservable();
   readonly changes$ = this.#changes.asObservable();
   readonly results$ = this.#results.asObservable();
   readonly status$ = this.#status.asObservable();
@@ -59,7 +62,9 @@ export class FakeEngine implements EngineCore {
 
   enqueue(input: EnqueueInput): Promise<PendingOp> {
     if (this.rejectWith) return Promise.reject(this.rejectWith);
-    const op = FakeEngine.op(input.type, input.payload, input.txToken ?? `tx-${this.queue.length}`);
+    const made = FakeEngine.op(input.type, input.payload, input.txToken ?? `tx-${this.queue.length}`);
+    const accountId = this.#account.value;
+    const op = accountId === null ? made : { ...made, accountId };
     this.queue.push(op);
     this.#changes.next({ type: 'appended', op });
     return Promise.resolve(op);
@@ -109,6 +114,11 @@ export class FakeEngine implements EngineCore {
     this.#changes.next({ type: 'discarded', record });
     if (!this.resultsFirst) this.#results.next(result);
     return Promise.resolve();
+  }
+
+  /** The app's `account$` emits `id` (null: signed out), as the engine follows it. */
+  signIn(id: string | null): void {
+    if (id !== this.#account.value) this.#account.next(id);
   }
 
   setStatus(patch: Partial<EngineStatus>): void {

@@ -20,6 +20,8 @@ interface OpSpec {
   readonly type?: string;
   readonly payload?: number;
   readonly key?: string;
+  /** The op's `accountId` (none when absent). */
+  readonly account?: string;
 }
 
 /** An action as the vectors write it: ops by name. */
@@ -36,10 +38,16 @@ interface VectorAction {
   readonly error?: ErrorInfo;
   readonly message?: string;
   readonly resolution?: OpResult['resolution'];
+  /** For `account` and `confirmed`: the account (null: signed out). */
+  readonly account?: string | null;
+  /** For `account`: the new account's confirmed state (absent: not known yet). */
+  readonly confirmed?: S;
+  /** For `rebased`: the read started from the state before this step (a read in progress across later steps). */
+  readonly readFrom?: number;
 }
 
 interface Expect {
-  readonly effects: ReadonlyArray<'publish' | 'rollback' | 'rebase'>;
+  readonly effects: ReadonlyArray<'clear' | 'publish' | 'rollback' | 'rebase'>;
   readonly rollback?: Rollback;
   readonly ready?: boolean;
   readonly view?: S;
@@ -50,11 +58,15 @@ interface Expect {
   readonly departed?: readonly string[];
   readonly completedOps?: readonly string[];
   readonly committedResults?: readonly string[];
+  readonly account?: string | null;
+  readonly confirmedKnown?: boolean;
 }
 
 interface Vector {
   readonly name: string;
   readonly initial: S;
+  /** The account shown at first (default null). */
+  readonly account?: string;
   readonly ops: Readonly<Record<string, OpSpec>>;
   readonly steps: ReadonlyArray<{ readonly action: VectorAction; readonly expect: Expect }>;
 }
@@ -75,6 +87,7 @@ function opOf(c: Vector, name: string): PendingOp {
     type: spec.type ?? 'push',
     payload: spec.payload,
     idempotencyKey: spec.key ?? `key-${id}`,
+    ...(spec.account === undefined ? {} : { accountId: spec.account }),
   } as unknown as PendingOp;
 }
 
@@ -97,15 +110,18 @@ function changeOf(c: Vector, a: VectorAction, op: PendingOp): StoreChange {
 }
 
 /** The reducer's action for a vector's, given the state it applies to. */
-function actionOf(c: Vector, a: VectorAction, state: OptimisticState<S>): OptimisticAction<S> {
+function actionOf(c: Vector, a: VectorAction, states: readonly OptimisticState<S>[]): OptimisticAction<S> {
+  const state = states[states.length - 1]!;
   const op = a.op === undefined ? undefined : opOf(c, a.op);
   switch (a.kind) {
     case 'load':
       return { kind: 'load' };
     case 'confirmed':
-      return { kind: 'confirmed', state: a.state! };
+      return { kind: 'confirmed', state: a.state!, ...(a.account === undefined ? {} : { account: a.account }) };
+    case 'account':
+      return { kind: 'account', account: a.account ?? null, ...(a.confirmed === undefined ? {} : { confirmed: { state: a.confirmed } }) };
     case 'rebased':
-      return { kind: 'rebased', read: a.ops!.map((n) => opOf(c, n)).reduce(reducer.readOp, reducer.startRead(state)) };
+      return { kind: 'rebased', read: a.ops!.map((n) => opOf(c, n)).reduce(reducer.readOp, reducer.startRead(states[a.readFrom ?? states.length - 1]!)) };
     case 'mutate':
       return { kind: 'mutate', txToken: op!.txToken, type: op!.type, payload: op!.payload };
     case 'persistFailed':
@@ -130,7 +146,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 const effectsOf = (step: OptimisticStep<S>): string[] =>
-  (['publish', 'rollback', 'rebase'] as const).filter((e) => step[e] !== undefined);
+  (['clear', 'publish', 'rollback', 'rebase'] as const).filter((e) => step[e] !== undefined);
 
 function check(step: OptimisticStep<S>, e: Expect): void {
   const s = step.state;
@@ -138,6 +154,7 @@ function check(step: OptimisticStep<S>, e: Expect): void {
   expect(step.rollback).toEqual(e.rollback);
   if (step.publish) expect(step.publish).toBe(true);
   if (step.rebase) expect(step.rebase).toBe(true);
+  if (step.clear) expect(step.clear).toBe(true);
   const seen = {
     ready: s.ready,
     view: s.view,
@@ -148,6 +165,8 @@ function check(step: OptimisticStep<S>, e: Expect): void {
     departed: s.departed,
     completedOps: Object.keys(s.completedOps),
     committedResults: Object.keys(s.committedResults),
+    account: s.account,
+    confirmedKnown: s.confirmedKnown,
   };
   const { effects: _effects, rollback: _rollback, ...fields } = e;
   expect(seen).toMatchObject(fields);
@@ -161,15 +180,18 @@ describe('optimisticReducer', () => {
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    let state = deepFreeze(initialOptimisticState<S>(c.initial));
+    let state = deepFreeze(initialOptimisticState<S>(c.initial, c.account ?? null));
+    // states[i]: the state before step i.
+    const states = [state];
     c.steps.forEach(({ action, expect: e }, i) => {
-      const step = reducer.reduce(state, actionOf(c, action, state));
+      const step = reducer.reduce(state, actionOf(c, action, states));
       try {
         check(step, e);
       } catch (err) {
         throw new Error(`step ${i} (${JSON.stringify(action)}): ${(err as Error).message}`);
       }
       state = deepFreeze(step.state);
+      states.push(state);
     });
   });
 

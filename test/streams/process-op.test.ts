@@ -30,7 +30,7 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, completesAtomicall
   const ctx: ProcessContext = {
     store,
     lane: createSettleLane(m.scheduler),
-    api: { send: () => answers[Math.min(sends++, answers.length - 1)]! },
+    api: { send: () => answers[Math.min(sends++, answers.length - 1)]!, sendBatch: () => { throw new Error('not batched'); } },
     auth: new FakeAuth(),
     router: testRoutes,
     scheduler: m.scheduler,
@@ -152,7 +152,7 @@ describe('processOp (virtual time)', () => {
       const success = m.cold<ApiResponse>('10ms (r|)', { r: { status: 200, data: {} } });
       const keys: string[] = [];
       const { ctx, store, outcomes } = setup(m, [], false, {
-        api: { send: (req) => (keys.push(req.idempotencyKey), keys.length === 1 ? e409 : success) },
+        api: { send: (req) => (keys.push(req.idempotencyKey), keys.length === 1 ? e409 : success), sendBatch: () => { throw new Error('not batched'); } },
         reconcile: () => ({ action: 'retry', payload: { id: 'a', title: 'merged' } }),
       });
       const op = enqueued(store);

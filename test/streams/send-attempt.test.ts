@@ -52,6 +52,9 @@ function setup(m: M, answers: Array<Observable<ApiResponse>>, over: Partial<Send
         sent.push(req);
         return answers[Math.min(sent.length - 1, answers.length - 1)]!;
       },
+      sendBatch: () => {
+        throw new Error('not batched');
+      },
     },
     auth,
     router: testRoutes,
