@@ -8,8 +8,8 @@
  * effects in enqueue order, every failed op has a reason, and the engine
  * ends idle with an empty queue.
  *
- * Run twice: strict FIFO (the default), and with `concurrency: 8` over
- * routes keyed per entity (effects in enqueue order per entity, not as a
+ * Run three times: strict FIFO (the default), with `concurrency: 8`, and with batches of 20 ×
+ * concurrency 4, over routes keyed per entity (effects in enqueue order per entity, not as a
  * whole log).
  *
  * SYNC_CHAOS_SEEDS=n runs n seeds (default 3) from SYNC_CHAOS_SEED (default
@@ -31,11 +31,12 @@ jest.setTimeout(60_000);
 
 /** The engine modes the suite runs in. */
 const ENGINE_MODES = [
-  { mode: 'strict FIFO', concurrency: undefined, strictFifo: true },
-  { mode: 'concurrency 8', concurrency: 8, strictFifo: false },
+  { mode: 'strict FIFO', concurrency: undefined, batch: undefined, strictFifo: true },
+  { mode: 'concurrency 8', concurrency: 8, batch: undefined, strictFifo: false },
+  { mode: 'batch 20 x concurrency 4', concurrency: 4, batch: { path: '/batch', maxOps: 20 }, strictFifo: false },
 ] as const;
 
-describe.each(ENGINE_MODES)('chaos: seeded random faults, $mode', ({ concurrency, strictFifo }) => {
+describe.each(ENGINE_MODES)('chaos: seeded random faults, $mode', ({ concurrency, batch, strictFifo }) => {
   let backend: ReferenceBackend;
   let dir: ReturnType<typeof tempDir>;
 
@@ -78,7 +79,7 @@ describe.each(ENGINE_MODES)('chaos: seeded random faults, $mode', ({ concurrency
       requestTimeoutMs: 250,
       backoff: { baseMs: 10, capMs: 200 },
       lock: { heartbeatMs: 200, staleAfterMs: 1000 },
-      extra: concurrency === undefined ? undefined : { concurrency },
+      extra: { concurrency, batch },
     });
     const results: OpResult[] = [];
     const sub = engine.results$.subscribe((r) => results.push(r));

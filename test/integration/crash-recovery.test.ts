@@ -7,8 +7,8 @@
  * once (or parked with its reason), FIFO order per entity holds in the
  * server's log, and recovery (restart → processing again) is measured.
  *
- * Run twice: strict FIFO (the default), and with `concurrency: 8` over
- * routes keyed per entity — then the server's log is in enqueue order per
+ * Run three times: strict FIFO (the default), with `concurrency: 8`, and with batches of 20 ×
+ * concurrency 4, over routes keyed per entity — then the server's log is in enqueue order per
  * entity (not as a whole).
  *
  * SYNC_CRASH_KILLS=n runs n kills (default 4, one per kill point); SYNC_CRASH_SEED picks the seed.
@@ -37,17 +37,18 @@ jest.setTimeout(60_000 + KILLS * 40_000);
 
 /** The engine modes the suite runs in. */
 const ENGINE_MODES = [
-  { mode: 'strict FIFO', concurrency: undefined, strictFifo: true },
-  { mode: 'concurrency 8', concurrency: 8, strictFifo: false },
+  { mode: 'strict FIFO', concurrency: undefined, batch: undefined, strictFifo: true },
+  { mode: 'concurrency 8', concurrency: 8, batch: undefined, strictFifo: false },
+  { mode: 'batch 20 x concurrency 4', concurrency: 4, batch: { path: '/batch', maxOps: 20 }, strictFifo: false },
 ] as const;
 
-describe.each(ENGINE_MODES)('crash recovery (SIGKILL, same SQLite store), $mode', ({ concurrency, strictFifo }) => {
+describe.each(ENGINE_MODES)('crash recovery (SIGKILL, same SQLite store), $mode', ({ concurrency, batch, strictFifo }) => {
   const fx = workerFixture('crash');
 
   test(`${KILLS} kills (after commit, mid-request, after answer, random): exactly once, FIFO per entity, recovery measured (seed ${SEED})`, async () => {
     const random = mulberry32(SEED);
     const items = buildWorkload({ ops: OPS, seed: SEED });
-    const base = workerConfig(fx.backend, fx.dir.path, { name: 'gen-0', concurrency });
+    const base = workerConfig(fx.backend, fx.dir.path, { name: 'gen-0', concurrency, batch });
     // Every request takes a few ms, so the drain is long enough to be killed in.
     fx.backend.faults.rule(() => ({ kind: 'latency', ms: 4 }));
 

@@ -7,8 +7,8 @@
  * holder (its idle poll, `idlePollMs`), exactly once and in FIFO order, and
  * by a new holder at once when the lock moves.
  *
- * Run twice: strict FIFO (the default), and with `concurrency: 8` over
- * routes keyed per entity (then the order holds per entity).
+ * Run three times: strict FIFO (the default), with `concurrency: 8`, and with batches of 20 ×
+ * concurrency 4, over routes keyed per entity (then the order holds per entity).
  */
 import { verifyDelivery } from '../../src/testing';
 import { buildWorkload } from '../../demo/workload';
@@ -22,16 +22,17 @@ type RequestMsg = Extract<FromWorker, { t: 'request' }>;
 
 /** The engine modes the suite runs in. */
 const ENGINE_MODES = [
-  { mode: 'strict FIFO', concurrency: undefined, strictFifo: true },
-  { mode: 'concurrency 8', concurrency: 8, strictFifo: false },
+  { mode: 'strict FIFO', concurrency: undefined, batch: undefined, strictFifo: true },
+  { mode: 'concurrency 8', concurrency: 8, batch: undefined, strictFifo: false },
+  { mode: 'batch 20 x concurrency 4', concurrency: 4, batch: { path: '/batch', maxOps: 20 }, strictFifo: false },
 ] as const;
 
-describe.each(ENGINE_MODES)('two engines on one store, $mode', ({ concurrency, strictFifo }) => {
+describe.each(ENGINE_MODES)('two engines on one store, $mode', ({ concurrency, batch, strictFifo }) => {
   const fx = workerFixture('two');
 
   test('one processor at a time; kill the holder → takeover within staleAfterMs + heartbeat', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
-    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, concurrency });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, concurrency, batch });
     fx.backend.faults.rule(() => ({ kind: 'latency', ms: 8 }));
     const items = buildWorkload({ ops: 150, seed: 77 });
 
@@ -125,7 +126,7 @@ describe.each(ENGINE_MODES)('two engines on one store, $mode', ({ concurrency, s
 
   test('ops enqueued by the process that does not hold the lock are sent by the holder: once each, FIFO, within idlePollMs', async () => {
     const idlePollMs = 200;
-    const base = workerConfig(fx.backend, fx.dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs, concurrency });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock: { heartbeatMs: 250, staleAfterMs: 1000 }, traceRequests: true, autoStart: true, idlePollMs, concurrency, batch });
     const { holder, other, requests, commits, locks } = await holderAndOther((name) => ({ ...base, name }));
     // Every op applies (no 400/409 in the workload): the server's log must be the enqueue order.
     const items = buildWorkload({ ops: 60, seed: 4, badRequestRate: 0, conflictRate: 0 });
@@ -167,7 +168,7 @@ describe.each(ENGINE_MODES)('two engines on one store, $mode', ({ concurrency, s
   test('the lock moves: a new holder drains at once, on acquisition, ops enqueued in its own process while the old holder never polled', async () => {
     const lock = { heartbeatMs: 250, staleAfterMs: 1000 };
     // idlePollMs 0: no poll at all, so only the read on acquisition can find these ops.
-    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0, concurrency });
+    const base = workerConfig(fx.backend, fx.dir.path, { lock, traceRequests: true, autoStart: true, idlePollMs: 0, concurrency, batch });
     const { holder, other, requests, commits } = await holderAndOther((name) => ({ ...base, name }));
     const items = buildWorkload({ ops: 30, seed: 5, badRequestRate: 0, conflictRate: 0 });
 
