@@ -1,5 +1,5 @@
 import { marbles } from 'rxjs-marbles/jest';
-import { EMPTY, Observable, Subject, concat, defer, filter, map, timer, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, concat, defer, filter, map, throwError, timer, type SchedulerLike } from 'rxjs';
 import { keyedDrain, type KeyedDrainOptions, type UnitEvent } from '../../streams/keyed-drain';
 import { createSettleLane } from '../../streams/settle-lane';
 import type { PendingOp } from '../../src/op/pending-op';
@@ -227,6 +227,41 @@ describe('keyedDrain (virtual time)', () => {
       expect(h.spans.map((s) => s.op)).toEqual(['b2']);
       expect(h.idles).toEqual([2]);
       expect(h.store.pendingOps()).toHaveLength(2);
+    }),
+  );
+
+  test(
+    'a failed handed commit is reported; what was in flight is dropped and the queue is read again from the head after retryMs',
+    marbles((m) => {
+      const ops = [op('a', 1), op('b', 2)];
+      const h = harness(m.scheduler, ops, (o) => (name(o) === 'b2' ? 50 : 10));
+      const lane = createSettleLane(m.scheduler);
+      const errors: string[] = [];
+      let failed = false;
+      const sub = keyedDrain({
+        ...h.options,
+        lane,
+        onError: (e) => errors.push(e.kind),
+        process: (unit) => {
+          // a1's first commit fails once it is handed off.
+          if (!failed && name(unit[0]!) === 'a1') {
+            failed = true;
+            lane.handOff(throwError(() => new Error('disk full')), () => undefined);
+            return EMPTY;
+          }
+          return h.options.process(unit);
+        },
+      }).subscribe({ error: () => errors.push('drain errored') });
+      m.scheduler.schedule(() => sub.unsubscribe(), 5000);
+      m.flush();
+      expect(errors).toEqual(['storage']);
+      // b2 (in flight when the failure came) is dropped and sent again with a1.
+      expect(h.spans.map((s) => [s.op, s.start, s.end])).toEqual([
+        ['b2', 0, undefined],
+        ['a1', 1000, 1010],
+        ['b2', 1000, 1050],
+      ]);
+      expect(h.store.pendingOps()).toEqual([]);
     }),
   );
 });
