@@ -45,8 +45,6 @@ export interface KeyedDrainOptions {
   readonly onIdle?: (skipped: number) => void;
   /** A read or a handed commit failed (retried after `retryMs`, or at once on `syncNow$`). */
   readonly onError?: (error: ErrorInfo) => void;
-  /** Ops in progress changed: how many units are being processed now. */
-  readonly onLoad?: (units: number) => void;
   readonly retryMs: number;
   /** Ends the wait after a storage failure at once. */
   readonly syncNow$?: Observable<unknown>;
@@ -134,7 +132,6 @@ class Dispatcher {
   /** Keys whose ops beyond the held ones were dropped (read again from the head). */
   readonly #truncated = new Set<string>();
   readonly #units = new Subscription();
-  #unitCount = 0;
   /** Where the next read starts (undefined: the head). */
   #cursor: OpId | undefined;
   /** The last read reached the end of the queue. */
@@ -229,8 +226,6 @@ class Dispatcher {
       const key = this.o.keyOf(op);
       this.#activeKeys.set(key, (this.#activeKeys.get(key) ?? 0) + 1);
     }
-    this.#unitCount += 1;
-    this.o.onLoad?.(this.#unitCount);
     const open = new Map(unit.map((op) => [op.id, op]));
     let sub: Subscription | undefined;
     let done = false;
@@ -246,8 +241,6 @@ class Dispatcher {
         for (const op of open.values()) this.#leave(op, false);
         done = true;
         if (sub !== undefined) this.#units.remove(sub);
-        this.#unitCount -= 1;
-        this.o.onLoad?.(this.#unitCount);
         this.pump();
       },
       error: (err: unknown) => this.fail(err),

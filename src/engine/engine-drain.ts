@@ -92,7 +92,7 @@ export function engineDrain(account: string | null, parts: DrainParts): Observab
 function keyedEngineDrain(
   single: ProcessContext,
   concurrency: number,
-  common: Omit<Parameters<typeof keyedDrain>[0], 'window' | 'keyOf' | 'process' | 'pack' | 'onLoad'>,
+  common: Omit<Parameters<typeof keyedDrain>[0], 'window' | 'keyOf' | 'process' | 'pack'>,
   parts: DrainParts,
 ): Observable<never> {
   const { deps, canceller } = parts;
@@ -122,19 +122,23 @@ function keyedEngineDrain(
   const pack: PackLimits | undefined =
     batch === undefined
       ? undefined
-      : { maxOps: batch.maxOps, maxBytes: batch.maxBytes, sizeOf: (op) => entryBytes(op, deps), packable: (op) => op.nextAttemptAt === null };
+      : { maxOps: batch.maxOps, maxBytes: batch.maxBytes, sizeOf: sizeCache((op) => entryBytes(op, deps)), packable: (op) => op.nextAttemptAt === null };
   // Enough held for every slot to have work (a full batch each, with batching).
   const window = Math.max(deps.batchSize, batch === undefined ? concurrency * HELD_PER_SLOT : batch.maxOps * (concurrency + 1));
   return defer(() => {
     load.reset();
-    return keyedDrain({
-    ...common,
-    window,
-    keyOf: (op) => deps.router.orderKey(op),
-    process,
-    pack,
-    });
+    return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack });
   });
+}
+
+/** `size` once per op (the dispatcher asks again at every pick while an op is held). */
+function sizeCache(size: (op: PendingOp) => number): (op: PendingOp) => number {
+  const known = new WeakMap<PendingOp, number>();
+  return (op) => {
+    let n = known.get(op);
+    if (n === undefined) known.set(op, (n = size(op)));
+    return n;
+  };
 }
 
 /** Bytes of `op`'s batch entry as serialized (a refused op counts as too large: it is sent alone and fails there). */
