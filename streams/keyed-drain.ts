@@ -21,7 +21,7 @@ import type { SettleLane } from './settle-lane';
 /** Inputs of `keyedDrain`. */
 export interface KeyedDrainOptions {
   readonly store: Pick<StorePort, 'peek'>;
-  /** Most ops held at once: read and not yet finished (bounded memory). */
+  /** Ops held at once (read, not yet finished): the window; a probe past a full window may hold as many again. */
   readonly window: number;
   /** The op's ordering key: ops of one key are processed in order, never two at once. */
   readonly keyOf: (op: PendingOp) => string;
@@ -73,13 +73,14 @@ class LaneFailure {
  * and the next read starts at once.
  *
  * When the window is full and every held op waits behind its key (one key
- * with a long backlog in backoff), the held ops are dropped from memory and
- * their keys marked; later ops of a marked key are dropped as read, so the
- * dispatcher reads on to other keys. Once a marked key is free again, the
- * queue is read again from the head (after the lane drained; ops in
- * progress or finished meanwhile are recognised by id and not taken
- * twice). A wake once the queue was read to its end reads it again from
- * the head too.
+ * with a long backlog in backoff), it probes one window further (once per
+ * op finished): ops of keys with nothing held or in progress are held and
+ * start; the others are dropped and their keys marked, and later ops of a
+ * marked key are dropped as read. So it never holds more than two windows.
+ * Once a marked key is free again, the queue is read again from the head
+ * (after the lane drained; ops in progress or finished meanwhile are
+ * recognised by id and not taken twice). A wake once the queue was read to
+ * its end reads it again from the head too.
  *
  * ```
  * queue      a1 b1 a2 c1          (a: a1 backs off)
@@ -149,6 +150,8 @@ class Dispatcher {
   #stopped = false;
   #pumping = false;
   #again = false;
+  /** A probe read since the last op finished: another finds nothing new. */
+  #probed = false;
 
   constructor(
     private readonly o: KeyedDrainOptions,
@@ -192,17 +195,20 @@ class Dispatcher {
     if (this.#reading !== undefined) return;
     const room = this.o.window - this.#held.length - this.#activeIds.size;
     if (room <= 0) {
-      // Held ops fill the window and all wait behind their keys: read on.
-      if (!this.#exhausted && this.#held.length * 2 >= this.o.window) this.#truncate();
+      // The window is full and every held op waits behind its key: look
+      // one window further for other keys (once per change), or from the
+      // head for a key that is free again.
+      if (this.#rescanNeeded) this.#read(this.o.window, true, true);
+      else if (!this.#exhausted && !this.#probed) this.#read(this.o.window, false, true);
       return;
     }
     // Read in pages, not one op per op finished: wait for a quarter of the
     // window to be free while ops are still in progress.
     if (room * 4 < this.o.window && this.#activeIds.size > 0) return;
     if (this.#exhausted && (this.#wakePending || this.#rescanNeeded)) {
-      this.#read(room, true);
+      this.#read(room, true, false);
     } else if (!this.#exhausted) {
-      this.#read(room, this.#cursor === undefined);
+      this.#read(room, this.#cursor === undefined, false);
     } else if (this.#held.length === 0 && this.#activeIds.size === 0) {
       this.#goIdle();
     }
@@ -255,6 +261,7 @@ class Dispatcher {
     const n = (this.#activeKeys.get(key) ?? 1) - 1;
     if (n > 0) this.#activeKeys.set(key, n);
     else this.#activeKeys.delete(key);
+    this.#probed = false;
     if (back) {
       this.#hold(op);
     } else if (this.#rescanUpTo !== undefined) {
@@ -270,17 +277,9 @@ class Dispatcher {
     this.#held.splice(i, 0, op);
   }
 
-  /** Every held op waits behind its key and the window is full: forget them, read on. */
-  #truncate(): void {
-    for (const op of this.#held) {
-      this.#truncated.add(this.o.keyOf(op));
-      this.#heldIds.delete(op.id);
-    }
-    this.#held = [];
-    this.#again = true;
-  }
-
-  #read(room: number, fromHead: boolean): void {
+  /** A read of `room` ops; a `probe` keeps only ops of keys with nothing held or in progress. */
+  #read(room: number, fromHead: boolean, probe: boolean): void {
+    if (probe) this.#probed = true;
     this.#idleWait?.unsubscribe();
     this.#idleWait = undefined;
     if (fromHead) {
@@ -308,14 +307,17 @@ class Dispatcher {
     this.#reading = new Subscription();
     const sub = read$.subscribe(({ ops, short }) => {
       this.#reading = undefined;
-      this.#take(ops);
+      this.#take(ops, probe);
       this.#exhausted = short;
       this.pump();
     });
     if (this.#reading !== undefined && !sub.closed) this.#reading = sub;
   }
 
-  #take(ops: readonly PendingOp[]): void {
+  #take(ops: readonly PendingOp[], probe: boolean): void {
+    // A probe holds only ops that can start now; the others of a busy key
+    // are dropped and the key marked (read again from the head once free).
+    const busy = probe ? new Set([...this.#activeKeys.keys(), ...this.#held.map(this.o.keyOf)]) : undefined;
     for (const op of ops) {
       this.#cursor = op.id;
       if (this.#highWater === undefined || op.id > this.#highWater) this.#highWater = op.id;
@@ -324,7 +326,13 @@ class Dispatcher {
         continue;
       }
       if (this.#heldIds.has(op.id) || this.#activeIds.has(op.id) || this.#finished.has(op.id)) continue;
-      if (this.#truncated.has(this.o.keyOf(op))) continue;
+      const key = this.o.keyOf(op);
+      if (this.#truncated.has(key)) continue;
+      if (busy?.has(key) === true) {
+        this.#truncated.add(key);
+        continue;
+      }
+      busy?.add(key);
       this.#hold(op);
     }
     // Past every op read before the rescan: nothing finished can come back.
