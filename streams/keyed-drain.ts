@@ -202,10 +202,16 @@ class Dispatcher {
       else if (!this.#exhausted && !this.#probed) this.#read(this.o.window, false, true);
       return;
     }
+    // A marked key is free: its ops are behind the cursor. Reading on would
+    // only drop ops of marked keys; read from the head at once.
+    if (this.#rescanNeeded) {
+      this.#read(room, true, false);
+      return;
+    }
     // Read in pages, not one op per op finished: wait for a quarter of the
     // window to be free while ops are still in progress.
     if (room * 4 < this.o.window && this.#activeIds.size > 0) return;
-    if (this.#exhausted && (this.#wakePending || this.#rescanNeeded)) {
+    if (this.#exhausted && this.#wakePending) {
       this.#read(room, true, false);
     } else if (!this.#exhausted) {
       this.#read(room, this.#cursor === undefined, false);
