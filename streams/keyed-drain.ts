@@ -152,6 +152,7 @@ class Dispatcher {
   #again = false;
   /** A probe read since the last op finished: another finds nothing new. */
   #probed = false;
+  #soon: Subscription | undefined;
 
   constructor(
     private readonly o: KeyedDrainOptions,
@@ -169,7 +170,17 @@ class Dispatcher {
     this.#stopped = true;
     this.#reading?.unsubscribe();
     this.#idleWait?.unsubscribe();
+    this.#soon?.unsubscribe();
     this.#units.unsubscribe();
+  }
+
+  /** `pump` in a later action on the scheduler (several calls: once). */
+  #pumpSoon(): void {
+    if (this.#soon !== undefined) return;
+    this.#soon = this.o.scheduler.schedule(() => {
+      this.#soon = undefined;
+      this.pump();
+    });
   }
 
   /** Re-entrant calls (a synchronous store or unit) only ask for another round. */
@@ -247,7 +258,9 @@ class Dispatcher {
         if (op === undefined) return;
         open.delete(op.id);
         this.#leave(op, event.back);
-        this.pump();
+        // A batch reports its ops one after another in one go: dispatch
+        // once they are all in, or the freed keys leave as batches of one.
+        this.#pumpSoon();
       },
       complete: () => {
         for (const op of open.values()) this.#leave(op, false);
