@@ -89,7 +89,11 @@ export async function openDemoEngine(args: {
     requestTimeoutMs: config.requestTimeoutMs,
     backoff: config.backoff,
     lock: config.lock,
-    extra: config.idlePollMs === undefined ? undefined : { idlePollMs: config.idlePollMs },
+    extra: {
+      ...(config.idlePollMs === undefined ? {} : { idlePollMs: config.idlePollMs }),
+      ...(config.concurrency === undefined ? {} : { concurrency: config.concurrency }),
+      ...(config.batch === undefined ? {} : { batch: config.batch }),
+    },
   });
   return { engine, store, close: () => store.close() };
 }

@@ -29,6 +29,10 @@ export interface WorkerConfig {
   readonly synchronous?: 'FULL' | 'NORMAL';
   /** The engine's `idlePollMs` (ops other processes append). Default: the engine's (5 000). */
   readonly idlePollMs?: number;
+  /** The engine's `concurrency` (routes are keyed per entity). Default 1: strict FIFO. */
+  readonly concurrency?: number;
+  /** The engine's `batch` option. Default: off. */
+  readonly batch?: { readonly path: string; readonly maxOps?: number; readonly maxBytes?: number };
 }
 
 export interface EnqueueItem {

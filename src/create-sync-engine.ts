@@ -10,7 +10,7 @@ import type { RouteTable } from './router/route-types';
 import { timerOptionMs } from './policy/timer-option';
 import { createRateLimiter } from './security/rate-limiter';
 import { withAsyncDispose } from './engine/async-dispose';
-import { assertOptionShapes, isProcessorLock, positive, stretchFactor } from './engine/check-options';
+import { assertOptionShapes, isProcessorLock, positive, stretchFactor, throughputOptions } from './engine/check-options';
 import { anonymousAuthPort, authPortFromTokenManager } from './engine/auth-port';
 import { taskScheduler } from './engine/task-scheduler';
 import { createEngineCore } from './engine/engine-core';
@@ -181,6 +181,7 @@ function coreDeps(
     random: options.random ?? Math.random,
     backoff: resolveBackoffPolicy(options.backoff),
     batchSize: Math.floor(positive('batchSize', options.batchSize ?? SYNC_ENGINE_DEFAULTS.batchSize)),
+    ...throughputOptions(options),
     powerSavingBackoffFactor: stretchFactor(
       'powerSavingBackoffFactor',
       options.powerSavingBackoffFactor ?? SYNC_ENGINE_DEFAULTS.powerSavingBackoffFactor,

@@ -56,6 +56,8 @@ export interface DrainOptions {
   /** Called when reading the queue or a handed commit fails (retried after `retryMs`). */
   readonly onError?: (error: ErrorInfo) => void;
   readonly retryMs: number;
+  /** "Sync now": ends the wait after a storage failure at once. */
+  readonly syncNow$?: Observable<unknown>;
   readonly scheduler: SchedulerLike;
   /**
    * Where the read of the next batch starts while a batch is processed: a
@@ -95,6 +97,7 @@ interface Read {
  * Never errors: a failed read is reported and retried after `retryMs`; a
  * failed handed commit is reported and the pass starts over from the head
  * after `retryMs` (the ops behind it are sent again; the server replays).
+ * `syncNow$` ends either wait at once.
  *
  * @example
  * gate$.pipe(switchMap((open) => (open ? drainQueue({ store, batchSize: 20, wake$, process, lane, retryMs: 1000, scheduler }) : EMPTY)));
@@ -104,7 +107,7 @@ export function drainQueue(options: DrainOptions): Observable<never> {
   const readAheadScheduler = options.readAheadScheduler ?? scheduler;
   const retryAfterReport = (err: unknown) => {
     options.onError?.(err instanceof SyncError ? err.toInfo() : { kind: 'storage' });
-    return timer(options.retryMs, scheduler);
+    return options.syncNow$ === undefined ? timer(options.retryMs, scheduler) : merge(timer(options.retryMs, scheduler), options.syncNow$).pipe(take(1));
   };
   const { skip } = options;
   return defer(() => {

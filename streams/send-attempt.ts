@@ -7,6 +7,7 @@ import type { OpRouter } from '../src/router/op-router';
 import type { RateLimiter } from '../src/security/rate-limiter';
 import type { ProcessOutcome } from './outcome';
 import type { AuthPort } from './ports';
+import type { RequestSlots } from './request-slots';
 import { switchTo } from './switch-to';
 
 /** What one attempt needs: the API, tokens, the router (wire format) and the outcome callback. */
@@ -18,6 +19,8 @@ export interface SendContext {
   /** Extra headers per attempt (e.g. `traceparent`), read after `attemptStarted`. */
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   readonly rateLimiter?: RateLimiter;
+  /** With concurrency: the requests on the wire at once are bounded here (absent: one op at a time anyway). */
+  readonly slots?: RequestSlots;
   readonly report: (outcome: ProcessOutcome) => void;
 }
 
@@ -42,8 +45,8 @@ export class AuthRequiredSignal extends Error {
 /**
  * The request of one attempt of `op` with `token` (null: no
  * `Authorization`), and where it is sent from: the API (behind the
- * client-side rate limiter, when there is one). Throws what the router
- * throws (a throwing `toWire`).
+ * client-side rate limiter, when there is one, and a request slot with
+ * concurrency). Throws what the router throws (a throwing `toWire`).
  */
 export function requestOf(op: PendingOp, token: string | null, ctx: SendContext): Observable<ApiResponse> {
   const request = ctx.router.toRequest(op);
@@ -56,8 +59,19 @@ export function requestOf(op: PendingOp, token: string | null, ctx: SendContext)
     traceId: op.traceId,
     headers: ctx.requestHeaders?.(op),
   };
-  const send$ = ctx.api.send(apiRequest);
-  return ctx.rateLimiter ? ctx.rateLimiter.take().pipe(concatMap(() => send$)) : send$;
+  return limited(ctx.api.send(apiRequest), ctx);
+}
+
+/**
+ * `send$` behind the client-side rate limiter (one token per request) and,
+ * with concurrency, a request slot.
+ *
+ * @example
+ * limited(ctx.api.send(request), ctx).subscribe(handle);
+ */
+export function limited<T>(send$: Observable<T>, ctx: Pick<SendContext, 'rateLimiter' | 'slots'>): Observable<T> {
+  const rated$ = ctx.rateLimiter ? ctx.rateLimiter.take().pipe(concatMap(() => send$)) : send$;
+  return ctx.slots ? ctx.slots.run(rated$) : rated$;
 }
 
 /**

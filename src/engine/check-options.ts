@@ -2,7 +2,7 @@ import { isObservable } from 'rxjs';
 import { assertExtraHeaders } from '../api/request-headers';
 import { ValidationError } from '../errors/sync-error';
 import type { ProcessorLock } from '../lock/processor-lock';
-import type { SyncEngineOptions } from './sync-engine-options';
+import { SYNC_ENGINE_DEFAULTS, type SyncEngineOptions } from './sync-engine-options';
 
 /** True for an app's own `ProcessorLock` (else `lock` holds storage-lock timings). */
 export const isProcessorLock = (l: unknown): l is ProcessorLock =>
@@ -64,4 +64,35 @@ export function assertOptionShapes(options: SyncEngineOptions): void {
   if (options.serverWake !== undefined && !isObservable(options.serverWake?.ready$)) {
     throw new ValidationError('invalidOptions', 'serverWake: expected a ServerWake { ready$ }');
   }
+}
+
+/**
+ * `concurrency` and `batch` resolved with their defaults, or
+ * `ValidationError('invalidOptions')` naming the bad one.
+ *
+ * @example
+ * throughputOptions({ concurrency: 8 }); // { concurrency: 8, batch: undefined }
+ */
+export function throughputOptions(options: Pick<SyncEngineOptions, 'concurrency' | 'batch'>): {
+  readonly concurrency: number;
+  readonly batch?: { readonly path: string; readonly maxOps: number; readonly maxBytes: number };
+} {
+  const count = (name: string, v: number): number => {
+    if (!Number.isSafeInteger(v) || v < 1) throw new ValidationError('invalidOptions', `${name}: expected an integer ≥ 1`);
+    return v;
+  };
+  const concurrency = count('concurrency', options.concurrency ?? SYNC_ENGINE_DEFAULTS.concurrency);
+  const b = options.batch;
+  if (b === undefined) return { concurrency };
+  if (typeof b !== 'object' || b === null || typeof b.path !== 'string' || !b.path.startsWith('/') || b.path.startsWith('//') || /[?#\\\s]/.test(b.path)) {
+    throw new ValidationError('invalidOptions', 'batch.path: expected a path below baseUrl starting with "/"');
+  }
+  return {
+    concurrency,
+    batch: {
+      path: b.path,
+      maxOps: count('batch.maxOps', b.maxOps ?? SYNC_ENGINE_DEFAULTS.batchMaxOps),
+      maxBytes: count('batch.maxBytes', b.maxBytes ?? SYNC_ENGINE_DEFAULTS.batchMaxBytes),
+    },
+  };
 }

@@ -36,6 +36,10 @@ export interface EngineDeps {
   readonly random: () => number;
   readonly backoff: BackoffPolicy;
   readonly batchSize: number;
+  /** Requests on the wire at once (default 1: strict FIFO, the plain drain). */
+  readonly concurrency?: number;
+  /** Batching through the server's batch endpoint (default: off). */
+  readonly batch?: { readonly path: string; readonly maxOps: number; readonly maxBytes: number };
   readonly powerSavingBackoffFactor: number;
   readonly storageRetryMs: number;
   /** Re-read an empty queue this often while processing (appends by other processes); 0 = never. */

@@ -28,6 +28,13 @@ export interface OpCanceller {
    * cancelled) and skips an op cancelled while still in a batch read before.
    */
   process(op: PendingOp, run: (op: PendingOp) => Observable<never>): Observable<never>;
+  /**
+   * The same for a batch: its ops are in flight together; ops cancelled
+   * while still held are left out (once their removal landed).
+   */
+  processAll<T>(ops: readonly PendingOp[], run: (ops: readonly PendingOp[]) => Observable<T>): Observable<T>;
+  /** `opId` is no longer being processed (handed back to the dispatcher untouched). */
+  release(opId: OpId): void;
   /** Every outcome, after the fan-out: the op being processed settles. */
   observe(outcome: ProcessOutcome): void;
   /** The drain stopped or found the queue empty: nothing is processed, no read batch holds a cancelled op. */
@@ -57,11 +64,17 @@ export function createOpCanceller(deps: CancellerDeps): OpCanceller {
   const requests = new Subject<CancelRequest>();
   const cancelled = new Subject<OpId>();
   const skipped = new Set<OpId>();
-  let current: OpId | undefined;
+  // The ops being processed: one in strict FIFO, several with concurrency.
+  const current = new Set<OpId>();
 
   const start = (op: PendingOp, run: (op: PendingOp) => Observable<never>): Observable<never> => {
-    current = op.id;
+    current.add(op.id);
     return run(op);
+  };
+  const startAll = <T>(ops: readonly PendingOp[], run: (ops: readonly PendingOp[]) => Observable<T>): Observable<T> => {
+    const left = ops.filter((op) => !skipped.has(op.id));
+    for (const op of left) current.add(op.id);
+    return left.length === 0 ? EMPTY : run(left);
   };
 
   const cancelQueued = (opId: OpId): Observable<never> => {
@@ -87,15 +100,25 @@ export function createOpCanceller(deps: CancellerDeps): OpCanceller {
         defer(() => (skipped.has(op.id) ? EMPTY : start(op, run))),
       );
     },
+    processAll(ops, run) {
+      if (skipped.size === 0 || !ops.some((op) => skipped.has(op.id))) return startAll(ops, run);
+      return concat(
+        deps.lane.drained$,
+        defer(() => startAll(ops, run)),
+      );
+    },
+    release(opId) {
+      current.delete(opId);
+    },
     observe(outcome) {
       if (!SETTLES.has(outcome.type)) return;
       const { op } = outcome as Extract<ProcessOutcome, { op: PendingOp }>;
       if (outcome.type === 'conflict' && outcome.resolution === 'retry') return;
-      if (op.id === current) current = undefined;
+      current.delete(op.id);
       if (outcome.type === 'cancelled') cancelled.next(op.id);
     },
     reset() {
-      current = undefined;
+      current.clear();
       skipped.clear();
     },
     cancel(opId) {
@@ -110,7 +133,7 @@ export function createOpCanceller(deps: CancellerDeps): OpCanceller {
       requests.next({ opId, claim: () => (claimed = true) });
       if (claimed) return settled;
       listening.unsubscribe();
-      if (opId === current) {
+      if (current.has(opId)) {
         return Promise.reject(new ValidationError('opInFlight', 'cancel: the op is in flight (its request is out or its answer is being written)'));
       }
       skipped.add(opId);

@@ -31,6 +31,10 @@ export interface StatusState {
    * `synced`: the store's `completed` change comes before the result.
    */
   readonly subject?: OpId;
+  /** Keyed drain only (concurrency, batch): ops on the wire now; 0 otherwise. */
+  readonly inFlightCount: number;
+  /** Keyed drain only: ops waiting before their next try (each blocks its key); 0 otherwise. */
+  readonly blockedKeys: number;
 }
 
 /** The tagged actions the status is folded from (`scan(reduceStatus)`). */
@@ -58,7 +62,9 @@ export type StatusAction =
   /** The drain found the queue empty with every settlement landed and its result emitted. */
   | { readonly type: 'drained' }
   /** A failure that is not an op's (storage, bug): shown until the next success. */
-  | { readonly type: 'error'; readonly error: ErrorInfo };
+  | { readonly type: 'error'; readonly error: ErrorInfo }
+  /** Keyed drain: how many ops are on the wire and how many wait before their next try. */
+  | { readonly type: 'load'; readonly inFlight: number; readonly blocked: number };
 
 /** The state before any input: stopped, online, nothing known. */
 export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
@@ -73,6 +79,8 @@ export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
   failed: 0,
   counted: false,
   waitingForAccount: 0,
+  inFlightCount: 0,
+  blockedKeys: 0,
 });
 
 const nonNegative = (n: number): number => (n > 0 ? n : 0);
@@ -94,6 +102,8 @@ interface Patch {
   readonly nextAttemptAt?: number | undefined;
   readonly lastError?: ErrorInfo | undefined;
   readonly subject?: OpId | undefined;
+  readonly inFlightCount?: number;
+  readonly blockedKeys?: number;
 }
 
 // Every key of StatusState is written by `next`: adding one fails to compile here.
@@ -101,7 +111,7 @@ const everyKeyWritten: Exclude<keyof StatusState, keyof Patch> extends never ? t
 void everyKeyWritten;
 
 /**
- * The state with `patch` applied. Every state has the same fourteen keys in
+ * The state with `patch` applied. Every state has the same keys in
  * the same order (a cleared optional one holds `undefined`; `toEngineStatus`
  * leaves it out), so the fold, the gate and every status subscriber read
  * one object shape — three folds per op (docs/performance.md, "Why the hot
@@ -124,6 +134,8 @@ function next(s: StatusState, p: Patch): StatusState {
     nextAttemptAt: 'nextAttemptAt' in p ? p.nextAttemptAt : s.nextAttemptAt,
     lastError: 'lastError' in p ? p.lastError : s.lastError,
     subject: 'subject' in p ? p.subject : s.subject,
+    inFlightCount: p.inFlightCount ?? s.inFlightCount,
+    blockedKeys: p.blockedKeys ?? s.blockedKeys,
   };
   // Nothing changed: the same object, so the engine wakes no observer.
   return sameGateInputs(n, s) &&
@@ -134,7 +146,9 @@ function next(s: StatusState, p: Patch): StatusState {
     n.inFlight === s.inFlight &&
     n.nextAttemptAt === s.nextAttemptAt &&
     n.lastError === s.lastError &&
-    n.subject === s.subject
+    n.subject === s.subject &&
+    n.inFlightCount === s.inFlightCount &&
+    n.blockedKeys === s.blockedKeys
     ? s
     : n;
 }
@@ -227,11 +241,13 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
       if (state.subject !== undefined && state.subject !== action.opId) return state;
       return next(state, { inFlight: undefined, nextAttemptAt: undefined, lastError: undefined, subject: undefined });
     case 'idle':
-      return next(state, { inFlight: undefined, nextAttemptAt: undefined });
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined, inFlightCount: 0, blockedKeys: 0 });
     case 'drained':
-      return next(state, { inFlight: undefined, nextAttemptAt: undefined, subject: undefined });
+      return next(state, { inFlight: undefined, nextAttemptAt: undefined, subject: undefined, inFlightCount: 0, blockedKeys: 0 });
     case 'error':
       return next(state, { lastError: action.error });
+    case 'load':
+      return next(state, { inFlightCount: nonNegative(action.inFlight), blockedKeys: nonNegative(action.blocked) });
   }
 }
 
@@ -278,7 +294,7 @@ export function waitingForAccount(s: StatusState): number {
  * isSynced(reduceStatus(INITIAL_STATUS_STATE, { type: 'counts', pending: 0, failed: 2 })); // true
  */
 export function isSynced(s: StatusState): boolean {
-  return s.counted && s.pending === waitingForAccount(s) && s.inFlight === undefined && s.subject === undefined;
+  return s.counted && s.pending === waitingForAccount(s) && s.inFlight === undefined && s.subject === undefined && s.inFlightCount === 0;
 }
 
 /**
@@ -303,6 +319,8 @@ export function toEngineStatus(s: StatusState): EngineStatus {
   const waiting = waitingForAccount(s);
   if (waiting > 0) status.waitingForAccount = waiting;
   if (s.inFlight !== undefined) status.inFlight = s.inFlight;
+  if (s.inFlightCount > 0) status.inFlightCount = s.inFlightCount;
+  if (s.blockedKeys > 0) status.blockedKeys = s.blockedKeys;
   if (s.nextAttemptAt !== undefined) status.nextAttemptAt = s.nextAttemptAt;
   if (s.lastError !== undefined) status.lastError = s.lastError;
   return status;
@@ -338,6 +356,8 @@ export function sameStatus(a: EngineStatus, b: EngineStatus): boolean {
     a.synced === b.synced &&
     a.waitingForAccount === b.waitingForAccount &&
     a.inFlight === b.inFlight &&
+    a.inFlightCount === b.inFlightCount &&
+    a.blockedKeys === b.blockedKeys &&
     a.nextAttemptAt === b.nextAttemptAt &&
     sameReasons(a.blockedBy, b.blockedBy) &&
     a.lastError?.kind === b.lastError?.kind &&

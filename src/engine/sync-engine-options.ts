@@ -127,6 +127,22 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
   /** Ops read from the store per batch. Default 20. */
   readonly batchSize?: number;
   /**
+   * Requests on the wire at once, an integer ≥ 1. Default 1: strict FIFO,
+   * one op at a time. Above 1, ops with the same route `orderKey` are still
+   * sent strictly in enqueue order and never overlap; ops of different keys
+   * go out together, up to this many requests (routes without `orderKey`
+   * share one key). An op waiting (backoff, a stored wait, a token refresh)
+   * blocks only its own key and holds no request slot.
+   */
+  readonly concurrency?: number;
+  /**
+   * Send ready ops in batches through the server's batch endpoint
+   * (`docs/api_envelope.md`): consecutive ready ops, per-key order kept, up
+   * to `maxOps` entries (default 100) and `maxBytes` of serialized entries
+   * (default 262 144). Default: off (one request per op).
+   */
+  readonly batch?: BatchOptions;
+  /**
    * Backoff waits are multiplied by this while `powerSaving`: a finite
    * number ≥ 1. The stretched wait is clamped to the policy maximum
    * (`maxWaitMs`: 1 h by default, never above 2^31 − 1 ms). Default 4.
@@ -210,6 +226,21 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
 }
 
 /**
+ * The batch endpoint and how much one batch carries.
+ *
+ * @example
+ * createSyncEngine({ ...options, batch: { path: '/batch', maxOps: 50 } });
+ */
+export interface BatchOptions {
+  /** The batch endpoint below `baseUrl`, e.g. `/batch`. */
+  readonly path: string;
+  /** Most ops per batch request, an integer ≥ 1. Default 100. */
+  readonly maxOps?: number;
+  /** Most bytes of serialized entries per batch request. Default 262 144 (256 KiB). */
+  readonly maxBytes?: number;
+}
+
+/**
  * Defaults of `SyncEngineOptions` (durations in ms). Backoff, lock, rate
  * limit and payload limits have their own constants: `DEFAULT_BACKOFF_POLICY`,
  * `STORAGE_LOCK_DEFAULTS`, `RATE_LIMIT_DEFAULTS`, `PAYLOAD_LIMITS`.
@@ -221,6 +252,9 @@ export const SYNC_ENGINE_DEFAULTS = Object.freeze({
   requestTimeoutMs: 15_000,
   maxResponseBytes: 1_048_576,
   batchSize: 20,
+  concurrency: 1,
+  batchMaxOps: 100,
+  batchMaxBytes: 262_144,
   powerSavingBackoffFactor: 4,
   storageRetryMs: 1_000,
   idlePollMs: 5_000,

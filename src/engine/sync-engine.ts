@@ -52,8 +52,19 @@ export interface EngineStatus {
   readonly waitingForAccount?: number;
   /** Why the gate is closed; empty while processing. */
   readonly blockedBy: readonly GateReason[];
-  /** The op being sent, if any. */
+  /** The op being sent, if any (with `concurrency`: the last one sent). */
   readonly inFlight?: OpId;
+  /**
+   * With `concurrency` or `batch`: requests on the wire now (a batch counts
+   * its ops). Absent when none, and in strict FIFO mode (see `inFlight`).
+   */
+  readonly inFlightCount?: number;
+  /**
+   * With `concurrency` or `batch`: ordering keys whose next op waits (backoff,
+   * a stored wait, a restart after storage trouble) — each blocks only its
+   * own key; the latest reason is `lastError`. Absent when none.
+   */
+  readonly blockedKeys?: number;
   /** When the head op will be tried again (epoch ms), while backing off. */
   readonly nextAttemptAt?: number;
   readonly lastError?: ErrorInfo;

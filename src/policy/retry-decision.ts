@@ -1,4 +1,4 @@
-import { ConflictError, StorageError, SyncError } from '../errors/sync-error';
+import { ConflictError, MalformedResponseError, StorageError, SyncError } from '../errors/sync-error';
 import { retryDelay, type BackoffPolicy } from './backoff';
 import { boundedWaitMs } from './bounded-wait';
 
@@ -38,6 +38,13 @@ export type RetryDecision =
    */
   | { readonly action: 'restart' };
 
+/**
+ * A batch answer that cannot be matched to its request: no entry's outcome
+ * is known, so the whole batch is retried under the same keys (the server
+ * replays what it applied) — an ambiguous failure, counted.
+ */
+const isBatchMismatch = (err: SyncError): boolean => err instanceof MalformedResponseError && err.code === 'batchMismatch';
+
 const RECONCILE: RetryDecision = Object.freeze({ action: 'reconcile' });
 const RESTART: RetryDecision = Object.freeze({ action: 'restart' });
 
@@ -50,6 +57,9 @@ const giveUpReason = (err: SyncError): GiveUpReason =>
  * (`docs/error_mapping.md`, `docs/backoff_policy.md`):
  * - a `StorageError` or an untyped failure → `restart`;
  * - a `ConflictError` → `reconcile`;
+ * - a `MalformedResponseError` with code `batchMismatch` (a batch answer
+ *   that cannot be matched to its entries) → retried like a transient
+ *   error, counted, failed as `malformedResponse` once the budget is spent;
  * - any other non-retryable `SyncError` → `fail` (`permanent`,
  *   `malformedResponse` or `redirect`), budget untouched;
  * - a retryable one counts against the budget if it `consumesAttempt`;
@@ -73,7 +83,9 @@ export function retryDecision(
   factor: number,
 ): RetryDecision {
   if (!(error instanceof SyncError) || error instanceof StorageError) return RESTART;
-  if (!error.retryable) return error instanceof ConflictError ? RECONCILE : { action: 'fail', reason: giveUpReason(error) };
+  if (!error.retryable && !isBatchMismatch(error)) {
+    return error instanceof ConflictError ? RECONCILE : { action: 'fail', reason: giveUpReason(error) };
+  }
   const attempts = op.attempts + (error.consumesAttempt ? 1 : 0);
   if (error.consumesAttempt && attempts >= policy.maxAttempts) {
     return { action: 'fail', reason: giveUpReason(error), attempts };

@@ -60,6 +60,15 @@ export interface RouteDef<P, W, R> {
   readonly toWire?: (p: P) => W;
   /** io-ts codec (from any io-ts copy) of the response envelope's `data`. */
   readonly response: RouteCodec<R>;
+  /**
+   * The op's ordering key (e.g. the entity id), from its payload. With the
+   * engine option `concurrency` above 1 (or `batch`), ops of one key are
+   * sent strictly in enqueue order and never overlap; ops of different keys
+   * may be in flight together. Default: none — every op of such a route
+   * shares one global key (strict FIFO among them). Must be pure and
+   * total: a throw or a non-string puts the op in the global key.
+   */
+  readonly orderKey?: (p: P) => string;
 }
 
 /**
@@ -110,7 +119,23 @@ export interface OpRouter<Routes extends Record<string, RouteDef<any, any, any>>
   decodeResponse(type: string, data: unknown): unknown;
   /** Whether `type` has a route. */
   has(type: string): boolean;
+  /**
+   * The op's ordering key: the route's `orderKey(payload)` (routes giving
+   * the same key — create and update of one entity — share it), or
+   * {@link GLOBAL_ORDER_KEY} for a route without one (or whose `orderKey`
+   * throws or returns a non-string, or an unknown type).
+   */
+  orderKey(op: { readonly type: string; readonly payload: unknown }): string;
 }
+
+/**
+ * The ordering key of every op whose route has no `orderKey`: they are
+ * sent in strict FIFO order among themselves.
+ *
+ * @example
+ * router.orderKey({ type: 'log.append', payload }) === GLOBAL_ORDER_KEY; // a route without orderKey
+ */
+export const GLOBAL_ORDER_KEY = '';
 
 const METHODS: readonly RouteMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE'];
 const PARAM = /^:([A-Za-z_$][A-Za-z0-9_$]*)$/;
@@ -163,6 +188,7 @@ function compile(routes: Record<string, RouteDef<any, any, any>>): ReadonlyMap<s
     if (!isCodec(d.payload)) bad('payload: expected an io-ts codec');
     if (!isCodec(d.response)) bad('response: expected an io-ts codec');
     if (d.toWire !== undefined && typeof d.toWire !== 'function') bad('toWire: expected a function');
+    if (d.orderKey !== undefined && typeof d.orderKey !== 'function') bad('orderKey: expected a function');
     table.set(type, { def: d, segments: compilePath(type, d.path) });
   }
   return table;
@@ -302,5 +328,18 @@ export function defineRoutes<Routes extends Record<string, RouteDef<any, any, an
       return decoded.right;
     },
     has: (type) => typeof type === 'string' && table.has(type),
+    orderKey: (op) => {
+      const orderKey = typeof op.type === 'string' ? table.get(op.type)?.def.orderKey : undefined;
+      if (orderKey === undefined) return GLOBAL_ORDER_KEY;
+      let key: unknown;
+      try {
+        key = orderKey(op.payload);
+      } catch {
+        return GLOBAL_ORDER_KEY;
+      }
+      // Prefixed: no app key equals the global one. Routes returning the
+      // same key (create and update of one entity) share it, on purpose.
+      return typeof key === 'string' ? `=${key}` : GLOBAL_ORDER_KEY;
+    },
   };
 }

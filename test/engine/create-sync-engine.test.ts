@@ -73,6 +73,12 @@ describe('createSyncEngine', () => {
     ['requestHeaders with a CR LF value', { requestHeaders: { 'X-Tenant': 'a\r\nX-Admin: 1' } }],
     ['requestHeaders with a value that is not a string', { requestHeaders: { 'X-Tenant': 1 } as never }],
     ['an account$ that is not an Observable (a bare account id)', { account$: 'ada' as never }],
+    ['concurrency 0', { concurrency: 0 }],
+    ['a fractional concurrency', { concurrency: 1.5 }],
+    ['a batch path with a host', { batch: { path: '//evil.example/batch' } }],
+    ['a batch path with a query', { batch: { path: '/batch?x=1' } }],
+    ['a batch of 0 ops', { batch: { path: '/batch', maxOps: 0 } }],
+    ['a batch without a byte limit', { batch: { path: '/batch', maxBytes: Infinity } }],
   ])('refuses %s with ValidationError(invalidOptions)', (_name, override) => {
     let err: unknown;
     try {
@@ -104,6 +110,9 @@ describe('createSyncEngine', () => {
       requestTimeoutMs: 15_000,
       maxResponseBytes: 1_048_576,
       batchSize: 20,
+      concurrency: 1,
+      batchMaxOps: 100,
+      batchMaxBytes: 262_144,
       powerSavingBackoffFactor: 4,
       storageRetryMs: 1_000,
       idlePollMs: 5_000,

@@ -235,4 +235,33 @@ describe('drainQueue (virtual time)', () => {
       expect(store.calls.filter((c) => !['append', 'peek', 'complete'].includes(c.method))).toEqual([]);
     }),
   );
+
+  test(
+    'syncNow$ ends the wait after a failed read at once (the read is retried then, not after retryMs)',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      store.append(op(1)).subscribe();
+      store.failNext('peek', 1);
+      const syncNow$ = new Subject<void>();
+      const done: number[] = [];
+      const sub = drainQueue({
+        store,
+        batchSize: 5,
+        wake$: new Subject<void>(),
+        process: (o) => {
+          done.push((o.payload as { n: number }).n);
+          return store.complete(o, 0);
+        },
+        lane: createSettleLane(m.scheduler),
+        retryMs: 60_000,
+        syncNow$,
+        scheduler: m.scheduler,
+      }).subscribe();
+      m.scheduler.schedule(() => syncNow$.next(), 100);
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      expect(done).toEqual([1]);
+      expect(store.calls.filter((c) => c.method === 'peek').map((c) => c.at)).toEqual([0, 100, 100]);
+    }),
+  );
 });

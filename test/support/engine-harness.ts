@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { BehaviorSubject, Subject, defer, of, throwError, type Observable, type SchedulerLike } from 'rxjs';
+import type { BatchSender } from '../../streams/batch-port';
 import type { AuthPort } from '../../streams/ports';
 import type { Reconcile } from '../../streams/resolve-conflict';
 import { createApiClient } from '../../src/api/api-client';
@@ -28,6 +29,12 @@ export const testRoutes = defineRoutes({
     payload: t.type({ id: t.string, title: t.string }),
     response: t.type({ id: t.string }),
   },
+});
+
+/** The same routes keyed by the todo's id (`orderKey`): create and update of one todo share a key. */
+export const keyedTestRoutes = defineRoutes({
+  'todo.create': { ...testRoutes.routes['todo.create'], orderKey: (p: { id: string }) => p.id },
+  'todo.update': { ...testRoutes.routes['todo.update'], orderKey: (p: { id: string }) => p.id },
 });
 
 export const TEST_BASE_URL = 'https://api.test';
@@ -123,6 +130,11 @@ export interface HarnessOptions {
   readonly requestHeaders?: EngineDeps['requestHeaders'];
   /** The signed-in account (accounts in use); default none. */
   readonly account$?: EngineDeps['account$'];
+  /** Requests at once (default 1: strict FIFO); with it the routes are `keyedTestRoutes`. */
+  readonly concurrency?: number;
+  /** Batching; `sendBatch` of the API comes from `batchApi`. */
+  readonly batch?: EngineDeps['batch'];
+  readonly batchApi?: BatchSender;
   /** Replaces the synchronous `FakeAuth` (e.g. a real token manager's port); `h.auth` is then unused. */
   readonly auth?: AuthPort;
 }
@@ -158,17 +170,21 @@ export class EngineHarness {
       hold: () => inner.hold(),
       release: () => (this.#crashed ? of(false) : inner.release()),
     };
+    const api = createApiClient({
+      baseUrl: TEST_BASE_URL,
+      transport: this.server.transport,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+      scheduler,
+      now,
+    });
+    const keyed = options.concurrency !== undefined || options.batch !== undefined;
     this.deps = {
       store: this.store,
-      api: createApiClient({
-        baseUrl: TEST_BASE_URL,
-        transport: this.server.transport,
-        requestTimeoutMs: options.requestTimeoutMs ?? 5000,
-        scheduler,
-        now,
-      }),
+      api: options.batchApi === undefined ? api : Object.assign(Object.create(api) as typeof api, { sendBatch: options.batchApi.sendBatch.bind(options.batchApi) }),
       auth: options.auth ?? this.auth,
-      router: testRoutes,
+      router: keyed ? keyedTestRoutes : testRoutes,
+      concurrency: options.concurrency,
+      batch: options.batch,
       lock: this.lock,
       online$: this.online$,
       constraints$: this.constraints$,
