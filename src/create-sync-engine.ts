@@ -136,9 +136,9 @@ function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, n
 /** The store writes that settle or reschedule an op: only the lock holder makes them, after a fence check. */
 const FENCED_WRITES = ['complete', 'fail', 'update', 'rewrite'] as const;
 
-/** The API client, each send after a fence check when the lock is fenced. */
+/** The API client, each request (single or batch) after a fence check when the lock is fenced. */
 const fencedSends = (fenced: FencedLock | undefined, api: ApiClient): ApiClient =>
-  fenced === undefined ? api : guardMethods(api, ['send'], (send) => fenced.guardSend(send));
+  fenced === undefined ? api : guardMethods(api, ['send', 'sendBatch'], (send) => fenced.guardSend(send));
 
 /** Every dependency of the engine core, each option resolved against its documented default and checked. */
 function coreDeps(
