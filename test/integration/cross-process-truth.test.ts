@@ -44,6 +44,7 @@ describe('two engines on one SQLite file: both tell the truth', () => {
     key = await generateStoreKey();
   });
   afterEach(async () => {
+    backend.faults.rule(undefined);
     await Promise.all(opened.map((s) => s.engine.dispose()));
     await Promise.all(opened.map((s) => s.store.close()));
     opened = [];
@@ -105,8 +106,14 @@ describe('two engines on one SQLite file: both tell the truth', () => {
     const path = join(dir, 'poll.db');
     const a = await open(path, { crossTab: pollOnlyCrossTab(), idlePollMs: 100 });
     const b = await open(path, { crossTab: pollOnlyCrossTab(), idlePollMs: 100 });
+    // Reads alone only learn of ops they saw queued (docs/pipeline.md): every
+    // request takes 600 ms, so each engine's 100 ms poll sees every op queued
+    // before it settles, even on a loaded box (without it, A could append and
+    // commit a1 between two of B's reads, and B would never hear of it).
+    backend.faults.rule(() => ({ kind: 'latency', ms: 600 }));
     await scenario(a, b, 'p-');
     await waitUntil(() => a.results.length >= 4 && b.results.length >= 4, 20_000, 'both engines to see 4 outcomes');
+    backend.faults.rule(undefined);
     await sleep(500); // nothing more comes
     expect(outcomes(a)).toEqual(expected('p-'));
     expect(outcomes(b)).toEqual(expected('p-'));
