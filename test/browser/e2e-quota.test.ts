@@ -107,4 +107,20 @@ describeInChromium('e2e: storage quota exhausted in Chromium', () => {
     console.log(`quota: ${accepted.length} ops sent once, in order, with the quota still exhausted, in ${Date.now() - started} ms`);
     await api.close();
   }, 60_000);
+
+  it('with no reserve and no room, the stall says why: status$.lastError is the storage quota, nothing is lost', async () => {
+    const { backend } = world;
+    context = await world.browser.newContext();
+    const { page, api } = await openPage(world, context);
+    await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
+    await api.open({ name: 'e2e-quota-stall', token: world.token, start: false, quotaReserveBytes: 0 });
+    const { accepted, refused } = await fillUntilRefused(api);
+    expect(refused.length).toBeGreaterThan(0);
+    await api.start();
+    await waitUntil(async () => (await api.status())?.lastError?.code === 'quota', 15_000, 'status$.lastError to say quota');
+    const status = await api.status();
+    expect(status).toMatchObject({ lastError: { kind: 'storage', code: 'quota' }, blockedBy: ['lockNotHeld'], pending: accepted.length });
+    expect(createdIds(backend)).toEqual([]);
+    await api.close();
+  }, 60_000);
 });
