@@ -69,6 +69,15 @@ describe('QuotaReserve: writes sending needs under an exhausted quota', () => {
     expect(await s.peek(1)).toEqual([{ ...op, attempts: 3, nextAttemptAt: 42 }]);
   });
 
+  it('a dead-letter move (fail) refused for quota spends the reserve and lands', async () => {
+    const s = await open();
+    const op = makeOp();
+    await s.append(op);
+    plan.fill();
+    await s.fail(op, { reason: 'permanent', error: { kind: 'permanent', status: 400 }, failedAt: 1 });
+    expect(await s.counts()).toEqual({ pending: 0, failed: 1 });
+  });
+
   it('append never spends it: enqueue keeps rejecting with StorageError(quota), the reserve stays', async () => {
     const s = await open();
     plan.fill();
