@@ -66,6 +66,10 @@ export type LocalForageOpStore = SealedOpStore;
  */
 export async function createOpStore(options: OpStoreOptions): Promise<SealedOpStore> {
   assertDefaultDriverAvailable(options.driver);
+  const reserveBytes = options.quotaReserveBytes ?? OP_STORE_DEFAULTS.quotaReserveBytes;
+  if (!Number.isSafeInteger(reserveBytes) || reserveBytes < 0) {
+    throw new ValidationError('invalidOptions', 'quotaReserveBytes: expected a non-negative integer');
+  }
   const drivers = options.driver === undefined ? [localforage.INDEXEDDB] : [options.driver].flat();
   const key = options.encryptionKey ?? (await deviceKey(options.name));
   const tables = await openTables(options.name, drivers, options.driverOptions ?? {}, new RecordCipher(key, options.aesGcm));
@@ -77,7 +81,7 @@ export async function createOpStore(options: OpStoreOptions): Promise<SealedOpSt
     pruneIntervalMs: options.ledgerPruneIntervalMs ?? OP_STORE_DEFAULTS.ledgerPruneIntervalMs,
     yieldBetweenPages: () => pause(scheduler),
   });
-  const reserve = new QuotaReserve(tables.meta, options.quotaReserveBytes ?? OP_STORE_DEFAULTS.quotaReserveBytes);
+  const reserve = new QuotaReserve(tables.meta, reserveBytes);
   const store = new Store(options.name, tables, ledger, now, reserve);
   try {
     await repairAfterCrash(tables, ledger, await checkKey(tables));

@@ -51,6 +51,13 @@ describe('QuotaReserve: writes sending needs under an exhausted quota', () => {
     expect(await hasReserve()).toBe(false);
   });
 
+  it.each([-1, 1.5, Number.NaN])('quotaReserveBytes %p is refused with ValidationError(invalidOptions)', async (bytes) => {
+    await expect(createOpStore({ name, driver, encryptionKey: key, quotaReserveBytes: bytes })).rejects.toMatchObject({
+      name: 'ValidationError',
+      reason: 'invalidOptions',
+    });
+  });
+
   it("the lock's fence bump (writeMeta) refused for quota spends the reserve and lands", async () => {
     const s = await open();
     plan.fill();
