@@ -181,7 +181,8 @@ class Store implements SealedOpStore {
 
   complete(op: PendingOp, completedAt: number): Promise<void> {
     return this.#guard(async () => {
-      await this.#reserve.spendOnQuota(() => this.#ledger.record(op, completedAt));
+      // No reserve needed: refused for quota, the commit removes the op first (ledgerTables).
+      await this.#ledger.record(op, completedAt);
       this.#emit({ type: 'completed', op });
       this.#ledger.schedulePrune();
       // The op's record is gone: room, perhaps, for the reserve again.

@@ -37,10 +37,10 @@ export interface OpStoreOptions {
   /**
    * Bytes kept aside in the store (a sealed ballast record) for the writes
    * sending needs once the storage quota is exhausted: the lock's fence
-   * bump, attempt bookkeeping, completion, dead-letter moves. A write
-   * refused for quota deletes the ballast and is tried once more; `append`
-   * never spends it. Written again after a completion frees room. `0`
-   * disables it. Default: 64 KiB (`docs/operating.md`, "A full browser quota").
+   * bump, attempt bookkeeping, dead-letter moves (a completion removes
+   * the op first instead). A write refused for quota deletes the ballast
+   * and is tried once more; `append` never spends it. Written again after
+   * a completion frees room. `0` disables it. Default: 64 KiB (`docs/operating.md`, "A full browser quota").
    */
   readonly quotaReserveBytes?: number;
   /** Extra localforage config handed to the driver (e.g. `{ sqliteSynchronous: 'NORMAL' }`). */

@@ -13,7 +13,7 @@ import { RESERVE_KEY } from './meta-keys';
  * transaction that only deletes commits and frees its room at once. So a
  * ballast record (sealed, hence incompressible) is written while there is
  * room; a write the engine needs (the lock's fence bump, attempt
- * bookkeeping, a completion or a dead-letter move) that meets a quota error
+ * bookkeeping, a dead-letter move) that meets a quota error
  * deletes it — a delete-only transaction — and is tried once more. Appends
  * never spend it: `enqueue` keeps rejecting with `StorageError('quota')`.
  * The ballast is written again, best effort, after a completion or a
