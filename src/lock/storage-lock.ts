@@ -1,9 +1,11 @@
-import { EMPTY, catchError, concat, defer, exhaustMap, ignoreElements, map, of, shareReplay, switchMap, timer, type Observable } from 'rxjs';
-import type { ErrorInfo } from '../errors/sync-error';
+import { EMPTY, catchError, concat, defer, exhaustMap, ignoreElements, map, of, shareReplay, switchMap, tap, timer, type Observable } from 'rxjs';
+import { SyncError, type ErrorInfo } from '../errors/sync-error';
 import type { MetaPort } from './meta-port';
 import { isFenceRecord, isLockRecord, lockMark, readMetaRecord, type FenceRecord, type LockRecord, type MetaRead } from './lock-record';
 import type { LockState, ProcessorLock } from './processor-lock';
 import { resolveLockOptions, type LockConfig, type StorageLockOptions } from './storage-lock-options';
+
+const UNAVAILABLE: ErrorInfo = Object.freeze({ kind: 'storage', code: 'unavailable' });
 
 export type { LockRecord } from './lock-record';
 export { STORAGE_LOCK_DEFAULTS } from './storage-lock-options';
@@ -51,6 +53,11 @@ interface Sighting {
  *   and everyone treats it as a record that does not change — stale, hence
  *   free, after `staleAfterMs` without a readable heartbeat. The claim then
  *   overwrites it; the fence record keeps the token increasing.
+ * - A storage failure while not holding (a claim refused for a full quota,
+ *   a read that failed) is reported once (`{ held: false, lost: false,
+ *   error }`, so `status$.lastError` says why nobody sends) and contention
+ *   carries on; the next one is reported after a poll that succeeded. A
+ *   holder's failed renewal stays a missed heartbeat.
  *
  * Residual race: the store has no compare-and-set. Two contenders that both
  * read a free record before either writes will both write; the later write
@@ -84,6 +91,8 @@ class StorageLock implements ProcessorLock {
   // The last write in flight: release waits for it so a late heartbeat
   // cannot land after the release and re-claim the record.
   #lastWrite: Observable<unknown> = EMPTY;
+  // An acquisition failed and was reported; report the next one only after a tick that succeeded.
+  #failing = false;
 
   constructor(
     private readonly meta: MetaPort,
@@ -95,8 +104,15 @@ class StorageLock implements ProcessorLock {
       // A storage call slower than a heartbeat skips ticks instead of piling up.
       exhaustMap(() =>
         (this.#held === null ? this.#tryAcquire() : this.#renew(this.#held)).pipe(
-          // A storage error is a missed heartbeat, never the end of contention.
-          catchError(() => EMPTY),
+          // A storage error is a missed heartbeat, never the end of contention;
+          // one that keeps this contender from acquiring (a full quota) is
+          // reported once, so status$ shows the real reason, not only lockNotHeld.
+          tap({ complete: () => (this.#failing = false) }),
+          catchError((err: unknown) => {
+            if (this.#held !== null || this.#failing) return EMPTY;
+            this.#failing = true;
+            return of<LockState>({ held: false, lost: false, error: err instanceof SyncError ? err.toInfo() : UNAVAILABLE });
+          }),
         ),
       ),
     );

@@ -20,6 +20,7 @@ import { RecordCipher } from '../crypto/record-cipher';
 import { loadOrCreateDeviceKey } from '../crypto/device-key';
 import { toStorageError } from '../drivers/storage-errors';
 import { pause } from '../drivers/pause';
+import { QuotaReserve } from './quota-reserve';
 
 /** Pending records decrypted per read when paging with `peek`. */
 const PEEK_PAGE = 100;
@@ -65,6 +66,10 @@ export type LocalForageOpStore = SealedOpStore;
  */
 export async function createOpStore(options: OpStoreOptions): Promise<SealedOpStore> {
   assertDefaultDriverAvailable(options.driver);
+  const reserveBytes = options.quotaReserveBytes ?? OP_STORE_DEFAULTS.quotaReserveBytes;
+  if (!Number.isSafeInteger(reserveBytes) || reserveBytes < 0) {
+    throw new ValidationError('invalidOptions', 'quotaReserveBytes: expected a non-negative integer');
+  }
   const drivers = options.driver === undefined ? [localforage.INDEXEDDB] : [options.driver].flat();
   const key = options.encryptionKey ?? (await deviceKey(options.name));
   const tables = await openTables(options.name, drivers, options.driverOptions ?? {}, new RecordCipher(key, options.aesGcm));
@@ -76,13 +81,15 @@ export async function createOpStore(options: OpStoreOptions): Promise<SealedOpSt
     pruneIntervalMs: options.ledgerPruneIntervalMs ?? OP_STORE_DEFAULTS.ledgerPruneIntervalMs,
     yieldBetweenPages: () => pause(scheduler),
   });
-  const store = new Store(options.name, tables, ledger, now);
+  const reserve = new QuotaReserve(tables.meta, reserveBytes);
+  const store = new Store(options.name, tables, ledger, now, reserve);
   try {
     await repairAfterCrash(tables, ledger, await checkKey(tables));
   } catch (err) {
     await store.close();
     throw toStorageError(err);
   }
+  await reserve.refill();
   return store;
 }
 
@@ -102,6 +109,7 @@ class Store implements SealedOpStore {
   readonly #t: SealedTables;
   readonly #ledger: IdempotencyLedger;
   readonly #dlq: DeadLetterQueue;
+  readonly #reserve: QuotaReserve;
   /** Null where the driver cannot write a batch atomically: then each append is its own write. */
   readonly #commits: GroupCommit | null;
   readonly #changes = new Subject<StoreChange>();
@@ -115,8 +123,10 @@ class Store implements SealedOpStore {
     tables: SealedTables,
     ledger: IdempotencyLedger,
     now: () => number,
+    reserve: QuotaReserve,
   ) {
     this.#t = tables;
+    this.#reserve = reserve;
     this.#ledger = ledger;
     this.#dlq = new DeadLetterQueue(tables, { now, emit: (change) => this.#emit(change) });
     const { forage } = tables.pending;
@@ -171,14 +181,20 @@ class Store implements SealedOpStore {
 
   complete(op: PendingOp, completedAt: number): Promise<void> {
     return this.#guard(async () => {
+      // No reserve needed: refused for quota, the commit removes the op first (ledgerTables).
       await this.#ledger.record(op, completedAt);
       this.#emit({ type: 'completed', op });
       this.#ledger.schedulePrune();
+      // The op's record is gone: room, perhaps, for the reserve again.
+      void this.#reserve.refill();
     });
   }
 
   fail(op: PendingOp, failure: FailureInfo): Promise<void> {
-    return this.#guard(() => this.#dlq.fail(op, failure));
+    return this.#guard(async () => {
+      await this.#reserve.spendOnQuota(() => this.#dlq.fail(op, failure));
+      void this.#reserve.refill();
+    });
   }
 
   isCompleted(idempotencyKey: string): Promise<boolean> {
@@ -207,7 +223,8 @@ class Store implements SealedOpStore {
       } catch {
         throw new ValidationError('notSerializable', 'meta value');
       }
-      await this.#t.meta.write(appMetaKey(key), json);
+      // The lock's fence bump and records: sending needs them, so they may spend the reserve.
+      await this.#reserve.spendOnQuota(() => this.#t.meta.write(appMetaKey(key), json));
     });
   }
 
@@ -222,6 +239,7 @@ class Store implements SealedOpStore {
     // Appends already accepted are written before the handles go.
     await this.#commits?.flush();
     await pruned;
+    await this.#reserve.settle();
     this.#changes.complete();
     await closeTables(this.#t);
   }
@@ -231,7 +249,7 @@ class Store implements SealedOpStore {
     return this.#guard(async () => {
       const json = serializeOp(op);
       if (!(await this.#t.pending.has(op.id))) return;
-      await this.#t.pending.write(op.id, json);
+      await this.#reserve.spendOnQuota(() => this.#t.pending.write(op.id, json));
       this.#emit({ type, op });
     });
   }

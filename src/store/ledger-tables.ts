@@ -3,6 +3,7 @@ import { LedgerEntryCodec, type LedgerEntry, type LedgerTables } from '../idempo
 import type { PendingOp } from '../op/pending-op';
 import type { SealedTables } from './open-tables';
 import { codecDecoder, decodeStoredOp } from './stored-records';
+import { toStorageError } from '../drivers/storage-errors';
 
 const decodeLedgerEntry = codecDecoder(LedgerEntryCodec);
 
@@ -16,20 +17,35 @@ const decodeLedgerEntry = codecDecoder(LedgerEntryCodec);
  */
 export function ledgerTables({ ledger, pending }: SealedTables): LedgerTables {
   const setAndRemove = ledger.forage.setAndRemove;
+  const writeBoth = async (op: PendingOp, json: string): Promise<void> => {
+    if (typeof setAndRemove === 'function') {
+      // One transaction (SQLite, memory, IndexedDB): ledger entry and
+      // removal land together, one commit and one fsync, no state in between.
+      const sealed = await ledger.seal(op.idempotencyKey, json);
+      await setAndRemove.call(ledger.forage, op.idempotencyKey, sealed, pending.forage, op.id);
+    } else {
+      // Crash window: after the ledger write the op is done in effect;
+      // open() removes it from pending, and isCompleted() already says so.
+      await ledger.write(op.idempotencyKey, json);
+      await pending.remove(op.id);
+    }
+  };
   return {
     completesAtomically: typeof setAndRemove === 'function',
     async commit(op: PendingOp, entry: LedgerEntry): Promise<void> {
       const json = JSON.stringify(entry);
-      if (typeof setAndRemove === 'function') {
-        // One transaction (SQLite, memory): ledger entry and removal land
-        // together, one commit and one fsync, no state in between.
-        const sealed = await ledger.seal(op.idempotencyKey, json);
-        await setAndRemove.call(ledger.forage, op.idempotencyKey, sealed, pending.forage, op.id);
-      } else {
-        // Crash window: after the ledger write the op is done in effect;
-        // open() removes it from pending, and isCompleted() already says so.
-        await ledger.write(op.idempotencyKey, json);
+      try {
+        await writeBoth(op, json);
+      } catch (err) {
+        if (toStorageError(err).reason !== 'quota') throw err;
+        // A full quota refuses every transaction that puts anything and
+        // commits one that only deletes (docs/operating.md). The server
+        // accepted the op: remove it first — a removed op is never resent,
+        // so nothing is doubled — then record its key if there is room now.
+        // Without the entry another engine's recovery says `unknown` for
+        // it, never `committed` (recovered-result.ts).
         await pending.remove(op.id);
+        await ledger.write(op.idempotencyKey, json).catch(() => undefined);
       }
     },
     has: (key) => ledger.has(key),

@@ -11,3 +11,5 @@ export const SCHEMA_KEY = 'sys:schema';
 export const RETRY_PREFIX = 'sys:retry:';
 /** The meta key of the app's record `key`. */
 export const appMetaKey = (key: string): string => `app:${key}`;
+/** The quota reserve's ballast (`QuotaReserve`). */
+export const RESERVE_KEY = 'sys:reserve';

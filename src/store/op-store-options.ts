@@ -34,17 +34,27 @@ export interface OpStoreOptions {
   readonly ledgerTtlMs?: number;
   /** Minimum time between two ledger prunes done by `complete()`, ms. Default: 1 h. */
   readonly ledgerPruneIntervalMs?: number;
+  /**
+   * Bytes kept aside in the store (a sealed ballast record) for the writes
+   * sending needs once the storage quota is exhausted: the lock's fence
+   * bump, attempt bookkeeping, dead-letter moves (a completion removes
+   * the op first instead). A write refused for quota deletes the ballast
+   * and is tried once more; `append` never spends it. Written again after
+   * a completion frees room. `0` disables it. Default: 64 KiB (`docs/operating.md`, "A full browser quota").
+   */
+  readonly quotaReserveBytes?: number;
   /** Extra localforage config handed to the driver (e.g. `{ sqliteSynchronous: 'NORMAL' }`). */
   readonly driverOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** Defaults of `OpStoreOptions`. */
-export const OP_STORE_DEFAULTS: Readonly<Required<Pick<OpStoreOptions, 'now' | 'scheduler' | 'ledgerTtlMs' | 'ledgerPruneIntervalMs'>>> =
+export const OP_STORE_DEFAULTS: Readonly<Required<Pick<OpStoreOptions, 'now' | 'scheduler' | 'ledgerTtlMs' | 'ledgerPruneIntervalMs' | 'quotaReserveBytes'>>> =
   Object.freeze({
     now: () => asyncScheduler.now(),
     scheduler: asyncScheduler,
     ledgerTtlMs: 24 * 60 * 60 * 1000,
     ledgerPruneIntervalMs: 60 * 60 * 1000,
+    quotaReserveBytes: 64 * 1024,
   });
 
 /** The localforage store name of each table. */

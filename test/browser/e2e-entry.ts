@@ -44,8 +44,8 @@ const todoId = (payload: unknown): string => (payload as { id: string }).id;
 
 const e2e = {
   /** Open the store and the engine; start it unless `start: false`. */
-  async open(o: { readonly name: string; readonly token: string; readonly start?: boolean }): Promise<void> {
-    store = await createOpStore({ name: o.name });
+  async open(o: { readonly name: string; readonly token: string; readonly start?: boolean; readonly quotaReserveBytes?: number }): Promise<void> {
+    store = await createOpStore({ name: o.name, ...(o.quotaReserveBytes === undefined ? {} : { quotaReserveBytes: o.quotaReserveBytes }) });
     const e = createSyncEngine({
       baseUrl: location.origin,
       routes,

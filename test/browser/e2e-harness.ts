@@ -43,7 +43,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 }
 
 interface PageApi {
-  open(o: { name: string; token: string; start?: boolean }): Promise<void>;
+  open(o: { name: string; token: string; start?: boolean; quotaReserveBytes?: number }): Promise<void>;
   start(): void;
   enqueue(ids: readonly string[], title?: string, noteBytes?: number): Promise<EnqueueOutcome[]>;
   events(): readonly PageEvent[];
@@ -61,7 +61,7 @@ type Api = { e2e: PageApi };
 /** The page's `e2e` API, called through `page.evaluate`. */
 export function pageApi(page: Page) {
   return {
-    open: (o: { name: string; token: string; start?: boolean }) => page.evaluate((a) => (globalThis as unknown as Api).e2e.open(a), o),
+    open: (o: { name: string; token: string; start?: boolean; quotaReserveBytes?: number }) => page.evaluate((a) => (globalThis as unknown as Api).e2e.open(a), o),
     start: () => page.evaluate(() => (globalThis as unknown as Api).e2e.start()),
     enqueue: (ids: readonly string[], title?: string, noteBytes?: number) =>
       page.evaluate(([i, t, n]) => (globalThis as unknown as Api).e2e.enqueue(i, t, n), [ids, title, noteBytes] as const),

@@ -82,32 +82,45 @@ describeInChromium('e2e: storage quota exhausted in Chromium', () => {
     await next.api.close();
   }, 85_000);
 
-  // KNOWN FAILURE (issue 15, found by this suite): while the quota stays
-  // exhausted Chromium refuses every IndexedDB write, and the engine needs
-  // writes to send at all — the storage lock's record (acquire, heartbeat)
-  // and the completion's ledger entry. The holder loses the lock, nobody
-  // can take it, and status$ shows only `lockNotHeld` (no `quota` reason).
-  // A Web Locks lock and a completion that frees the op's record first
-  // would let the queue drain; when it does, this test fails: make it `it`.
-  it.failing('sending continues while the quota stays exhausted', async () => {
+  // Issue 15, found by this suite: with the quota exhausted Chromium aborts
+  // every transaction that puts anything (docs/operating.md), and sending
+  // needs writes: the lock's fence bump, the completion. The store's quota
+  // reserve (spent by the fence bump) and a completion that removes the op
+  // first when the one-transaction write is refused let the queue drain.
+  it('sending continues while the quota stays exhausted: every op once, in order', async () => {
     const { backend } = world;
-    let accepted: string[];
-    try {
-      context = await world.browser.newContext();
-      const { page, api } = await openPage(world, context);
-      await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
-      await api.open({ name: 'e2e-quota-full', token: world.token, start: false });
-      const filled = await fillUntilRefused(api);
-      if (filled.refused.length === 0) throw new Error('the quota was never reached');
-      accepted = filled.accepted;
-      await api.start();
-    } catch (err) {
-      // Trouble setting up is not the known failure: end normally, so this `failing` test goes red.
-      console.error('quota (known failure) setup:', err);
-      return;
-    }
-    // The known failure: this wait times out today.
-    await waitUntil(() => createdIds(backend).length >= accepted.length, 15_000, 'the queue to drain with the quota exhausted');
+    context = await world.browser.newContext();
+    const { page, api, errors } = await openPage(world, context);
+    await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
+    await api.open({ name: 'e2e-quota-full', token: world.token, start: false });
+    const { accepted, refused } = await fillUntilRefused(api);
+    expect(refused[0]).toMatchObject({ ok: false, name: 'StorageError', reason: 'quota' });
+    const started = Date.now();
+    await api.start();
+    await waitUntil(() => createdIds(backend).length >= accepted.length, 30_000, 'the queue to drain with the quota exhausted');
+    await waitUntil(async () => (await api.status())?.synced === true, 15_000, 'the engine to settle');
     expect(createdIds(backend)).toEqual(accepted);
+    expect(doubledKeys(backend)).toEqual([]);
+    expect(await api.failed()).toBe(0);
+    expect(errors).toEqual([]);
+    // eslint-disable-next-line no-console
+    console.log(`quota: ${accepted.length} ops sent once, in order, with the quota still exhausted, in ${Date.now() - started} ms`);
+    await api.close();
+  }, 60_000);
+
+  it('with no reserve and no room, the stall says why: status$.lastError is the storage quota, nothing is lost', async () => {
+    const { backend } = world;
+    context = await world.browser.newContext();
+    const { page, api } = await openPage(world, context);
+    await setQuota(await context.newCDPSession(page), new URL(world.server.url).origin, QUOTA_BYTES);
+    await api.open({ name: 'e2e-quota-stall', token: world.token, start: false, quotaReserveBytes: 0 });
+    const { accepted, refused } = await fillUntilRefused(api);
+    expect(refused.length).toBeGreaterThan(0);
+    await api.start();
+    await waitUntil(async () => (await api.status())?.lastError?.code === 'quota', 15_000, 'status$.lastError to say quota');
+    const status = await api.status();
+    expect(status).toMatchObject({ lastError: { kind: 'storage', code: 'quota' }, blockedBy: ['lockNotHeld'], pending: accepted.length });
+    expect(createdIds(backend)).toEqual([]);
+    await api.close();
   }, 60_000);
 });

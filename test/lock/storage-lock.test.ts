@@ -3,6 +3,9 @@ import type { Subscription } from 'rxjs';
 import { createStorageLock, type LockRecord } from '../../src/lock/storage-lock';
 import type { LockState } from '../../src/lock/processor-lock';
 import { MemoryStoreData, MemoryStorePort } from '../support/memory-store-port';
+import { throwError } from 'rxjs';
+import { StorageError } from '../../src/errors/sync-error';
+import type { MetaPort } from '../../src/lock/meta-port';
 
 const opts = { heartbeatMs: 1000, staleAfterMs: 3000, settleMs: 50 };
 
@@ -297,3 +300,34 @@ describe('createStorageLock: an unreadable lock record is reported and recovered
     }),
   );
 });
+
+describe('createStorageLock: a storage failure that keeps it from acquiring is reported', () => {
+  /** `port` with every `writeMeta` refused for quota while `full()` says so (reads still work, as in a full browser quota). */
+  const quotaFull = (port: MemoryStorePort, full: () => boolean): MetaPort =>
+    ({
+      readMeta: <T>(k: string) => port.readMeta<T>(k),
+      writeMeta: <T>(k: string, v: T) => (full() ? throwError(() => new StorageError('quota')) : port.writeMeta(k, v)),
+    }) as MetaPort;
+
+  test(
+    'a claim refused for quota: { held: false, error: quota } once (not at every poll), then acquired once there is room',
+    marbles((m) => {
+      const store = new MemoryStorePort({ scheduler: m.scheduler });
+      let full = true;
+      const lock = createStorageLock(quotaFull(store, () => full), { ...opts, ownerId: 'A', scheduler: m.scheduler });
+      const seen: Array<[number, LockState]> = [];
+      let sub!: Subscription;
+      m.scheduler.schedule(() => {
+        sub = lock.hold().subscribe((s) => seen.push([m.scheduler.now(), s]));
+      });
+      m.scheduler.schedule(() => (full = false), 3500);
+      m.scheduler.schedule(() => sub.unsubscribe(), 6000);
+      m.flush();
+      expect(seen).toEqual([
+        [0, { held: false, lost: false, error: { kind: 'storage', code: 'quota' } }],
+        [4050, { held: true, fencingToken: expect.any(Number), takeover: false }],
+      ]);
+    }),
+  );
+});
+
