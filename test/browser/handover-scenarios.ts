@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { servePage } from './chromium-page-server';
 import { HandoverBackend } from './handover-server';
+import { TAB_FLAGS, collectPageErrors, remoteApi, sleep, waitUntil } from './page-helpers';
 
 /**
  * The handover scenarios, driven in Chromium: shared by
@@ -23,28 +24,11 @@ interface HandoverApi {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Poll `cond` every 10 ms until true; throws after `timeoutMs` naming `what`. */
-export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** The page's `handover` object (handover-entry.ts). */
-export const handoverPage = (page: Page) => ({
-  open: (o: { name: string; tab: string }) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.open(arg), o),
-  enqueue: (ids: readonly string[]) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.enqueue(arg), ids),
-  startToFirstSend: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.startToFirstSend()),
-  events: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.events()),
-  close: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.close()),
-});
+export const handoverPage = (page: Page) => remoteApi<HandoverApi>(page, 'handover');
 
 /** Chromium flags for these runs: every page keeps full-rate timers (a background tab is not throttled). */
-export const HANDOVER_CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+export const HANDOVER_CHROMIUM_ARGS = TAB_FLAGS;
 
 /** A deterministic source in [0, 1) (the points of reload differ per seed, not per run). */
 function seeded(seed: number): () => number {
@@ -74,12 +58,12 @@ export interface HandoverRun {
  */
 export async function reloadMidDrain(browser: Browser, opts: { ops: number; reloads: number; seed: number; delayMs: number }): Promise<HandoverRun> {
   const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
   const context = await browser.newContext();
   const pageErrors: string[] = [];
   try {
     const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    collectPageErrors(pageErrors, page);
     const h = handoverPage(page);
     const name = `handover-reload-${opts.seed}`;
     const random = seeded(opts.seed);
@@ -120,13 +104,13 @@ export async function reloadMidDrain(browser: Browser, opts: { ops: number; relo
  */
 export async function closeSendingTab(browser: Browser, opts: { ops: number; delayMs: number }): Promise<HandoverRun> {
   const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
   const context = await browser.newContext();
   const pageErrors: string[] = [];
   try {
     const pageA = await context.newPage();
     const pageB = await context.newPage();
-    for (const p of [pageA, pageB]) p.on('pageerror', (e) => pageErrors.push(e.message));
+    collectPageErrors(pageErrors, pageA, pageB);
     const a = handoverPage(pageA);
     const b = handoverPage(pageB);
     const name = 'handover-close';
