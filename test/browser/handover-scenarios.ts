@@ -51,24 +51,44 @@ export interface HandoverRun {
 }
 
 /**
+ * A handover backend answering after `delayMs`, the entry page served in
+ * front of it, and `pageCount` pages of one new context (errors collected)
+ * for `body`; all closed after it.
+ */
+async function inHandoverWorld<T>(
+  browser: Browser,
+  delayMs: number,
+  pageCount: number,
+  body: (w: { backend: HandoverBackend; url: string; pages: Page[]; pageErrors: string[] }) => Promise<T>,
+): Promise<T> {
+  const backend = new HandoverBackend(delayMs);
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
+  const context = await browser.newContext();
+  const pageErrors: string[] = [];
+  try {
+    const pages: Page[] = [];
+    for (let i = 0; i < pageCount; i += 1) pages.push(await context.newPage());
+    collectPageErrors(pageErrors, ...pages);
+    return await body({ backend, url: server.url, pages, pageErrors });
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+/**
  * Reload mid-drain: a page enqueues `ops` ops and starts draining; it is
  * reloaded `reloads` times, each after a random 20–250 ms of draining;
  * every new page starts its engine, and the time from `start()` to its
  * first request is measured in the page. Ends once every op was applied.
  */
 export async function reloadMidDrain(browser: Browser, opts: { ops: number; reloads: number; seed: number; delayMs: number }): Promise<HandoverRun> {
-  const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
-  const context = await browser.newContext();
-  const pageErrors: string[] = [];
-  try {
-    const page = await context.newPage();
-    collectPageErrors(pageErrors, page);
+  return inHandoverWorld(browser, opts.delayMs, 1, async ({ backend, url, pages: [page], pageErrors }) => {
     const h = handoverPage(page);
     const name = `handover-reload-${opts.seed}`;
     const random = seeded(opts.seed);
     const ids = Array.from({ length: opts.ops }, (_, i) => `r-${i}`);
-    await page.goto(server.url);
+    await page.goto(url);
     await h.open({ name, tab: 'load-0' });
     await h.enqueue(ids);
     const times: number[] = [];
@@ -90,10 +110,7 @@ export async function reloadMidDrain(browser: Browser, opts: { ops: number; relo
     await noteAcquisitions(`load-${opts.reloads}`);
     await h.close();
     return { ids, backend, times, pageErrors, acquisitions };
-  } finally {
-    await context.close();
-    await server.close();
-  }
+  });
 }
 
 /**
@@ -103,22 +120,15 @@ export async function reloadMidDrain(browser: Browser, opts: { ops: number; relo
  * Ends once every op was applied.
  */
 export async function closeSendingTab(browser: Browser, opts: { ops: number; delayMs: number }): Promise<HandoverRun> {
-  const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
-  const context = await browser.newContext();
-  const pageErrors: string[] = [];
-  try {
-    const pageA = await context.newPage();
-    const pageB = await context.newPage();
-    collectPageErrors(pageErrors, pageA, pageB);
+  return inHandoverWorld(browser, opts.delayMs, 2, async ({ backend, url, pages: [pageA, pageB], pageErrors }) => {
     const a = handoverPage(pageA);
     const b = handoverPage(pageB);
     const name = 'handover-close';
     const ids = Array.from({ length: opts.ops }, (_, i) => `c-${i}`);
-    await pageA.goto(server.url);
+    await pageA.goto(url);
     await a.open({ name, tab: 'A' });
     await waitUntil(async () => (await a.events()).some((e) => e.type === 'lockAcquired'), 10_000, 'tab A to hold the lock');
-    await pageB.goto(server.url);
+    await pageB.goto(url);
     await b.open({ name, tab: 'B' });
     await a.enqueue(ids.slice(0, opts.ops / 2));
     await b.enqueue(ids.slice(opts.ops / 2));
@@ -132,8 +142,5 @@ export async function closeSendingTab(browser: Browser, opts: { ops: number; del
     const acquisitions = (await b.events()).filter((e) => e.type === 'lockAcquired').map((e) => ({ tab: 'B', takeover: e.takeover === true }));
     await b.close();
     return { ids, backend, times, pageErrors, acquisitions };
-  } finally {
-    await context.close();
-    await server.close();
-  }
+  });
 }
