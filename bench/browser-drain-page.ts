@@ -5,17 +5,13 @@
  * measured against from the same page — a raw IndexedDB `put` and a raw
  * sequential `fetch` loop.
  */
-import * as t from 'io-ts';
 import { createSyncEngine } from '../src/create-sync-engine';
-import { defineRoutes } from '../src/router/op-router';
 import { createOpStore, type SealedOpStore } from '../src/store/create-op-store';
 import { createOpId } from '../src/op/ids';
 import { defineMemoryDriver, resetMemoryDriver } from '../src/drivers/memory-driver';
 import { generateStoreKey } from '../src/crypto/record-cipher';
+import { todoCreateRoutes as routes } from '../test/browser/entry-fixtures';
 
-const routes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
-});
 const TOKEN = 'bench-token';
 
 /** Scope and mode of every IndexedDB transaction opened during the current drain. */

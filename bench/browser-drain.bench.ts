@@ -31,6 +31,7 @@ import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { percentile } from '../src/testing';
 import { chromiumAvailable, launchChromiumOnDisk, servePage, type PageServer } from '../test/browser/chromium-page-server';
 import type { BenchOption } from './bench-module';
+import { median, spread } from './bench-stats';
 import type { DrainBenchPage } from './browser-drain-page';
 
 const OPS = Number(process.env.BENCH_BROWSER_OPS ?? 600);
@@ -82,12 +83,8 @@ const call = <K extends keyof Api>(page: Page, fn: K, ...args: Parameters<Api[K]
     [fn, args] as const,
   ) as Promise<Awaited<ReturnType<Api[K]>>>;
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const pct = (xs: readonly number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
-const range = (xs: readonly number[], digits = 2) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${(s[0] as number).toFixed(digits)}–${(s[s.length - 1] as number).toFixed(digits)}`;
-};
+const range = (xs: readonly number[], digits = 2) => spread(xs, digits);
 
 let storeSeq = 0;
 const freshName = () => `bench-${Date.now()}-${++storeSeq}`;

@@ -19,6 +19,7 @@
 import type { BenchOption } from './bench-module';
 import { launchChromium } from '../test/browser/chromium-page-server';
 import { HANDOVER_CHROMIUM_ARGS, closeSendingTab, reloadMidDrain, type HandoverRun } from '../test/browser/handover-scenarios';
+import { ms, ofGoal, printTable, quantile } from './bench-stats';
 
 /** For `npm run bench -- --help`. */
 export const description = 'Chromium, Web Locks lock: reload → first send (goal < 200 ms), sending tab closed → takeover (goal < 500 ms).';
@@ -33,20 +34,6 @@ const CLOSES = Number(process.env.HANDOVER_BENCH_CLOSES ?? 5);
 const RELOAD_GOAL_MS = 200;
 const TAKEOVER_GOAL_MS = 500;
 
-const ms = (v: number): string => `${v.toFixed(1)} ms`;
-const ratio = (v: number, goal: number): string => `${(v / goal).toFixed(2)}× of goal ${v < goal ? '(met)' : '(MISSED)'}`;
-const quantile = (xs: readonly number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  console.log(line(rows[0]!));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows.slice(1)) console.log(line(r));
-}
 
 /** Throws unless the run applied every op once, in order, with one sender at a time. */
 function verify(run: HandoverRun, what: string): void {
@@ -71,10 +58,10 @@ export async function run(): Promise<void> {
     }
     const rows: string[][] = [['measure', 'runs', 'p50', 'max', 'goal', 'ratio (max)']];
     const row = (name: string, xs: readonly number[], goal: number) =>
-      rows.push([name, String(xs.length), ms(quantile(xs, 0.5)), ms(Math.max(...xs)), `< ${goal} ms`, ratio(Math.max(...xs), goal)]);
+      rows.push([name, String(xs.length), ms(quantile(xs, 0.5)), ms(Math.max(...xs)), `< ${goal} ms`, ofGoal(Math.max(...xs), goal)]);
     row('reload → first send (new page: start() → first request)', reload.times, RELOAD_GOAL_MS);
     row('sending tab closed → takeover (close() → first request at the server)', takeovers, TAKEOVER_GOAL_MS);
-    table(rows);
+    printTable(rows);
     console.log(`(every run: each op applied once, in order, one sender at a time; reload runs: ${reload.ids.length} ops)`);
   } finally {
     await browser.close();

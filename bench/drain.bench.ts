@@ -33,6 +33,7 @@ import { startReferenceBackend, percentile, type ReferenceBackend } from '../src
 import type { OpStore } from '../src/store/op-store';
 import { startBackendProcess } from './backend-process';
 import type { BenchOption } from './bench-module';
+import { median } from './bench-stats';
 import { benchMemoryStore } from './memory-store';
 
 const OPS = Number(process.env.BENCH_DRAIN_OPS ?? 2000);
@@ -343,7 +344,6 @@ export async function run(): Promise<void> {
       samples.memLocal.push(await drainMemory(sameThread));
     }
     await normalStore.close();
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const roundRatios = (xs: number[], base: number[]) => xs.map((x, i) => x / (base[i] as number)).sort((a, b) => a - b);
     const lat = await latency(backend, fullStore, Math.min(OPS, 500), 100);
     await fullStore.close();

@@ -45,6 +45,7 @@ import { createIdempotencyKey } from '../src/idempotency/idempotency-key';
 import { createOpId, createTraceId } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
 import { startBackendProcess } from './backend-process';
+import { ms, ofGoal, printTable } from './bench-stats';
 
 /** For `npm run bench -- --help`. */
 export const description = 'Start-up on SQLite with a deep queue and a full ledger: open → first request (goal < 500 ms), longest event-loop block (goal < 50 ms).';
@@ -143,16 +144,7 @@ class BlockProbe {
   }
 }
 
-const ms = (v: number): string => `${v.toFixed(1)} ms`;
-const ratio = (v: number, goal: number): string => `${(v / goal).toFixed(2)}× of goal ${v < goal ? '(met)' : '(MISSED)'}`;
 
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  console.log(line(rows[0]!));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows.slice(1)) console.log(line(r));
-}
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sync-engine-startup-'));
@@ -220,18 +212,18 @@ export async function run(): Promise<void> {
     await store.close();
 
     const rows: string[][] = [['measure', 'value', 'goal', 'ratio']];
-    rows.push(['open → first request', ms(openToFirst), `< ${FIRST_REQUEST_GOAL_MS} ms`, ratio(openToFirst, FIRST_REQUEST_GOAL_MS)]);
+    rows.push(['open → first request', ms(openToFirst), `< ${FIRST_REQUEST_GOAL_MS} ms`, ofGoal(openToFirst, FIRST_REQUEST_GOAL_MS)]);
     rows.push(['  of which: createSqliteOpStore (key check, repair)', ms(openedAt - t0), '', '']);
     rows.push(['  lock held (lockAcquired), from open', lockedAt === undefined ? '—' : ms(lockedAt - t0), '', '']);
     const blockRows = (label: string, b: { wall: number; cpu: number }) => {
-      rows.push([`longest block on CPU, ${label}`, ms(b.cpu), `< ${BLOCK_GOAL_MS} ms`, ratio(b.cpu, BLOCK_GOAL_MS)]);
-      rows.push([`longest block, wall (monitorEventLoopDelay), ${label}`, ms(b.wall), `< ${BLOCK_GOAL_MS} ms`, ratio(b.wall, BLOCK_GOAL_MS)]);
+      rows.push([`longest block on CPU, ${label}`, ms(b.cpu), `< ${BLOCK_GOAL_MS} ms`, ofGoal(b.cpu, BLOCK_GOAL_MS)]);
+      rows.push([`longest block, wall (monitorEventLoopDelay), ${label}`, ms(b.wall), `< ${BLOCK_GOAL_MS} ms`, ofGoal(b.wall, BLOCK_GOAL_MS)]);
     };
     blockRows('open → first request', startBlock);
     blockRows(`next ${TAIL_MS} ms (drain + seed + prune)`, tailBlock);
     rows.push(['machine noise: longest block on CPU / wall, idle 2 s before open', `${ms(idle.cpu)} / ${ms(idle.wall)}`, '', '']);
     rows.push(['age metrics complete (99% of the queue seeded), from open', seededAt === undefined ? `not within ${TAIL_MS} ms of the first request` : ms(seededAt - t0), '', '']);
-    table(rows);
+    printTable(rows);
     console.log(
       `(${PENDING.toLocaleString('en')} pending + ${LEDGER.toLocaleString('en')} ledger entries, filled in ${(fillMs / 1000).toFixed(1)} s; ` +
         `${(PENDING - counts.pending).toLocaleString('en')} ops committed in the measured window; backend in its own process, loopback; ` +

@@ -35,6 +35,7 @@ import { createIdempotencyKey } from '../src/idempotency/idempotency-key';
 import { createOpId, createTraceId } from '../src/op/ids';
 import type { PendingOp } from '../src/op/pending-op';
 import type { BenchOption } from './bench-module';
+import { ms as msOf, printTable, quantile } from './bench-stats';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -67,21 +68,11 @@ function makeOp(i: number): PendingOp {
   };
 }
 
-function pct(samples: number[], p: number): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
+const pct = (samples: readonly number[], p: number): number => quantile(samples, p / 100);
 
-const ms = (v: number): string => `${v.toFixed(3)} ms`;
+const ms = (v: number): string => msOf(v, 3);
 const mb = (v: number): string => `${(v / 1024 / 1024).toFixed(1)} MB`;
 
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  console.log(line(rows[0]!));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows.slice(1)) console.log(line(r));
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -152,7 +143,7 @@ export async function run(): Promise<void> {
     }
     await store.close();
     await webStore.close();
-    table(rows);
+    printTable(rows);
     console.log(`(record: ${sealedSize} bytes sealed; SQLite WAL, synchronous=FULL)`);
 
     // --- 3 & 4: peek(100) at 10k / 100k / 1M pending, heap at the largest ----
@@ -224,7 +215,7 @@ export async function run(): Promise<void> {
     }
     bulk.close();
     console.log('');
-    table(peekRows);
+    printTable(peekRows);
     console.log('');
     console.log(heapLine);
     if (MAX_PENDING < 1_000_000) console.log(`(capped at ${MAX_PENDING} pending by STORE_BENCH_MAX_PENDING)`);

@@ -44,6 +44,7 @@ import type { OpStore } from '../src/store/op-store';
 import { startReferenceBackend } from '../src/testing';
 import { startBackendProcess, type BackendProcess } from './backend-process';
 import type { BenchOption } from './bench-module';
+import { median, spread } from './bench-stats';
 import { benchMemoryStore } from './memory-store';
 
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -276,11 +277,6 @@ async function engineRun(backend: BackendProcess, mode: Mode): Promise<number> {
   }
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const spread = (xs: readonly number[], digits = 0): string => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${(s[0] as number).toFixed(digits)}–${(s[s.length - 1] as number).toFixed(digits)}`;
-};
 
 /** Child process: SQLite NORMAL store filled with HEAP_OPS ops; heap before and while draining them with concurrency 8. */
 async function heapChild(): Promise<void> {
@@ -379,9 +375,9 @@ export async function run(): Promise<void> {
         const e = engine.get(mode) ?? [];
         const r = raw.get(mode) ?? [];
         const q = ratios.get(mode) ?? [];
-        rows.push([`  ${mode.raw}`, `${median(r).toFixed(0)} ops/s [${spread(r)}]`]);
+        rows.push([`  ${mode.raw}`, `${median(r).toFixed(0)} ops/s [${spread(r, 0)}]`]);
         const vsFifo = mode === MODES[0] ? '' : `, ${(median(e) / fifo).toFixed(1)}× strict FIFO`;
-        rows.push([`  engine ${mode.name}`, `${median(e).toFixed(0)} ops/s [${spread(e)}] = ${median(q).toFixed(2)}× raw [${spread(q, 2)}]${vsFifo}`]);
+        rows.push([`  engine ${mode.name}`, `${median(e).toFixed(0)} ops/s [${spread(e, 0)}] = ${median(q).toFixed(2)}× raw [${spread(q, 2)}]${vsFifo}`]);
       }
       if (latencyMs === 50) {
         const of = (i: number) => median(engine.get(MODES[i] as Mode) ?? []);

@@ -1,9 +1,10 @@
-import { NEVER, Observable, Subject, filter, share } from 'rxjs';
+import { NEVER, filter, type Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
 import type { OpResult } from './sync-engine';
 import type { WakePort } from './wake-port';
+import { broadcastChannelCtor, openHintChannel, type HintChannelConstructor, type HintChannelLike } from './broadcast-hint-channel';
 
 /**
  * What engines on one store tell each other (same origin only: payloads,
@@ -55,15 +56,10 @@ export interface CrossTabPort {
 }
 
 /** The part of the WHATWG `BroadcastChannel` the cross-tab port uses. */
-export interface MessageChannelLike {
-  postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  close(): void;
-}
+export type MessageChannelLike = HintChannelLike;
 
 /** A `BroadcastChannel` constructor (the platform's, or a test double). */
-export type MessageChannelConstructor = new (name: string) => MessageChannelLike;
+export type MessageChannelConstructor = HintChannelConstructor;
 
 /** Marks the engine's messages: anything else on the channel is ignored. */
 const PROTOCOL = 'sync-engine/tabs/1';
@@ -90,47 +86,14 @@ function unwrap(data: unknown): CrossTabMessage | undefined {
  * const crossTab = broadcastChannelCrossTab('sync-engine:tabs:my-app');
  */
 export function broadcastChannelCrossTab(name: string, BroadcastChannelCtor?: MessageChannelConstructor): CrossTabPort | undefined {
-  const Ctor =
-    BroadcastChannelCtor ?? (globalThis as { BroadcastChannel?: MessageChannelConstructor }).BroadcastChannel;
+  const Ctor = broadcastChannelCtor(BroadcastChannelCtor);
   if (Ctor === undefined) return undefined;
-  let channel: MessageChannelLike | undefined;
-  let closed = false;
-  const inbox = new Subject<CrossTabMessage>();
-  const onMessage = (event: { readonly data: unknown }): void => {
-    const message = unwrap(event.data);
-    if (message !== undefined) inbox.next(message);
-  };
-  const open = (): MessageChannelLike | undefined => {
-    if (closed) return undefined;
-    if (channel === undefined) {
-      channel = new Ctor(name);
-      channel.addEventListener('message', onMessage);
-    }
-    return channel;
-  };
+  const channel = openHintChannel(name, Ctor, unwrap);
   return {
     live: true,
-    post: (body) => {
-      try {
-        open()?.postMessage({ protocol: PROTOCOL, body });
-      } catch {
-        // Not cloneable, or closed by the platform: the store read recovers it.
-      }
-    },
-    messages$: new Observable<CrossTabMessage>((subscriber) => {
-      open();
-      return inbox.subscribe(subscriber);
-    }).pipe(share()),
-    close: () => {
-      if (closed) return;
-      closed = true;
-      if (channel !== undefined) {
-        channel.removeEventListener('message', onMessage);
-        channel.close();
-        channel = undefined;
-      }
-      inbox.complete();
-    },
+    post: (body) => channel.post({ protocol: PROTOCOL, body }),
+    messages$: channel.messages$,
+    close: channel.close,
   };
 }
 

@@ -1,4 +1,5 @@
-import { Observable, Subject, share } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { broadcastChannelCtor, openHintChannel, type HintChannelConstructor } from './broadcast-hint-channel';
 
 /**
  * A cheap cross-engine wake: engines on the same storage (tabs of one
@@ -45,43 +46,10 @@ const WAKE = 1;
  * createSyncEngine({ ...options, wake: broadcastChannelWake('sync-engine:my-app') });
  */
 export function broadcastChannelWake(name: string, BroadcastChannelCtor?: BroadcastChannelConstructor): WakePort | undefined {
-  const Ctor =
-    BroadcastChannelCtor ?? (globalThis as { BroadcastChannel?: BroadcastChannelConstructor }).BroadcastChannel;
+  const Ctor = broadcastChannelCtor(BroadcastChannelCtor);
   if (Ctor === undefined) return undefined;
-  let channel: BroadcastChannelLike | undefined;
-  let closed = false;
-  const wakes = new Subject<void>();
-  const onMessage = (): void => wakes.next();
-  const open = (): BroadcastChannelLike | undefined => {
-    if (closed) return undefined;
-    if (channel === undefined) {
-      channel = new Ctor(name);
-      channel.addEventListener('message', onMessage);
-    }
-    return channel;
-  };
-  const wake$ = new Observable<void>((subscriber) => {
-    open();
-    return wakes.subscribe(subscriber);
-  }).pipe(share());
-  return {
-    post: () => {
-      try {
-        open()?.postMessage(WAKE);
-      } catch {
-        // A hint: a channel that cannot post (closed by the platform) is no error.
-      }
-    },
-    wake$,
-    close: () => {
-      if (closed) return;
-      closed = true;
-      if (channel !== undefined) {
-        channel.removeEventListener('message', onMessage);
-        channel.close();
-        channel = undefined;
-      }
-      wakes.complete();
-    },
-  };
+  // Every message on the channel is a wake: its content is never read, so a
+  // channel whose listeners get no event (what `BroadcastChannelLike` allows) is enough.
+  const channel = openHintChannel(name, Ctor as unknown as HintChannelConstructor, () => WAKE);
+  return { post: () => channel.post(WAKE), wake$: channel.messages$, close: channel.close };
 }

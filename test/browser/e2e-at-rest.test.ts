@@ -1,6 +1,5 @@
-import type { BrowserContext } from 'playwright-core';
 import { describeInChromium } from './chromium-page-server';
-import { createdIds, openPage, sleep, startE2eWorld, waitUntil, type E2eWorld } from './e2e-harness';
+import { createdIds, openPage, sleep, useE2eWorld, waitUntil } from './e2e-harness';
 
 /**
  * At rest in a real browser: after ops were committed (ledger), failed
@@ -12,22 +11,13 @@ import { createdIds, openPage, sleep, startE2eWorld, waitUntil, type E2eWorld } 
  * a plaintext record first, so it cannot pass by reading nothing.
  */
 describeInChromium('e2e: at rest in Chromium (raw IndexedDB)', () => {
-  let world: E2eWorld;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    world = await startE2eWorld();
-  }, 60_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await world?.close();
-  });
+  const e2e = useE2eWorld();
 
   it('no plaintext payload in any IndexedDB record; the device key is non-extractable', async () => {
+    const { world } = e2e;
     const { backend } = world;
     const marker = `at-rest-marker-${Date.now().toString(36)}`;
-    context = await world.browser.newContext();
+    const context = await e2e.newContext();
     const { api, errors } = await openPage(world, context);
 
     // Positive control: the scan finds the marker in a plaintext record.

@@ -3,7 +3,7 @@ import { startWebDemo, type WebDemo } from '../../demo/web/web-server';
 import { serverTruth } from '../../demo/web/server-truth';
 import type { SwitchState } from '../../demo/web/fault-switches';
 import { describeInChromium, launchChromium } from './chromium-page-server';
-import { waitUntil } from './e2e-harness';
+import { openPageAt, waitUntil } from './page-helpers';
 
 /**
  * The browser demo (`npm run demo:web`) driven as a person would: todos
@@ -29,10 +29,7 @@ describeInChromium('e2e: the browser demo page, driven through its switches', ()
   });
 
   it('ends with the server holding exactly the user’s ops (0 lost, 0 doubled) and the page’s list equal to the server’s', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(demo.url);
+    const { page, errors } = await openPageAt(browser, demo.url);
     await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
     const ui = demoUi(page);
     const truth = () => serverTruth(demo.backend);

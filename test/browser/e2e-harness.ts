@@ -5,6 +5,7 @@ import { isApiPath, proxyTo } from '../../demo/web/api-proxy';
 import { launchChromium, servePage, type PageServer } from './chromium-page-server';
 import type { EnqueueOutcome, PageEvent } from './e2e-entry';
 import type { RawScan } from './e2e-raw-idb';
+import { openPageAt, sleep, waitUntil } from './page-helpers';
 import type { EngineStatus } from '../../src/engine/sync-engine';
 
 /**
@@ -78,22 +79,38 @@ export function pageApi(page: Page) {
 
 /** A fresh page on the world's origin, its errors collected. */
 export async function openPage(world: E2eWorld, context: BrowserContext): Promise<{ page: Page; errors: string[]; api: ReturnType<typeof pageApi> }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(world.server.url);
+  const { page, errors } = await openPageAt(context, world.server.url);
   return { page, errors, api: pageApi(page) };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep, waitUntil };
 
-/** Poll `cond` every 25 ms; throw naming `what` after `timeoutMs` (a generous bound for "eventually", not a measurement). */
-export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
+/**
+ * One `E2eWorld` for the enclosing `describe` (started in `beforeAll`) and
+ * the browser contexts its tests open with `newContext()`, all closed in
+ * `afterAll` (contexts first).
+ */
+export function useE2eWorld(): { readonly world: E2eWorld; newContext(): Promise<BrowserContext> } {
+  let world: E2eWorld | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    world = await startE2eWorld();
+  }, 60_000);
+  afterAll(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    await world?.close();
+  });
+  return {
+    get world() {
+      if (world === undefined) throw new Error('the e2e world is started in beforeAll');
+      return world;
+    },
+    newContext: async () => {
+      const context = await world!.browser.newContext();
+      contexts.push(context);
+      return context;
+    },
+  };
 }
 
 /** The ids of the todos the server created, in commit order, and how often each key was applied. */

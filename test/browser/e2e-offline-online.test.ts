@@ -1,6 +1,5 @@
-import type { BrowserContext } from 'playwright-core';
 import { describeInChromium } from './chromium-page-server';
-import { createdIds, doubledKeys, idRange, openPage, sleep, startE2eWorld, waitUntil, type E2eWorld } from './e2e-harness';
+import { createdIds, doubledKeys, idRange, openPage, sleep, useE2eWorld, waitUntil } from './e2e-harness';
 
 /**
  * Offline → online in a real browser: the engine's default online signal
@@ -11,21 +10,12 @@ import { createdIds, doubledKeys, idRange, openPage, sleep, startE2eWorld, waitU
  * once each, in enqueue order.
  */
 describeInChromium('e2e: offline → online in Chromium', () => {
-  let world: E2eWorld;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    world = await startE2eWorld();
-  }, 60_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await world?.close();
-  });
+  const e2e = useE2eWorld();
 
   it('nothing is sent while offline, everything after, in order, once each', async () => {
+    const { world } = e2e;
     const { backend } = world;
-    context = await world.browser.newContext();
+    const context = await e2e.newContext();
     const { api, errors } = await openPage(world, context);
     // Every write takes 150 ms on the server: going offline catches the drain mid-flight.
     backend.faults.rule((req) => (req.method === 'POST' ? { kind: 'latency', ms: 150 } : null));

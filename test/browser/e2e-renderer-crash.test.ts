@@ -1,6 +1,5 @@
-import type { BrowserContext } from 'playwright-core';
 import { describeInChromium } from './chromium-page-server';
-import { createdIds, doubledKeys, idRange, openPage, startE2eWorld, waitUntil, type E2eWorld } from './e2e-harness';
+import { createdIds, doubledKeys, idRange, openPage, useE2eWorld, waitUntil } from './e2e-harness';
 
 /**
  * A renderer crash mid-flight: the page's process dies (CDP `Page.crash`)
@@ -11,21 +10,12 @@ import { createdIds, doubledKeys, idRange, openPage, startE2eWorld, waitUntil, t
  * idempotency key), in enqueue order.
  */
 describeInChromium('e2e: renderer crash mid-flight in Chromium', () => {
-  let world: E2eWorld;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    world = await startE2eWorld();
-  }, 60_000);
-
-  afterAll(async () => {
-    await context?.close();
-    await world?.close();
-  });
+  const e2e = useE2eWorld();
 
   it('after reopening, every op is applied exactly once, in order', async () => {
+    const { world } = e2e;
     const { backend } = world;
-    context = await world.browser.newContext();
+    const context = await e2e.newContext();
     const first = await openPage(world, context);
     const crashed = new Promise<void>((resolve) => first.page.once('crash', () => resolve()));
     // Chromium's own renderer crash (the DevTools protocol's Page.crash): the page's process dies at once.

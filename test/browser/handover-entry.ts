@@ -5,14 +5,9 @@
  * sending to the test server of the page's origin. Each request says which
  * page load sent it (`X-Tab`), so the server can tell senders apart.
  */
-import * as t from 'io-ts';
 import { createSyncEngine } from '../../src/create-sync-engine';
-import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore } from '../../src/store/create-op-store';
-
-const routes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
-});
+import { todoCreateRoutes as routes } from './entry-fixtures';
 
 type Engine = ReturnType<typeof createSyncEngine>;
 interface PageEvent {

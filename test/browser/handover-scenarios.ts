@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { servePage } from './chromium-page-server';
 import { HandoverBackend } from './handover-server';
+import { TAB_FLAGS, collectPageErrors, remoteApi, sleep, waitUntil } from './page-helpers';
 
 /**
  * The handover scenarios, driven in Chromium: shared by
@@ -23,28 +24,11 @@ interface HandoverApi {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Poll `cond` every 10 ms until true; throws after `timeoutMs` naming `what`. */
-export async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** The page's `handover` object (handover-entry.ts). */
-export const handoverPage = (page: Page) => ({
-  open: (o: { name: string; tab: string }) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.open(arg), o),
-  enqueue: (ids: readonly string[]) => page.evaluate((arg) => (globalThis as unknown as { handover: HandoverApi }).handover.enqueue(arg), ids),
-  startToFirstSend: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.startToFirstSend()),
-  events: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.events()),
-  close: () => page.evaluate(() => (globalThis as unknown as { handover: HandoverApi }).handover.close()),
-});
+export const handoverPage = (page: Page) => remoteApi<HandoverApi>(page, 'handover');
 
 /** Chromium flags for these runs: every page keeps full-rate timers (a background tab is not throttled). */
-export const HANDOVER_CHROMIUM_ARGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+export const HANDOVER_CHROMIUM_ARGS = TAB_FLAGS;
 
 /** A deterministic source in [0, 1) (the points of reload differ per seed, not per run). */
 function seeded(seed: number): () => number {
@@ -67,24 +51,44 @@ export interface HandoverRun {
 }
 
 /**
+ * A handover backend answering after `delayMs`, the entry page served in
+ * front of it, and `pageCount` pages of one new context (errors collected)
+ * for `body`; all closed after it.
+ */
+async function inHandoverWorld<T>(
+  browser: Browser,
+  delayMs: number,
+  pageCount: number,
+  body: (w: { backend: HandoverBackend; url: string; pages: Page[]; pageErrors: string[] }) => Promise<T>,
+): Promise<T> {
+  const backend = new HandoverBackend(delayMs);
+  const server = await servePage(join(__dirname, 'handover-entry.ts'), backend.handle);
+  const context = await browser.newContext();
+  const pageErrors: string[] = [];
+  try {
+    const pages: Page[] = [];
+    for (let i = 0; i < pageCount; i += 1) pages.push(await context.newPage());
+    collectPageErrors(pageErrors, ...pages);
+    return await body({ backend, url: server.url, pages, pageErrors });
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+/**
  * Reload mid-drain: a page enqueues `ops` ops and starts draining; it is
  * reloaded `reloads` times, each after a random 20–250 ms of draining;
  * every new page starts its engine, and the time from `start()` to its
  * first request is measured in the page. Ends once every op was applied.
  */
 export async function reloadMidDrain(browser: Browser, opts: { ops: number; reloads: number; seed: number; delayMs: number }): Promise<HandoverRun> {
-  const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
-  const context = await browser.newContext();
-  const pageErrors: string[] = [];
-  try {
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+  return inHandoverWorld(browser, opts.delayMs, 1, async ({ backend, url, pages: [page], pageErrors }) => {
     const h = handoverPage(page);
     const name = `handover-reload-${opts.seed}`;
     const random = seeded(opts.seed);
     const ids = Array.from({ length: opts.ops }, (_, i) => `r-${i}`);
-    await page.goto(server.url);
+    await page.goto(url);
     await h.open({ name, tab: 'load-0' });
     await h.enqueue(ids);
     const times: number[] = [];
@@ -106,10 +110,7 @@ export async function reloadMidDrain(browser: Browser, opts: { ops: number; relo
     await noteAcquisitions(`load-${opts.reloads}`);
     await h.close();
     return { ids, backend, times, pageErrors, acquisitions };
-  } finally {
-    await context.close();
-    await server.close();
-  }
+  });
 }
 
 /**
@@ -119,22 +120,15 @@ export async function reloadMidDrain(browser: Browser, opts: { ops: number; relo
  * Ends once every op was applied.
  */
 export async function closeSendingTab(browser: Browser, opts: { ops: number; delayMs: number }): Promise<HandoverRun> {
-  const backend = new HandoverBackend(opts.delayMs);
-  const server = await servePage(join(__dirname, 'handover-entry.ts'), (req, res) => backend.handle(req, res));
-  const context = await browser.newContext();
-  const pageErrors: string[] = [];
-  try {
-    const pageA = await context.newPage();
-    const pageB = await context.newPage();
-    for (const p of [pageA, pageB]) p.on('pageerror', (e) => pageErrors.push(e.message));
+  return inHandoverWorld(browser, opts.delayMs, 2, async ({ backend, url, pages: [pageA, pageB], pageErrors }) => {
     const a = handoverPage(pageA);
     const b = handoverPage(pageB);
     const name = 'handover-close';
     const ids = Array.from({ length: opts.ops }, (_, i) => `c-${i}`);
-    await pageA.goto(server.url);
+    await pageA.goto(url);
     await a.open({ name, tab: 'A' });
     await waitUntil(async () => (await a.events()).some((e) => e.type === 'lockAcquired'), 10_000, 'tab A to hold the lock');
-    await pageB.goto(server.url);
+    await pageB.goto(url);
     await b.open({ name, tab: 'B' });
     await a.enqueue(ids.slice(0, opts.ops / 2));
     await b.enqueue(ids.slice(opts.ops / 2));
@@ -148,8 +142,5 @@ export async function closeSendingTab(browser: Browser, opts: { ops: number; del
     const acquisitions = (await b.events()).filter((e) => e.type === 'lockAcquired').map((e) => ({ tab: 'B', takeover: e.takeover === true }));
     await b.close();
     return { ids, backend, times, pageErrors, acquisitions };
-  } finally {
-    await context.close();
-    await server.close();
-  }
+  });
 }

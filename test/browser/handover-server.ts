@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { created, todosEndpoint } from './page-helpers';
 
 /** One request as the server saw it: who sent it, and while when it was open. */
 export interface SeenRequest {
@@ -19,7 +19,7 @@ export interface SeenRequest {
  *
  * @example
  * const backend = new HandoverBackend(20);
- * const server = await servePage(entry, (req, res) => backend.handle(req, res));
+ * const server = await servePage(entry, backend.handle);
  */
 export class HandoverBackend {
   readonly requests: SeenRequest[] = [];
@@ -30,27 +30,17 @@ export class HandoverBackend {
   constructor(private readonly delayMs: number) {}
 
   /** The `servePage` api hook: true when it answered. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'POST' || req.url !== '/todos') return false;
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const { id } = JSON.parse(body) as { id: string };
-      const key = String(req.headers['idempotency-key']);
-      const seen: SeenRequest = { id, key, tab: String(req.headers['x-tab']), start: Date.now() };
-      this.requests.push(seen);
-      res.on('close', () => (seen.end ??= Date.now()));
-      if (!this.#applied.has(key)) {
-        this.#applied.set(key, id);
-        this.effects.push(id);
-      }
-      setTimeout(() => {
-        if (res.destroyed) return;
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } }));
-      }, this.delayMs);
-    });
-    return true;
-  }
+  readonly handle = todosEndpoint(({ id }, req, res) => {
+    const key = String(req.headers['idempotency-key']);
+    const seen: SeenRequest = { id, key, tab: String(req.headers['x-tab']), start: Date.now() };
+    this.requests.push(seen);
+    res.on('close', () => (seen.end ??= Date.now()));
+    if (!this.#applied.has(key)) {
+      this.#applied.set(key, id);
+      this.effects.push(id);
+    }
+    return created({ id }, this.delayMs);
+  });
 
   /** Ids whose effect was applied more than once (always empty: keys dedupe; a second key for one id would show here). */
   duplicateEffects(): string[] {

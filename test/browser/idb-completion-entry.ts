@@ -4,28 +4,12 @@
  * an abort and a renderer crash, and a whole engine draining without a
  * ledger read per op.
  */
-import * as t from 'io-ts';
 import { createSyncEngine } from '../../src/create-sync-engine';
-import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore, type SealedOpStore } from '../../src/store/create-op-store';
-import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
-import { createOpId, createTraceId } from '../../src/op/ids';
-import { PENDING_OP_SCHEMA_VERSION, type PendingOp } from '../../src/op/pending-op';
+import type { PendingOp } from '../../src/op/pending-op';
+import { todoCreateRoutes as routes, freshTodoOp } from './entry-fixtures';
 
-function makeOp(n: number): PendingOp {
-  return {
-    schemaVersion: PENDING_OP_SCHEMA_VERSION,
-    id: createOpId(),
-    type: 'todo.create',
-    payload: { id: `t-${n}`, title: `todo ${n}` },
-    idempotencyKey: createIdempotencyKey(),
-    traceId: createTraceId(),
-    txToken: `tx-${n}`,
-    createdAt: 0,
-    attempts: 0,
-    nextAttemptAt: null,
-  };
-}
+const makeOp = (n: number): PendingOp => freshTodoOp(n, { id: `t-${n}`, title: `todo ${n}` });
 
 /** Every read-write transaction opened while `fn` runs (scope and mode); `abort` aborts each right after its requests are issued. */
 async function watchTransactions<A>(fn: () => Promise<A>, abort = false): Promise<{ txs: Array<{ stores: string[]; mode: string }>; result: PromiseSettledResult<A> }> {
@@ -118,10 +102,6 @@ async function whereAre(name: string, ops: ReadonlyArray<{ id: string; key: stri
   }
   return tally;
 }
-
-const routes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
-});
 
 /** A whole engine on IndexedDB draining `n` ops: how many committed, and how often it asked the ledger. */
 async function drain(name: string, n: number): Promise<{ committed: number; other: number; ledgerReads: number }> {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describeInChromium, launchChromium, servePage, type PageServer } from './chromium-page-server';
 import type { IdbCompletionApi } from './idb-completion-entry';
+import { openPageAt, remoteApi, sleep, todosEndpoint } from './page-helpers';
 
 /**
  * `complete` on Chromium's own IndexedDB: one read-write transaction over
@@ -12,15 +13,7 @@ import type { IdbCompletionApi } from './idb-completion-entry';
  * store-in-chromium.test.ts.
  */
 const api = <K extends keyof IdbCompletionApi>(page: Page, fn: K, ...args: Parameters<IdbCompletionApi[K]>) =>
-  page.evaluate(
-    ([f, a]) => {
-      const o = (globalThis as unknown as { idbCompletionTest: Record<string, (...x: unknown[]) => unknown> }).idbCompletionTest;
-      return o[f as string]!(...(a as unknown[]));
-    },
-    [fn, args] as const,
-  ) as Promise<Awaited<ReturnType<IdbCompletionApi[K]>>>;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  (remoteApi<IdbCompletionApi>(page, 'idbCompletionTest')[fn] as (...a: Parameters<IdbCompletionApi[K]>) => Promise<Awaited<ReturnType<IdbCompletionApi[K]>>>)(...args);
 
 describeInChromium('complete in one IndexedDB transaction, in Chromium', () => {
   let server: PageServer;
@@ -29,16 +22,10 @@ describeInChromium('complete in one IndexedDB transaction, in Chromium', () => {
   const received: string[] = [];
 
   beforeAll(async () => {
-    server = await servePage(join(__dirname, 'idb-completion-entry.ts'), (req, res) => {
-      if (req.method !== 'POST' || req.url !== '/todos') return false;
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push(String(req.headers['idempotency-key']));
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: JSON.parse(body) as unknown }));
-      });
-      return true;
-    });
+    server = await servePage(
+      join(__dirname, 'idb-completion-entry.ts'),
+      todosEndpoint((_body, req) => void received.push(String(req.headers['idempotency-key']))),
+    );
     browser = await launchChromium();
     context = await browser.newContext();
   }, 60_000);
@@ -49,11 +36,7 @@ describeInChromium('complete in one IndexedDB transaction, in Chromium', () => {
   });
 
   async function open(): Promise<{ page: Page; errors: string[] }> {
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
-    return { page, errors };
+    return openPageAt(context, server.url);
   }
 
   it('writes the ledger entry and removes the op in one read-write transaction; an aborted one changes nothing', async () => {

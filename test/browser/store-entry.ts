@@ -4,26 +4,12 @@
  */
 import localforage from 'localforage';
 import { createOpStore } from '../../src/store/create-op-store';
-import { createIdempotencyKey } from '../../src/idempotency/idempotency-key';
-import { createOpId, createTraceId } from '../../src/op/ids';
-import { PENDING_OP_SCHEMA_VERSION, type PendingOp } from '../../src/op/pending-op';
+import type { PendingOp } from '../../src/op/pending-op';
+import { freshTodoOp } from './entry-fixtures';
 
 const MARKER = 'plaintext-marker-7d1c';
 
-function makeOp(n: number): PendingOp {
-  return {
-    schemaVersion: PENDING_OP_SCHEMA_VERSION,
-    id: createOpId(),
-    type: 'todo.create',
-    payload: { title: `${MARKER}-${n}` },
-    idempotencyKey: createIdempotencyKey(),
-    traceId: createTraceId(),
-    txToken: `tx-${n}`,
-    createdAt: 0,
-    attempts: 0,
-    nextAttemptAt: null,
-  };
-}
+const makeOp = (n: number): PendingOp => freshTodoOp(n, { title: `${MARKER}-${n}` });
 
 async function rawValues(): Promise<string> {
   const raw = localforage.createInstance({ name: 'browser-test', storeName: 'pending_ops' });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { describeInChromium, launchChromium, servePage, type PageServer } from './chromium-page-server';
+import { openPageAt } from './page-helpers';
 
 /**
  * The store in a real browser: Chromium's IndexedDB through localforage,
@@ -22,10 +23,7 @@ describeInChromium('store in Chromium (IndexedDB + Web Crypto)', () => {
   });
 
   it('bundles without Node built-ins, encrypts at rest, and reads back after a reload with the kept device key', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.url);
+    const { page, errors } = await openPageAt(browser, server.url);
     const first = await page.evaluate(() => (globalThis as unknown as { storeTest: { write(): Promise<unknown> } }).storeTest.write());
     expect(first).toMatchObject({
       secure: true,

@@ -3,15 +3,10 @@
  * (IndexedDB store with the shared device key, storage lock, BroadcastChannel
  * wake) against the test server of the page's own origin.
  */
-import * as t from 'io-ts';
 import { createSyncEngine } from '../../src/create-sync-engine';
 import { broadcastChannelWake } from '../../src/engine/wake-port';
-import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore } from '../../src/store/create-op-store';
-
-const routes = defineRoutes({
-  'todo.create': { method: 'POST', path: '/todos', payload: t.type({ id: t.string, title: t.string }), response: t.unknown },
-});
+import { todoCreateRoutes as routes } from './entry-fixtures';
 
 type Engine = ReturnType<typeof createSyncEngine>;
 interface TabEvent {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { describeInChromium, launchChromium, servePage, type PageServer } from './chromium-page-server';
+import { TAB_FLAGS, collectPageErrors, created, remoteApi, sleep, todosEndpoint, waitUntil } from './page-helpers';
 
 /**
  * Two tabs of one origin, each with a whole engine on the same IndexedDB
@@ -23,21 +24,7 @@ interface TabApi {
 }
 type Received = { readonly id: string; readonly key: string; readonly at: number };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-const tab = (page: Page) => ({
-  open: (o: { name: string; idlePollMs: number; wake: boolean }) =>
-    page.evaluate((arg) => (globalThis as unknown as { tabTest: TabApi }).tabTest.open(arg), o),
-  enqueue: (ids: readonly string[]) => page.evaluate((arg) => (globalThis as unknown as { tabTest: TabApi }).tabTest.enqueue(arg), ids),
-  events: () => page.evaluate(() => (globalThis as unknown as { tabTest: TabApi }).tabTest.events()),
-  close: () => page.evaluate(() => (globalThis as unknown as { tabTest: TabApi }).tabTest.close()),
-});
+const tab = (page: Page) => remoteApi<TabApi>(page, 'tabTest');
 
 describeInChromium('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake)', () => {
   let server: PageServer;
@@ -45,23 +32,14 @@ describeInChromium('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake
   const received: Received[] = [];
 
   beforeAll(async () => {
-    server = await servePage(join(__dirname, 'tabs-entry.ts'), (req, res) => {
-      if (req.method !== 'POST' || req.url !== '/todos') return false;
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const { id } = JSON.parse(body) as { id: string };
+    server = await servePage(
+      join(__dirname, 'tabs-entry.ts'),
+      todosEndpoint(({ id }, req) => {
         received.push({ id, key: String(req.headers['idempotency-key']), at: Date.now() });
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } }));
-      });
-      return true;
-    });
-    browser = await launchChromium([
-      // Both tabs keep their timers (lock heartbeats) at full rate.
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-    ]);
+        return created({ id });
+      }),
+    );
+    browser = await launchChromium(TAB_FLAGS); // both tabs keep their timers (lock heartbeats) at full rate
   }, 60_000);
 
   afterAll(async () => {
@@ -74,8 +52,7 @@ describeInChromium('two tabs in Chromium (IndexedDB lock + BroadcastChannel wake
     const errors: string[] = [];
     const pageA = await context.newPage();
     const pageB = await context.newPage();
-    pageA.on('pageerror', (e) => errors.push(e.message));
-    pageB.on('pageerror', (e) => errors.push(e.message));
+    collectPageErrors(errors, pageA, pageB);
     const a = tab(pageA);
     const b = tab(pageB);
     const opts = { name: 'tabs-test', idlePollMs: 60_000, wake: true };

@@ -60,17 +60,13 @@ describeInChromium('every tab tells the truth (Chromium, IndexedDB, default Broa
     );
   };
 
-  it('two tabs: every outcome exactly once in each tab, identical views, one sender', async () => {
-    const run = await runTruthScenario(browser, server, { name: 'truth-2', tabs: 2, opsPerTab: 6, badEvery: 4 });
-    expectTruth(run, 2);
-    expect(server.received.filter((r) => r.id.includes('-truth-2-')).map((r) => r.id)).toEqual(run.ids);
-    report('two tabs', run);
-  }, 60_000);
-
-  it('three tabs: every outcome exactly once in each tab, identical views, one sender', async () => {
-    const run = await runTruthScenario(browser, server, { name: 'truth-3', tabs: 3, opsPerTab: 4, badEvery: 5 });
-    expectTruth(run, 3);
-    expect(server.received.filter((r) => r.id.includes('-truth-3-')).map((r) => r.id)).toEqual(run.ids);
-    report('three tabs', run);
+  it.each([
+    { label: 'two tabs', tabs: 2, opsPerTab: 6, badEvery: 4 },
+    { label: 'three tabs', tabs: 3, opsPerTab: 4, badEvery: 5 },
+  ])('$label: every outcome exactly once in each tab, identical views, one sender', async ({ label, tabs, opsPerTab, badEvery }) => {
+    const run = await runTruthScenario(browser, server, { name: `truth-${tabs}`, tabs, opsPerTab, badEvery });
+    expectTruth(run, tabs);
+    expect(server.received.filter((r) => r.id.includes(`-truth-${tabs}-`)).map((r) => r.id)).toEqual(run.ids);
+    report(label, run);
   }, 60_000);
 });

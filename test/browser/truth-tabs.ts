@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { servePage, type PageServer } from './chromium';
+import { TAB_FLAGS, collectPageErrors, remoteApi, created, sleep, todosEndpoint, waitUntil } from './page-helpers';
 import type { TruthTabApi } from './truth-entry';
 
 type Snapshot = ReturnType<TruthTabApi['snapshot']>;
@@ -31,42 +32,19 @@ export interface TruthServer {
 
 export async function startTruthServer(): Promise<TruthServer> {
   const received: Received[] = [];
-  const page = await servePage(join(__dirname, 'truth-entry.ts'), (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/todos') return false;
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const { id } = JSON.parse(body) as { id: string };
+  const page = await servePage(
+    join(__dirname, 'truth-entry.ts'),
+    todosEndpoint(({ id }, req) => {
       received.push({ id, key: String(req.headers['idempotency-key']), at: Date.now() });
-      if (id.startsWith('bad')) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'bad_request', message: 'refused' } }));
-      } else {
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } }));
-      }
-    });
-    return true;
-  });
+      return id.startsWith('bad') ? { status: 400, body: { error: { code: 'bad_request', message: 'refused' } } } : created({ id });
+    }),
+  );
   return { page, received, close: () => page.close() };
 }
 
-/** Flags that keep every tab's timers (lock heartbeats) at full rate. */
-export const TAB_FLAGS = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+export { TAB_FLAGS };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function waitUntil(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-const api = (page: Page) => ({
-  open: (o: { name: string; idlePollMs: number }) => page.evaluate((arg) => (globalThis as unknown as { tabTest: TruthTabApi }).tabTest.open(arg), o),
-  enqueue: (ids: readonly string[]) => page.evaluate((arg) => (globalThis as unknown as { tabTest: TruthTabApi }).tabTest.enqueue(arg), ids),
-  snapshot: () => page.evaluate(() => (globalThis as unknown as { tabTest: TruthTabApi }).tabTest.snapshot()),
-  close: () => page.evaluate(() => (globalThis as unknown as { tabTest: TruthTabApi }).tabTest.close()),
-});
+const api = (page: Page) => remoteApi<TruthTabApi>(page, 'tabTest');
 
 /** What one run saw. */
 export interface TruthRun {
@@ -107,7 +85,7 @@ export async function runTruthScenario(
   const context = await browser.newContext();
   const errors: string[] = [];
   const pages = await Promise.all(Array.from({ length: o.tabs }, () => context.newPage()));
-  pages.forEach((p) => p.on('pageerror', (e) => errors.push(e.message)));
+  collectPageErrors(errors, ...pages);
   const tabs = pages.map(api);
   const opts = { name: o.name, idlePollMs: o.idlePollMs ?? 60_000 };
   try {

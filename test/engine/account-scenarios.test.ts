@@ -5,10 +5,9 @@ import { authPortFromTokenManager } from '../../src/engine/auth-port';
 import type { EngineEvent } from '../../src/engine/sync-engine';
 import { AuthError, ValidationError } from '../../src/errors/sync-error';
 import { createOptimisticStore, type PendingEntry } from '../../src/optimistic/create-optimistic-store';
-import type { PendingOp } from '../../src/op/pending-op';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
-import { pendingOp } from '../support/op-fixture';
+import { legacyAndAccountAOps } from '../support/op-fixture';
 import { fail, ok } from '../support/scripted-transport';
 import { runUntil } from '../support/virtual-time';
 
@@ -195,13 +194,7 @@ describe('accounts and sign-out (engine, virtual time)', () => {
   test(
     'ops with no account (older builds) are sent under whoever is signed in; without account$, ops of an account are never sent',
     marbles((m) => {
-      const legacy = pendingOp({ id: '018f0000-0000-7000-8000-000000000001' as PendingOp['id'], payload: { id: 'old', title: 't' } });
-      const ofA = pendingOp({
-        id: '018f0000-0000-7000-8000-000000000002' as PendingOp['id'],
-        idempotencyKey: '9b2f5a8e-4a3c-4f7e-9a55-2f1f0c3f1a12' as PendingOp['idempotencyKey'],
-        payload: { id: 'a0', title: 't' },
-        accountId: 'A',
-      });
+      const { legacy, ofA } = legacyAndAccountAOps();
       const withB = new MemoryStoreData();
       withB.pending.set(legacy.id, legacy);
       const b = withAccounts(m, withB);

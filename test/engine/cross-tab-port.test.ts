@@ -10,48 +10,21 @@ import {
   pollOnlyCrossTab,
   type CrossTabMessage,
   type MessageChannelConstructor,
-  type MessageChannelLike,
 } from '../../src/engine/cross-tab-port';
 import { nodeAesGcm } from '../../src/node/node-aes-gcm';
 import type { PendingOp } from '../../src/op/pending-op';
 import { defineRoutes } from '../../src/router/op-router';
 import { createOpStore } from '../../src/store/create-op-store';
+import { fakeBroadcastChannels, withoutGlobalBroadcastChannel } from '../support/fake-broadcast-channel';
 
 const NodeChannel = NodeBroadcastChannel as unknown as MessageChannelConstructor;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const op = { id: 'op-1', txToken: 'tx-1', type: 'todo.create', payload: { id: 'a' } } as unknown as PendingOp;
 const appended: CrossTabMessage = { kind: 'change', change: { type: 'appended', op } };
 
-/** Records the channels the port makes (a test double of the platform's constructor). */
-function fakeChannels() {
-  const made: Array<{ name: string; posted: unknown[]; closed: boolean; fire: (data: unknown) => void; throwOnPost: boolean }> = [];
-  class Fake implements MessageChannelLike {
-    readonly #rec: (typeof made)[number];
-    readonly #listeners = new Set<(e: { data: unknown }) => void>();
-    constructor(name: string) {
-      this.#rec = { name, posted: [], closed: false, throwOnPost: false, fire: (data) => this.#listeners.forEach((l) => l({ data })) };
-      made.push(this.#rec);
-    }
-    postMessage(message: unknown): void {
-      if (this.#rec.closed || this.#rec.throwOnPost) throw new Error('DataCloneError');
-      this.#rec.posted.push(message);
-    }
-    addEventListener(_type: 'message', listener: (e: { data: unknown }) => void): void {
-      this.#listeners.add(listener);
-    }
-    removeEventListener(_type: 'message', listener: (e: { data: unknown }) => void): void {
-      this.#listeners.delete(listener);
-    }
-    close(): void {
-      this.#rec.closed = true;
-    }
-  }
-  return { Ctor: Fake as MessageChannelConstructor, made };
-}
-
 describe('broadcastChannelCrossTab', () => {
   test('opens one channel lazily, wraps what it posts, delivers only its own protocol, survives an uncloneable message, closes once', () => {
-    const { Ctor, made } = fakeChannels();
+    const { Ctor, made } = fakeBroadcastChannels();
     const port = broadcastChannelCrossTab('sync-engine:tabs:app', Ctor)!;
     expect(port.live).toBe(true);
     expect(made).toEqual([]);
@@ -76,14 +49,7 @@ describe('broadcastChannelCrossTab', () => {
   });
 
   test('undefined where the platform has no BroadcastChannel', () => {
-    const g = globalThis as { BroadcastChannel?: unknown };
-    const saved = g.BroadcastChannel;
-    delete g.BroadcastChannel;
-    try {
-      expect(broadcastChannelCrossTab('x')).toBeUndefined();
-    } finally {
-      if (saved !== undefined) g.BroadcastChannel = saved;
-    }
+    expect(withoutGlobalBroadcastChannel(() => broadcastChannelCrossTab('x'))).toBeUndefined();
   });
 
   test('over a real BroadcastChannel (Node): a structured clone reaches the other port of the name, never the poster', async () => {

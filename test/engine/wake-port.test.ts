@@ -1,41 +1,13 @@
 import { BroadcastChannel as NodeBroadcastChannel } from 'node:worker_threads';
-import { broadcastChannelWake, type BroadcastChannelConstructor, type BroadcastChannelLike } from '../../src/engine/wake-port';
+import { broadcastChannelWake, type BroadcastChannelConstructor } from '../../src/engine/wake-port';
+import { fakeBroadcastChannels, withoutGlobalBroadcastChannel } from '../support/fake-broadcast-channel';
 
 const NodeChannel = NodeBroadcastChannel as unknown as BroadcastChannelConstructor;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Records channels made by the port (a test double of the platform's constructor). */
-function fakeChannels() {
-  const made: Array<{ name: string; posted: unknown[]; listeners: number; closed: boolean; fire: () => void }> = [];
-  class Fake implements BroadcastChannelLike {
-    readonly #rec: (typeof made)[number];
-    readonly #listeners = new Set<() => void>();
-    constructor(name: string) {
-      this.#rec = { name, posted: [], listeners: 0, closed: false, fire: () => this.#listeners.forEach((l) => l()) };
-      made.push(this.#rec);
-    }
-    postMessage(message: unknown): void {
-      if (this.#rec.closed) throw new Error('InvalidStateError');
-      this.#rec.posted.push(message);
-    }
-    addEventListener(_type: 'message', listener: () => void): void {
-      this.#listeners.add(listener);
-      this.#rec.listeners = this.#listeners.size;
-    }
-    removeEventListener(_type: 'message', listener: () => void): void {
-      this.#listeners.delete(listener);
-      this.#rec.listeners = this.#listeners.size;
-    }
-    close(): void {
-      this.#rec.closed = true;
-    }
-  }
-  return { Ctor: Fake as BroadcastChannelConstructor, made };
-}
-
 describe('broadcastChannelWake', () => {
   test('opens one channel lazily, posts a content-free message, delivers its messages on wake$, closes once', () => {
-    const { Ctor, made } = fakeChannels();
+    const { Ctor, made } = fakeBroadcastChannels();
     const port = broadcastChannelWake('sync-engine:app', Ctor)!;
     expect(made).toEqual([]);
     let wakes = 0;
@@ -58,7 +30,7 @@ describe('broadcastChannelWake', () => {
   });
 
   test('a channel the platform closed does not make post() throw', () => {
-    const { Ctor, made } = fakeChannels();
+    const { Ctor, made } = fakeBroadcastChannels();
     const port = broadcastChannelWake('x', Ctor)!;
     port.post();
     made[0]!.closed = true;
@@ -67,14 +39,7 @@ describe('broadcastChannelWake', () => {
   });
 
   test('undefined where the platform has no BroadcastChannel', () => {
-    const g = globalThis as { BroadcastChannel?: unknown };
-    const saved = g.BroadcastChannel;
-    delete g.BroadcastChannel;
-    try {
-      expect(broadcastChannelWake('x')).toBeUndefined();
-    } finally {
-      if (saved !== undefined) g.BroadcastChannel = saved;
-    }
+    expect(withoutGlobalBroadcastChannel(() => broadcastChannelWake('x'))).toBeUndefined();
   });
 
   test('over a real BroadcastChannel (Node): wakes the other ports of the same name, never the poster', async () => {

@@ -1,10 +1,9 @@
 import { BehaviorSubject, VirtualTimeScheduler } from 'rxjs';
 import { owedNow } from '../../src/engine/when-idle';
 import { TimeoutError, ValidationError } from '../../src/errors/sync-error';
-import type { PendingOp } from '../../src/op/pending-op';
 import { EngineHarness } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
-import { pendingOp } from '../support/op-fixture';
+import { legacyAndAccountAOps } from '../support/op-fixture';
 import { fail, hang, ok } from '../support/scripted-transport';
 import { runUntil } from '../support/virtual-time';
 
@@ -157,13 +156,7 @@ describe('whenIdle with accounts in use (engine, virtual time)', () => {
   test('signed out, nothing can be sent: resolves at once though an op with no account and one of A are pending (they wait for a sign-in), as status$.synced says', async () => {
     const scheduler = new VirtualTimeScheduler();
     const data = new MemoryStoreData();
-    const legacy = pendingOp({ id: '018f0000-0000-7000-8000-000000000001' as PendingOp['id'], payload: { id: 'old', title: 't' } });
-    const ofA = pendingOp({
-      id: '018f0000-0000-7000-8000-000000000002' as PendingOp['id'],
-      idempotencyKey: '9b2f5a8e-4a3c-4f7e-9a55-2f1f0c3f1a12' as PendingOp['idempotencyKey'],
-      payload: { id: 'a0', title: 't' },
-      accountId: 'A',
-    });
+    const { legacy, ofA } = legacyAndAccountAOps();
     data.pending.set(legacy.id, legacy);
     data.pending.set(ofA.id, ofA);
     const h = new EngineHarness(scheduler, { account$: new BehaviorSubject<string | null>(null), data });

@@ -128,16 +128,22 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     return tab;
   }
 
-  const enqueue = (tab: Tab, id: string) => tab.engine.enqueue({ type: 'todo.create', payload: { id, title: id }, txToken: `tx-${id}` });
-  const at = (tab: Tab, type: EngineEvent['type']) => tab.events.filter((e) => e.type === type).map((e) => e.at);
-  const committed = (tab: Tab) => tab.results.filter((r) => r.outcome === 'committed').map((r) => r.txToken);
-
-  test('dispose() releases the lock: the waiting engine acquires it at once and sends', async () => {
+  /** Tabs A and B: A starts (and takes the lock) at 0, B starts at 100 and waits. */
+  async function aHoldsThenBStarts(): Promise<[Tab, Tab]> {
     const a = await openTab('A');
     const b = await openTab('B');
     a.engine.start();
     await runUntil(scheduler, 100);
     b.engine.start();
+    return [a, b];
+  }
+
+  const enqueue = (tab: Tab, id: string) => tab.engine.enqueue({ type: 'todo.create', payload: { id, title: id }, txToken: `tx-${id}` });
+  const at = (tab: Tab, type: EngineEvent['type']) => tab.events.filter((e) => e.type === type).map((e) => e.at);
+  const committed = (tab: Tab) => tab.results.filter((r) => r.outcome === 'committed').map((r) => r.txToken);
+
+  test('dispose() releases the lock: the waiting engine acquires it at once and sends', async () => {
+    const [a, b] = await aHoldsThenBStarts();
     await runUntil(scheduler, 200);
     expect(at(a, 'lockAcquired')).toEqual([0]);
     expect(at(b, 'lockAcquired')).toEqual([]);
@@ -168,11 +174,7 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
   });
 
   test('a holder that lost the lock without noticing (frozen, resumed) is refused by the fence: no commit, no new send', async () => {
-    const a = await openTab('A');
-    const b = await openTab('B');
-    a.engine.start();
-    await runUntil(scheduler, 100);
-    b.engine.start();
+    const [a, b] = await aHoldsThenBStarts();
     server.hold('x1');
     await enqueue(a, 'x1');
     await enqueue(a, 'x2');
@@ -205,11 +207,7 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
   });
 
   test('suspended (freeze, pagehide): the lock is given up at once and the other tab sends; resumed, the tab contends again', async () => {
-    const a = await openTab('A');
-    const b = await openTab('B');
-    a.engine.start();
-    await runUntil(scheduler, 100);
-    b.engine.start();
+    const [a, b] = await aHoldsThenBStarts();
     await enqueue(b, 'b1');
     await runUntil(scheduler, 200);
     a.suspended$.next(true);
@@ -227,11 +225,7 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
   test.each(Array.from({ length: 29 }, (_, i) => i * 2))(
     'a page discarded %i step(s) after the answer, its commit cut anywhere: the store stays consistent, the next holder finishes every op once',
     async (steps) => {
-      const a = await openTab('A');
-      const b = await openTab('B');
-      a.engine.start();
-      await runUntil(scheduler, 100);
-      b.engine.start();
+      const [a, b] = await aHoldsThenBStarts();
       server.hold('x1');
       for (const id of ['x1', 'x2', 'x3']) await enqueue(a, id);
       await runUntil(scheduler, 200);

@@ -1,20 +1,14 @@
 import fc from 'fast-check';
 import vectors from '../../test-vectors/batch_entry.json';
-import { ConflictError, SyncError } from '../../src/errors/sync-error';
+import type { ConflictError } from '../../src/errors/sync-error';
+import { expectSyncError, type ExpectedSyncError } from '../support/expect-sync-error';
 import { classifyBatchEntry, type BatchEntryAnswer } from '../../src/policy/classify-batch-entry';
 import { classifyResponse } from '../../src/policy/classify-response';
 
-interface Expected {
+interface Expected extends ExpectedSyncError {
   readonly ok?: boolean;
   readonly notApplied?: boolean;
-  readonly status?: number | null;
   readonly data?: unknown;
-  readonly kind?: string;
-  readonly errorClass?: string;
-  readonly consumesAttempt?: boolean;
-  readonly retryable?: boolean;
-  readonly retryAfterMs?: number | null;
-  readonly code?: string | null;
   readonly details?: unknown;
 }
 interface Row {
@@ -40,28 +34,9 @@ describe('classifyBatchEntry (test-vectors/batch_entry.json)', () => {
     }
     expect(got.kind).toBe('error');
     if (got.kind !== 'error') return;
-    const err = got.error;
-    expect(err).toBeInstanceOf(SyncError);
-    expect({
-      kind: err.kind,
-      errorClass: err.errorClass,
-      consumesAttempt: err.consumesAttempt,
-      retryable: err.retryable,
-      status: err.status ?? null,
-      retryAfterMs: err.retryAfterMs ?? null,
-      code: err.code ?? null,
-    }).toEqual({
-      kind: e.kind,
-      errorClass: e.errorClass,
-      consumesAttempt: e.consumesAttempt,
-      retryable: e.retryable,
-      status: e.status ?? null,
-      retryAfterMs: e.retryAfterMs ?? null,
-      code: e.code ?? null,
-    });
-    if (e.details !== undefined) expect((err as ConflictError).details).toEqual(e.details);
+    if (e.details !== undefined) expect((got.error as ConflictError).details).toEqual(e.details);
     // Nothing the server wrote reaches the message or the stored summary.
-    for (const text of [err.message, err.userMessage, JSON.stringify(err.toInfo())]) expect(text).not.toMatch(/alice@|Sign in|expected string/);
+    expectSyncError(got.error, e, /alice@|Sign in|expected string/);
   });
 
   it('covers every status class of a single response, and 424', () => {

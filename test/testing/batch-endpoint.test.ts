@@ -4,6 +4,7 @@ import { createApiClient } from '../../src/api/api-client';
 import { ConflictError, PermanentError, RateLimitError, ServerError } from '../../src/errors/sync-error';
 import { startReferenceBackend, type ReferenceBackend, type RequestInfo } from '../../src/testing';
 import { stopsBatch } from '../../src/testing/batch-endpoint';
+import { callBackend, type BackendReply } from '../support/backend-call';
 
 interface Op {
   readonly idempotencyKey?: string;
@@ -12,35 +13,14 @@ interface Op {
   readonly path: string;
   readonly body?: unknown;
 }
-interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-  readonly json: any;
-}
+type Reply = BackendReply;
 
 const create = (id: string, key = randomUUID()): Op => ({ idempotencyKey: key, traceId: `tr-${id}`, method: 'POST', path: '/todos', body: { id, title: id } });
 const patch = (id: string, body: unknown, key = randomUUID()): Op => ({ idempotencyKey: key, traceId: `tr-${id}`, method: 'PATCH', path: `/todos/${id}`, body });
 
-async function batch(backend: ReferenceBackend, ops: readonly Op[] | unknown, opts: { token?: string | null; path?: string; rawBody?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  const token = opts.token === undefined ? backend.issueToken() : opts.token;
-  if (token !== null) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${backend.url}${opts.path ?? '/batch'}`, {
-    method: 'POST',
-    headers,
-    body: opts.rawBody ?? JSON.stringify({ ops }),
-    signal: AbortSignal.timeout(5000),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+/** POST `{ ops }` (or `rawBody`) to the batch endpoint: a batch carries no key of its own. */
+const batch = (backend: ReferenceBackend, ops: readonly Op[] | unknown, opts: { token?: string | null; path?: string; rawBody?: string } = {}): Promise<Reply> =>
+  callBackend(backend, 'POST', opts.path ?? '/batch', { ops }, { token: opts.token, rawBody: opts.rawBody, key: null });
 
 const statuses = (r: Reply): number[] => (r.json.results as { status: number }[]).map((x) => x.status);
 /** A rule that hands `fault` to entry `index` of the next batches. */

@@ -1,39 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { callBackend as call } from '../support/backend-call';
 import { startReferenceBackend, signJwt, mulberry32, type ReferenceBackend } from '../../src/testing';
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
-
-async function call(
-  backend: ReferenceBackend,
-  method: string,
-  path: string,
-  body?: unknown,
-  opts: { token?: string | null; key?: string | null; timeoutMs?: number; rawBody?: string } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  const token = opts.token === undefined ? backend.issueToken() : opts.token;
-  if (token !== null) headers.Authorization = `Bearer ${token}`;
-  if (opts.key !== null && method !== 'GET') headers['Idempotency-Key'] = opts.key ?? randomUUID();
-  const res = await fetch(`${backend.url}${path}`, {
-    method,
-    headers,
-    body: opts.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
 
 describe('reference backend', () => {
   let backend: ReferenceBackend;
