@@ -2,12 +2,14 @@
  * Size budget (issue 15): the minimal app (`createSyncEngine` +
  * `createOpStore` + `defineRoutes`, one route with an io-ts codec), bundled
  * from the packed tarball as a web app would (esbuild, minified, platform
- * browser, ES module output). The issue's budget is 45 KB gzip; today the
- * app is ~56.7 KB, of which localforage alone is ~9.9 KB gzip (see
+ * browser, ES module output). The issue's budget is 45 KB gzip; the app
+ * was ~56.7 KB after the ES module build, and ~66 KB once Web Locks,
+ * cross-tab truth, the keyed drain, batching and the quota reserve landed
+ * (all in the default path); localforage alone is ~9.9 KB gzip (see
  * docs/performance.md, "What each dependency costs", for what is left to
  * cut). So two checks:
- * - a ceiling of 60 KB (today's size plus ~6 %): the bundle must not grow
- *   back (a CommonJS import, a ponyfill, an eager heavy dependency);
+ * - a ceiling of 68 KB (today's size plus ~3 %): the bundle must not grow
+ *   (a CommonJS import, a ponyfill, an eager heavy dependency);
  * - the 45 KB goal, written as `test.failing` while it is not met: it
  *   turns red the day the app fits, to be made a plain `test` then (and
  *   the ceiling dropped).
@@ -22,8 +24,8 @@ jest.setTimeout(300_000);
 
 /** The issue's budget (45 KB gzip), not met yet. */
 const BUDGET_GZIP_BYTES = 45 * 1024;
-/** No growth: today's 58,074 B gzip (packed tarball, 2026-11-30) plus ~6 % for features under way. */
-const CEILING_GZIP_BYTES = 60 * 1024;
+/** No growth: 67,302 B gzip measured on main with issue 14 and 15 merged (packed tarball, 2026-11-30), plus ~3 %. */
+const CEILING_GZIP_BYTES = 68 * 1024;
 
 describe('the minimal app bundled from the packed package', () => {
   let installed: InstalledPackage | undefined;
