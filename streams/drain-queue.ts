@@ -27,38 +27,42 @@ import type { ErrorInfo } from '../src/errors/sync-error';
 import type { StorePort } from './ports';
 import type { SettleLane } from './settle-lane';
 
-/** Inputs of `drainQueue`. */
-export interface DrainOptions {
+/** What both drains (`drainQueue`, `keyedDrain`) take besides how they process. */
+export interface DrainCommonOptions {
   readonly store: Pick<StorePort, 'peek'>;
-  /** Ops read per `peek` (bounded memory). */
-  readonly batchSize: number;
-  /** Emits when the queue may have grown (appends, retries from failed_ops). */
+  /** Emits when the queue may have grown (appends, retries from failed_ops, a poll, "sync now"). */
   readonly wake$: Observable<unknown>;
-  /**
-   * Processes one op; must never error. Completes when the op left the head
-   * or its settlement was handed to `lane`.
-   */
-  readonly process: (op: PendingOp) => Observable<unknown>;
   /**
    * Ops the drain leaves where they are, untouched (not processed, nothing
    * written): e.g. the ops of an account that is not signed in. Each
    * account's ops keep their order; they do not block the others.
    */
   readonly skip?: (op: PendingOp) => boolean;
-  /** Where `process` settles ops: read from the head only once it is drained. */
+  /** Where ops settle: the drain reads from the head only once it is drained. */
   readonly lane: Pick<SettleLane, 'drained$' | 'failures$'>;
   /**
-   * Called each time the queue was found empty (e.g. to resynchronise
-   * counts), with the number of ops this pass skipped since it last read
-   * from the head.
+   * Called each time the queue was found empty with every settlement landed
+   * (e.g. to resynchronise counts), with the number of ops skipped since
+   * the last read from the head.
    */
   readonly onIdle?: (skipped: number) => void;
-  /** Called when reading the queue or a handed commit fails (retried after `retryMs`). */
+  /** Called when reading the queue or a handed commit fails (retried after `retryMs`, or at once on `syncNow$`). */
   readonly onError?: (error: ErrorInfo) => void;
   readonly retryMs: number;
   /** "Sync now": ends the wait after a storage failure at once. */
   readonly syncNow$?: Observable<unknown>;
   readonly scheduler: SchedulerLike;
+}
+
+/** Inputs of `drainQueue`. */
+export interface DrainOptions extends DrainCommonOptions {
+  /** Ops read per `peek` (bounded memory). */
+  readonly batchSize: number;
+  /**
+   * Processes one op; must never error. Completes when the op left the head
+   * or its settlement was handed to `lane`.
+   */
+  readonly process: (op: PendingOp) => Observable<unknown>;
   /**
    * Where the read of the next batch starts while a batch is processed: a
    * task after the current one, so the first op's request goes out first.

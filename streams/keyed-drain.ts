@@ -10,17 +10,14 @@ import {
   throwError,
   timer,
   EMPTY,
-  type SchedulerLike,
 } from 'rxjs';
-import { SyncError, type ErrorInfo } from '../src/errors/sync-error';
+import { SyncError } from '../src/errors/sync-error';
 import type { OpId, PendingOp } from '../src/op/pending-op';
 import { pickReady, type PackLimits } from './pick-ready';
-import type { StorePort } from './ports';
-import type { SettleLane } from './settle-lane';
+import type { DrainCommonOptions } from './drain-queue';
 
 /** Inputs of `keyedDrain`. */
-export interface KeyedDrainOptions {
-  readonly store: Pick<StorePort, 'peek'>;
+export interface KeyedDrainOptions extends DrainCommonOptions {
   /** Ops held at once (read, not yet finished): the window; a probe past a full window may hold as many again. */
   readonly window: number;
   /** The op's ordering key: ops of one key are processed in order, never two at once. */
@@ -36,19 +33,6 @@ export interface KeyedDrainOptions {
   readonly process: (ops: readonly PendingOp[]) => Observable<UnitEvent>;
   /** Batching: how ready ops are packed (absent: one op per unit). */
   readonly pack?: PackLimits;
-  /** Emits when the queue may have grown (appends, retries from failed_ops, a poll, "sync now"). */
-  readonly wake$: Observable<unknown>;
-  /** Ops left where they are, untouched (another account's). */
-  readonly skip?: (op: PendingOp) => boolean;
-  readonly lane: Pick<SettleLane, 'drained$' | 'failures$'>;
-  /** The queue was found empty with every settlement landed; ops `skip`ped since the last read from the head. */
-  readonly onIdle?: (skipped: number) => void;
-  /** A read or a handed commit failed (retried after `retryMs`, or at once on `syncNow$`). */
-  readonly onError?: (error: ErrorInfo) => void;
-  readonly retryMs: number;
-  /** Ends the wait after a storage failure at once. */
-  readonly syncNow$?: Observable<unknown>;
-  readonly scheduler: SchedulerLike;
 }
 
 /** A unit is done with `op`: it finished, or it is handed back untouched (`back`). */
