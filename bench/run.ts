@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` (each exports `run()` and
  * prints its own table with ratios against a limit measured in the same
- * run). `npm run bench -- store` runs only the benches whose name contains
- * `store`; `npm run bench -- --help` lists the benches and their options.
+ * run). `npm run bench -- store` runs only the bench named `store` (a
+ * name that is no bench's selects every bench containing it, e.g. `browser`);
+ * `npm run bench -- --help` lists the benches and their options.
  */
 import { parseArgs } from 'node:util';
 import { describeBench, findBenches, type BenchFile, type BenchModule } from './bench-module';
@@ -27,9 +28,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommand {
   return values.help === true ? { kind: 'help' } : { kind: 'run', filters: positionals };
 }
 
-/** The benches a run selects: all without filters, else those whose name contains one of them. */
+/**
+ * The benches a run selects: all without filters, else those a filter
+ * names — a bench's exact name selects that bench alone (`drain` is not
+ * also `browser-drain`), any other filter every bench whose name contains it.
+ */
 export function selectBenches(files: readonly BenchFile[], filters: readonly string[]): BenchFile[] {
-  return files.filter((f) => filters.length === 0 || filters.some((q) => f.name.includes(q)));
+  const names = new Set(files.map((f) => f.name));
+  const matches = (name: string, q: string): boolean => (names.has(q) ? name === q : name.includes(q));
+  return files.filter((f) => filters.length === 0 || filters.some((q) => matches(f.name, q)));
 }
 
 /** A loaded bench, as `--help` shows it. */
@@ -49,8 +56,9 @@ export function formatHelp(benches: readonly BenchInfo[]): string {
   const lines = [
     'Usage: npm run bench -- [name…] [--help]',
     '',
-    'Runs every bench/*.bench.ts, or those whose name contains one of the',
-    'given names. Each prints its own table; sizes are set by environment',
+    'Runs every bench/*.bench.ts, or the benches named (a name that is no',
+    "bench's selects every bench containing it, e.g. browser). Each prints",
+    'its own table; sizes are set by environment',
     'variables, e.g. BENCH_DRAIN_OPS=500 npm run bench -- drain.',
     '',
     'Benches:',

@@ -24,6 +24,13 @@ describe('npm run bench: command line', () => {
     expect(selectBenches(files, ['nothing'])).toEqual([]);
   });
 
+  test("a bench's exact name selects it alone, not every bench containing it", () => {
+    const files = ['browser-drain', 'drain', 'store'].map((name) => ({ name, path: `${name}.bench.ts` }));
+    expect(selectBenches(files, ['drain']).map((f) => f.name)).toEqual(['drain']);
+    expect(selectBenches(files, ['rain']).map((f) => f.name)).toEqual(['browser-drain', 'drain']);
+    expect(selectBenches(files, ['drain', 'store']).map((f) => f.name)).toEqual(['drain', 'store']);
+  });
+
   test('an unknown option is refused, not taken for a filter', () => {
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/--frobnicate/);
   });
