@@ -5,6 +5,8 @@
  * measured against from the same page — a raw IndexedDB `put` and a raw
  * sequential `fetch` loop.
  */
+import { of } from 'rxjs';
+import type { ProcessorLock } from '../src/lock/processor-lock';
 import { createSyncEngine } from '../src/create-sync-engine';
 import { createOpStore, type SealedOpStore } from '../src/store/create-op-store';
 import { createOpId } from '../src/op/ids';
@@ -40,8 +42,15 @@ const timedFetch: typeof fetch = async (input, init) => {
   return res;
 };
 
-const makeEngine = (store: SealedOpStore) =>
+/** A lock always held by this page and never fenced (diagnostic: the engine without the fence's per-op reads). */
+const unfencedLock: ProcessorLock = {
+  hold: () => of({ held: true, fencingToken: 1, takeover: false }),
+  release: () => of(true),
+};
+
+const makeEngine = (store: SealedOpStore, unfenced = false) =>
   createSyncEngine({
+    ...(unfenced ? { lock: unfencedLock } : {}),
     baseUrl: location.origin,
     routes,
     store,
@@ -60,11 +69,11 @@ let current: { store: SealedOpStore; engine: Engine; startedAt: number; firstSen
  * the in-memory driver instead of IndexedDB (the pipeline without the
  * storage, for comparison), with a fresh key.
  */
-async function open(name: string, memory = false): Promise<void> {
+async function open(name: string, memory = false, unfenced = false): Promise<void> {
   const store = memory
     ? await createOpStore({ name, driver: await defineMemoryDriver(), encryptionKey: await generateStoreKey() })
     : await createOpStore({ name });
-  const engine = makeEngine(store);
+  const engine = makeEngine(store, unfenced);
   const c = { store, engine, startedAt: 0, firstSendAt: 0, results: 0, onResult: undefined as (() => void) | undefined };
   engine.events$.subscribe((e) => {
     if (e.type === 'attemptStarted' && c.firstSendAt === 0) c.firstSendAt = performance.now();

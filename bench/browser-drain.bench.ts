@@ -14,7 +14,8 @@
  *    (same headers and bodies), at 0 and 50 ms added server latency,
  *    interleaved rounds, each timed after LEAD untimed ops; at 0 ms also
  *    the same engine on the memory driver (the pipeline without
- *    IndexedDB), and where each side's time per request goes;
+ *    IndexedDB) and on IndexedDB with an app lock (no fence read per
+ *    send), and where each side's time per request goes;
  * 3. with 10,000 ops queued in IndexedDB: enqueue p50/p99, reload → first
  *    send (engine idle before the reload, and mid-drain: the old page's
  *    lock must be handed over), and the page's JS heap after GC (CDP).
@@ -93,8 +94,8 @@ const freshName = () => `bench-${Date.now()}-${++storeSeq}`;
 /** IndexedDB transactions per op of each IndexedDB drain at 0 ms, by scope and mode. */
 const txPerOp: Array<Record<string, number>> = [];
 
-async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false): Promise<number> {
-  await call(page, 'open', freshName(), memory);
+async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false, unfenced = false): Promise<number> {
+  await call(page, 'open', freshName(), memory, unfenced);
   await call(page, 'fill', lead + n);
   const rate = await call(page, 'drain', lead, n);
   if (split) {
@@ -191,12 +192,14 @@ export async function run(): Promise<void> {
     }
 
     // 2. Drain vs the raw loop, interleaved, at 0 and 50 ms.
-    const drain0 = { raw: [] as number[], engine: [] as number[], memory: [] as number[], rawSplit: [] as Split[], engineSplit: [] as Split[] };
+    const drain0 = { raw: [] as number[], engine: [] as number[], memory: [] as number[], unfenced: [] as number[], rawSplit: [] as Split[], engineSplit: [] as Split[] };
     for (let round = 0; round < ROUNDS; round++) {
       drain0.raw.push(await rawLoop(page, LEAD, OPS, drain0.rawSplit));
       drain0.engine.push(await engineDrain(page, LEAD, OPS, drain0.engineSplit));
       // The same engine on the memory driver: the pipeline without IndexedDB.
       drain0.memory.push(await engineDrain(page, LEAD, OPS, undefined, true));
+      // The same engine on IndexedDB with an app lock (no fence): what the fence's per-op reads cost.
+      drain0.unfenced.push(await engineDrain(page, LEAD, OPS, undefined, false, true));
     }
     server.latencyMs = 50;
     const drain50 = { raw: [] as number[], engine: [] as number[] };
@@ -248,6 +251,8 @@ export async function run(): Promise<void> {
     const ratios50 = drain50.engine.map((e, i) => e / (drain50.raw[i] as number));
     const ratiosMem = drain0.memory.map((e, i) => e / (drain0.raw[i] as number));
     rows.push(['engine drain, memory driver, 0 ms', `${median(drain0.memory).toFixed(0)} ops/s (${x(median(ratiosMem))} raw [rounds ${range(ratiosMem)}]: the pipeline without IndexedDB)`]);
+    const ratiosUnfenced = drain0.unfenced.map((e, i) => e / (drain0.raw[i] as number));
+    rows.push(['engine drain, IndexedDB, no fence', `${median(drain0.unfenced).toFixed(0)} ops/s (${x(median(ratiosUnfenced))} raw [rounds ${range(ratiosUnfenced)}]: an app lock, no fence read per send)`]);
     const ms = (xs: Split[], k: keyof Split) => median(xs.map((v) => v[k])).toFixed(2);
     rows.push([
       'per request at 0 ms, raw / engine',

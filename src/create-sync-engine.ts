@@ -134,7 +134,7 @@ function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, n
 }
 
 /** The store writes that settle or reschedule an op: only the lock holder makes them, after a fence check. */
-const FENCED_WRITES = ['complete', 'fail', 'update', 'rewrite'] as const;
+const FENCED_WRITES = ['complete', 'completeAll', 'fail', 'update', 'rewrite'] as const;
 
 /** The API client, each request (single or batch) after a fence check when the lock is fenced. */
 const fencedSends = (fenced: FencedLock | undefined, api: ApiClient): ApiClient =>
@@ -154,7 +154,9 @@ function coreDeps(
   const fenced: FencedLock | undefined = isProcessorLock(options.lock)
     ? undefined
     : createDefaultLock(port, { suspended$: platformSuspended$(), ...options.lock, scheduler, now });
-  const store = fenced === undefined ? port : guardMethods(port, FENCED_WRITES, (w) => fenced.guardWrite(w));
+  // `completeAll` is fenced only where the store has it.
+  const writes = FENCED_WRITES.filter((name) => port[name] !== undefined);
+  const store = fenced === undefined ? port : guardMethods(port, writes, (w) => fenced.guardWrite(w));
   const ownHeaders = options.requestHeaders;
   return {
     store,

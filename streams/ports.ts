@@ -4,10 +4,11 @@ import type { OpStore } from '../src/store/op-store';
 
 /**
  * `S` with every Promise-returning method returning a cold Observable of
- * the same value instead (same name, same parameters); other members as is.
+ * the same value instead (same name, same parameters, optional where it
+ * is); other members as is.
  */
 type Observed<S> = {
-  [K in keyof S]: S[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => Observable<R> : S[K];
+  [K in keyof S]: NonNullable<S[K]> extends (...args: infer A) => Promise<infer R> ? (...args: A) => Observable<R> : S[K];
 };
 
 /**

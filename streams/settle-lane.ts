@@ -1,4 +1,4 @@
-import { Observable, Subject, type SchedulerLike, type Subscriber } from 'rxjs';
+import { Observable, Subject, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
 
 /**
  * The serial lane where ops leave the queue. Every settlement — the ledger
@@ -25,6 +25,18 @@ import { Observable, Subject, type SchedulerLike, type Subscriber } from 'rxjs';
  * on `failures$`; the drain then starts over from the head of the queue
  * once the lane is `drained$`.
  *
+ * Handed-off writes that can be written together (`Mergeable`, the same
+ * `writeAll`) wait up to `mergeWindowMs` for like ones to join them, then
+ * are written as one: `writeAll` with the items of all of them (up to
+ * `MAX_MERGED`, in order) — one transaction, all or none — then their
+ * `then`s in order. A failed merged write fails each of them, as if the
+ * first had failed and dropped the rest. The wait ends at once when anyone
+ * subscribes to `drained$` (the drain reading the head or going idle, a
+ * stop), when a write that does not merge is queued behind them, or when
+ * `MAX_MERGED` are queued. A lone one is written by its own `write$`.
+ * Waiting is safe for the same reason handing off is: until the write
+ * lands the op stays pending, and a crash resends it under its key.
+ *
  * ```
  * handOff(a$)     a---|
  * handOff(b$)         b--|          (starts when a$ completed)
@@ -41,8 +53,10 @@ export interface SettleLane {
   /**
    * Fire and forget: queue `write$` (started on the lane's scheduler), then
    * `then()` once it completed; returns at once. A failure goes to `failures$`.
+   * With `merge`, written together with the like writes queued next to it
+   * (`Mergeable`) when several are waiting.
    */
-  handOff(write$: Observable<unknown>, then: () => void): void;
+  handOff<T>(write$: Observable<unknown>, then: () => void, merge?: Mergeable<T>): void;
   /**
    * Queue `write$`, then `then()`; the returned Observable completes (or
    * errors) once both ran. Unsubscribing stops listening, not the write.
@@ -54,10 +68,42 @@ export interface SettleLane {
   readonly failures$: Observable<unknown>;
 }
 
+/**
+ * A handed-off write the lane may write together with the like ones queued
+ * next to it: `writeAll` (the same function for all of them) writes the
+ * `item`s of several at once, atomically — every one written or none.
+ *
+ * @example
+ * lane.handOff(store.complete(op, at), report, { item: { op, completedAt: at }, writeAll: store.completeAll });
+ */
+export interface Mergeable<T> {
+  readonly item: T;
+  readonly writeAll: (items: readonly T[]) => Observable<unknown>;
+}
+
+/** Most handed-off writes merged into one (one transaction stays short). */
+export const MAX_MERGED = 32;
+
+/** Options of `createSettleLane`. */
+export interface SettleLaneOptions {
+  /**
+   * How long a `Mergeable` handed-off write waits for like ones to join it,
+   * ms (0: never waits; it still merges with those already queued).
+   * Default 20 (`SETTLE_LANE_DEFAULTS`).
+   */
+  readonly mergeWindowMs?: number;
+}
+
+/** The defaults of `SettleLaneOptions`. */
+export const SETTLE_LANE_DEFAULTS: Readonly<Required<SettleLaneOptions>> = Object.freeze({ mergeWindowMs: 20 });
+
 interface Entry {
   readonly write$: Observable<unknown>;
   readonly then: () => void;
   readonly handedOff: boolean;
+  readonly merge?: Mergeable<unknown>;
+  /** When it was queued (the lane scheduler's clock). */
+  readonly queuedAt: number;
   /** The caller of `runAndWait` while it listens. */
   listener: Subscriber<never> | null;
 }
@@ -67,8 +113,10 @@ interface Entry {
  * makes one and gives it to the drain (which waits for it before reading
  * the head) and to `processOp` (which settles through it).
  */
-export function createSettleLane(scheduler: SchedulerLike): SettleLane {
-  return new Lane(scheduler);
+export function createSettleLane(scheduler: SchedulerLike, options: SettleLaneOptions = {}): SettleLane {
+  const mergeWindowMs = options.mergeWindowMs ?? SETTLE_LANE_DEFAULTS.mergeWindowMs;
+  if (!(mergeWindowMs >= 0 && Number.isFinite(mergeWindowMs))) throw new RangeError('mergeWindowMs: expected a finite number ≥ 0');
+  return new Lane(scheduler, mergeWindowMs);
 }
 
 class Lane implements SettleLane {
@@ -76,9 +124,11 @@ class Lane implements SettleLane {
   readonly #waiters = new Set<Subscriber<never>>();
   readonly #failures = new Subject<unknown>();
   readonly #scheduler: SchedulerLike;
+  readonly #mergeWindowMs: number;
   #running = false;
   #pumping = false;
-  #scheduled = false;
+  /** The pump scheduled next, and when it is due. */
+  #wake: { readonly due: number; sub: Subscription } | null = null;
 
   readonly drained$ = new Observable<never>((subscriber) => {
     if (this.#idle()) {
@@ -86,6 +136,8 @@ class Lane implements SettleLane {
       return undefined;
     }
     this.#waiters.add(subscriber);
+    // Someone waits for the lane: writes waiting to merge start now.
+    this.#pump();
     return () => {
       this.#waiters.delete(subscriber);
     };
@@ -93,23 +145,21 @@ class Lane implements SettleLane {
 
   readonly failures$ = this.#failures.asObservable();
 
-  constructor(scheduler: SchedulerLike) {
+  constructor(scheduler: SchedulerLike, mergeWindowMs: number) {
     this.#scheduler = scheduler;
+    this.#mergeWindowMs = mergeWindowMs;
   }
 
-  handOff(write$: Observable<unknown>, then: () => void): void {
-    this.#queue.push({ write$, then, handedOff: true, listener: null });
-    if (this.#running || this.#pumping || this.#scheduled) return;
-    this.#scheduled = true;
-    this.#scheduler.schedule(() => {
-      this.#scheduled = false;
-      this.#pump();
-    });
+  handOff<T>(write$: Observable<unknown>, then: () => void, merge?: Mergeable<T>): void {
+    const queuedAt = this.#scheduler.now();
+    this.#queue.push({ write$, then, handedOff: true, listener: null, merge: merge as Mergeable<unknown> | undefined, queuedAt });
+    if (this.#running || this.#pumping) return;
+    this.#schedulePump(0);
   }
 
   runAndWait(write$: Observable<unknown>, then: () => void): Observable<never> {
     return new Observable<never>((subscriber) => {
-      const entry: Entry = { write$, then, handedOff: false, listener: subscriber };
+      const entry: Entry = { write$, then, handedOff: false, listener: subscriber, queuedAt: this.#scheduler.now() };
       this.#queue.push(entry);
       this.#pump();
       return () => {
@@ -129,45 +179,96 @@ class Lane implements SettleLane {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (!this.#running && this.#queue.length > 0) this.#start(this.#queue.shift() as Entry);
+      while (!this.#running && this.#queue.length > 0) {
+        const wait = this.#mergeWait();
+        if (wait > 0) {
+          this.#schedulePump(wait);
+          break;
+        }
+        this.#start(this.#takeNext());
+      }
     } finally {
       this.#pumping = false;
     }
     this.#notifyDrained();
   }
 
-  #start(entry: Entry): void {
+  /** A pump on the scheduler after `delay` ms, unless one is due by then already. */
+  #schedulePump(delay: number): void {
+    const due = this.#scheduler.now() + delay;
+    if (this.#wake !== null && this.#wake.due <= due) return;
+    this.#wake?.sub.unsubscribe();
+    const wake = { due, sub: Subscription.EMPTY };
+    this.#wake = wake;
+    wake.sub = this.#scheduler.schedule(() => {
+      if (this.#wake === wake) this.#wake = null;
+      this.#pump();
+    }, delay);
+  }
+
+  /** How long the head must still wait for like writes to join it, ms (0: start it now). */
+  #mergeWait(): number {
+    const head = this.#queue[0] as Entry;
+    const writeAll = head.handedOff ? head.merge?.writeAll : undefined;
+    if (writeAll === undefined || this.#mergeWindowMs === 0 || this.#waiters.size > 0) return 0;
+    // Full, or something that does not merge with it is waiting behind it: no use waiting.
+    if (this.#queue.length >= MAX_MERGED || this.#queue.some((e) => !e.handedOff || e.merge?.writeAll !== writeAll)) return 0;
+    return Math.max(0, head.queuedAt + this.#mergeWindowMs - this.#scheduler.now());
+  }
+
+  /** The head entry, with the mergeable ones queued right behind it that share its `writeAll`. */
+  #takeNext(): readonly Entry[] {
+    const head = this.#queue.shift() as Entry;
+    const writeAll = head.handedOff ? head.merge?.writeAll : undefined;
+    if (writeAll === undefined) return [head];
+    let n = 0;
+    while (n + 1 < MAX_MERGED && n < this.#queue.length) {
+      const next = this.#queue[n] as Entry;
+      if (!next.handedOff || next.merge?.writeAll !== writeAll) break;
+      n += 1;
+    }
+    return [head, ...this.#queue.splice(0, n)];
+  }
+
+  #start(group: readonly Entry[]): void {
     this.#running = true;
-    let failed = false;
-    entry.write$.subscribe({
-      error: (err: unknown) => this.#finish(entry, true, err),
+    const head = group[0] as Entry;
+    const write$ = group.length === 1 || head.merge === undefined ? head.write$ : head.merge.writeAll(group.map((e) => e.merge?.item));
+    write$.subscribe({
+      error: (err: unknown) => this.#finish(group, { err }),
       complete: () => {
-        try {
-          entry.then();
-        } catch (err) {
-          failed = true;
-          this.#finish(entry, true, err);
+        // Every write of the group landed: each `then`, in order, even if
+        // one throws (its op is out of the store: its outcome is owed).
+        let failure: { readonly err: unknown } | undefined;
+        for (const entry of group) {
+          try {
+            entry.then();
+          } catch (err) {
+            failure ??= { err };
+          }
         }
-        if (!failed) this.#finish(entry, false);
+        this.#finish(group, failure);
       },
     });
   }
 
-  #finish(entry: Entry, failed: boolean, err?: unknown): void {
+  #finish(group: readonly Entry[], failure?: { readonly err: unknown }): void {
     this.#running = false;
-    const listener = entry.listener;
-    entry.listener = null;
-    if (!failed) {
+    const head = group[0] as Entry;
+    // Only a lone entry (`runAndWait`) has a listener.
+    const listener = head.listener;
+    head.listener = null;
+    if (failure === undefined) {
       listener?.complete();
-    } else if (entry.handedOff) {
+    } else if (head.handedOff) {
       // What was queued behind it must not land before it: dropped (the
       // ops stay in the store); a caller still waiting on a dropped
       // `runAndWait` gets the same error.
       const dropped = this.#queue.splice(0);
-      this.#failures.next(err);
-      for (const d of dropped) d.listener?.error(err);
+      this.#failures.next(failure.err);
+      for (const d of dropped) d.listener?.error(failure.err);
     } else {
-      listener?.error(err);
+      listener?.error(failure.err);
     }
     this.#pump();
   }

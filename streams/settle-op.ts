@@ -19,7 +19,8 @@ export interface SettleContext {
 /**
  * The server answered 2xx: hand the ledger write and removal off to the lane and
  * complete at once, so the next op is sent while it is written. Reports
- * `committed` once the write landed.
+ * `committed` once the write landed. Commits that queued up behind a slow
+ * write are written in one transaction where the store has `completeAll`.
  *
  * Ledger first (inside `complete`): a crash after the server's answer and
  * before this write resends with the same key and gets the replay — also
@@ -35,9 +36,18 @@ export interface SettleContext {
  * switchTo(attempts$, (res) => commit(op, res.data, ctx));
  */
 export function commit(op: PendingOp, data: unknown, ctx: SettleContext): Observable<never> {
-  ctx.lane.handOff(ctx.store.complete(op, ctx.now()), () => {
-    ctx.report({ type: 'committed', at: ctx.now(), op, fromLedger: false, data });
-  });
+  const completedAt = ctx.now();
+  const { completeAll } = ctx.store;
+  // Where the store completes several ops in one transaction, commits that
+  // queue up behind a slow write are written together (`Mergeable`).
+  const merge = completeAll === undefined ? undefined : { item: { op, completedAt }, writeAll: completeAll };
+  ctx.lane.handOff(
+    ctx.store.complete(op, completedAt),
+    () => {
+      ctx.report({ type: 'committed', at: ctx.now(), op, fromLedger: false, data });
+    },
+    merge,
+  );
   return EMPTY;
 }
 

@@ -107,16 +107,33 @@ function setItems(this: LocalForage, entries: ReadonlyArray<readonly [string, un
  * transaction across both object stores of the same database.
  */
 function setAndRemove(this: LocalForage, key: string, value: unknown, other: RangeCapableForage, otherKey: string): Promise<void> {
+  return setAllAndRemove.call(this, [[key, value]], other, [otherKey]);
+}
+
+/**
+ * `setAllAndRemove` for localforage's IndexedDB driver: every entry into
+ * this instance's object store and every key of `otherKeys` out of
+ * `other`'s, in one transaction across both object stores of the same
+ * database.
+ */
+function setAllAndRemove(
+  this: LocalForage,
+  entries: ReadonlyArray<readonly [string, unknown]>,
+  other: RangeCapableForage,
+  otherKeys: readonly string[],
+): Promise<void> {
   const mine = this.config('storeName') as string;
   const theirs = other.config('storeName') as string;
   if (other.driver() !== localforage.INDEXEDDB || other.config('name') !== this.config('name')) {
     return Promise.reject(new Error('setAndRemove: the other instance is not in the same database'));
   }
   return transact(this, [mine, theirs], (tx) => {
-    // The set first: if it throws (a value IndexedDB cannot clone), the
-    // transaction is aborted before the removal is even issued.
-    tx.objectStore(mine).put(stored(value), String(key));
-    tx.objectStore(theirs).delete(String(otherKey));
+    // The sets first: if one throws (a value IndexedDB cannot clone), the
+    // transaction is aborted before any removal is even issued.
+    const store = tx.objectStore(mine);
+    for (const [key, value] of entries) store.put(stored(value), String(key));
+    const from = tx.objectStore(theirs);
+    for (const key of otherKeys) from.delete(String(key));
   });
 }
 
@@ -125,7 +142,8 @@ function setAndRemove(this: LocalForage, key: string, value: unknown, other: Ran
  * drivers carry (`RangeDriverExtras`): `setItems` (appends of one tick in
  * one transaction) and `setAndRemove` (ledger entry and removal of the
  * completed op in one transaction across two object stores, so nothing is
- * ever pending and completed at once). They write through the connection
+ * ever pending and completed at once; `setAllAndRemove` does the same for
+ * several completed ops in one transaction). They write through the connection
  * localforage opened, in its driver's layout (database `name`, one object
  * store per `storeName`, the value stored as is under its key): records
  * written either way read back either way, and a database created by an
@@ -138,5 +156,5 @@ function setAndRemove(this: LocalForage, key: string, value: unknown, other: Ran
  */
 export function addIndexedDbExtras(forage: RangeCapableForage): RangeCapableForage {
   if (forage.driver() !== localforage.INDEXEDDB) return forage;
-  return Object.assign(forage, { setItems, setAndRemove });
+  return Object.assign(forage, { setItems, setAndRemove, setAllAndRemove });
 }

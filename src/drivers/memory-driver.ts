@@ -134,6 +134,15 @@ const memoryDriver: LocalForageDriver & RangeDriverExtras = {
     table(this).set(String(key), value);
     theirs.delete(String(otherKey));
   },
+  async setAllAndRemove(this: Self, entries: ReadonlyArray<readonly [string, unknown]>, other: RangeCapableForage, otherKeys: readonly string[]) {
+    // Synchronous; every value copied before anything is set (a value it
+    // cannot copy throws here), so a failure changes nothing.
+    const mine = table(this);
+    const theirs = table(other as Self);
+    const copies = entries.map(([k, v]) => [String(k), clone(v)] as const);
+    for (const [k, v] of copies) mine.set(k, v);
+    for (const k of otherKeys) theirs.delete(String(k));
+  },
   async clear(this: Self) {
     table(this).clear();
   },

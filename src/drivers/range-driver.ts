@@ -29,6 +29,13 @@ export interface RangeDriverExtras {
    * fsync) and no state in between.
    */
   setAndRemove?(key: string, value: unknown, other: RangeCapableForage, otherKey: string): Promise<void>;
+  /**
+   * `setAndRemove` for several pairs in one transaction: every entry set in
+   * this instance's table and every key of `otherKeys` removed from
+   * `other`'s — all land or none does. Lets the store complete the ops whose
+   * ledger writes queued up behind a slow one with one commit.
+   */
+  setAllAndRemove?(entries: ReadonlyArray<readonly [string, unknown]>, other: RangeCapableForage, otherKeys: readonly string[]): Promise<void>;
   /** Release the instance's handle (file, connection). */
   closeInstance?(): Promise<void>;
 }

@@ -12,12 +12,14 @@ import type { OpStore } from '../store/op-store';
  * const port = storePortFromOpStore(await createOpStore({ name: 'app' }));
  */
 export function storePortFromOpStore(store: OpStore): StorePort {
+  const completeAll = store.completeAll?.bind(store);
   return {
     append: (op) => fromCall(() => store.append(op)),
     peek: (n, afterId) => fromCall(() => store.peek(n, afterId)),
     update: (op) => fromCall(() => store.update(op)),
     rewrite: (op) => fromCall(() => store.rewrite(op)),
     complete: (op, at) => fromCall(() => store.complete(op, at)),
+    ...(completeAll === undefined ? {} : { completeAll: (done) => fromCall(() => completeAll(done)) }),
     fail: (op, failure) => fromCall(() => store.fail(op, failure)),
     discardFailed: (id) => fromCall(() => store.failed.discard(id)),
     isCompleted: (key) => fromCall(() => store.isCompleted(key)),

@@ -44,6 +44,12 @@ export interface LedgerTables {
    * `IdempotencyLedger.repair` and the check before each send resolve).
    */
   commit(op: PendingOp, entry: LedgerEntry): Promise<void>;
+  /**
+   * `commit` for several ops in one transaction, all or none (a refusal for
+   * quota aside: then each is committed as `commit` does); absent where the
+   * storage cannot.
+   */
+  readonly commitAll?: (items: ReadonlyArray<{ readonly op: PendingOp; readonly entry: LedgerEntry }>) => Promise<void>;
   /** Whether the ledger holds `idempotencyKey`. */
   has(idempotencyKey: string): Promise<boolean>;
   /**
@@ -102,6 +108,21 @@ export class IdempotencyLedger {
   /** Record `op` as accepted by the server and remove it from pending. */
   record(op: PendingOp, completedAt: number): Promise<void> {
     return this.#tables.commit(op, { opId: op.id, completedAt });
+  }
+
+  /** True when `recordAll` writes its ops in one transaction (`LedgerTables.commitAll`). */
+  get recordsManyAtomically(): boolean {
+    return this.#tables.commitAll !== undefined;
+  }
+
+  /**
+   * `record` for several ops: one transaction where the storage has one for
+   * several (`recordsManyAtomically`), else one `record` after another.
+   */
+  async recordAll(done: ReadonlyArray<{ readonly op: PendingOp; readonly completedAt: number }>): Promise<void> {
+    const items = done.map(({ op, completedAt }) => ({ op, entry: { opId: op.id, completedAt } }));
+    if (this.#tables.commitAll !== undefined) return this.#tables.commitAll(items);
+    for (const { op, entry } of items) await this.#tables.commit(op, entry);
   }
 
   /** Whether the server already accepted `idempotencyKey`. Presence is the answer. */

@@ -2,7 +2,7 @@ import localforage from 'localforage';
 import { Subject, type Observable } from 'rxjs';
 import * as E from '../fp/either';
 import * as t from 'io-ts';
-import type { FailedOps, FailureInfo, OpStore, StoreChange, StoreCounts } from './op-store';
+import type { Completion, FailedOps, FailureInfo, OpStore, StoreChange, StoreCounts } from './op-store';
 import { OP_STORE_DEFAULTS, type OpStoreOptions } from './op-store-options';
 import { closeTables, openTables, type SealedTables } from './open-tables';
 import { checkKey } from './check-key';
@@ -116,6 +116,8 @@ class Store implements SealedOpStore {
   readonly changes$: Observable<StoreChange> = this.#changes.asObservable();
   readonly failed: FailedOps;
   readonly completesAtomically: boolean;
+  /** Present where the driver completes several ops in one transaction (`setAllAndRemove`). */
+  readonly completeAll?: (done: ReadonlyArray<Completion>) => Promise<void>;
   #closed = false;
 
   constructor(
@@ -133,6 +135,7 @@ class Store implements SealedOpStore {
     const setItems = forage.setItems;
     this.#commits = typeof setItems === 'function' ? new GroupCommit((entries) => setItems.call(forage, entries)) : null;
     this.completesAtomically = ledger.completesAtomically;
+    if (ledger.recordsManyAtomically) this.completeAll = (done) => this.#completeAll(done);
     this.failed = {
       list: () => this.#guard(() => this.#dlq.list()),
       retry: (id) => this.#guard(() => this.#dlq.retry(id)),
@@ -180,12 +183,18 @@ class Store implements SealedOpStore {
   }
 
   complete(op: PendingOp, completedAt: number): Promise<void> {
+    return this.#completeAll([{ op, completedAt }]);
+  }
+
+  #completeAll(done: ReadonlyArray<Completion>): Promise<void> {
     return this.#guard(async () => {
       // No reserve needed: refused for quota, the commit removes the op first (ledgerTables).
-      await this.#ledger.record(op, completedAt);
-      this.#emit({ type: 'completed', op });
+      const [one] = done;
+      if (done.length === 1 && one !== undefined) await this.#ledger.record(one.op, one.completedAt);
+      else await this.#ledger.recordAll(done);
+      for (const { op } of done) this.#emit({ type: 'completed', op });
       this.#ledger.schedulePrune();
-      // The op's record is gone: room, perhaps, for the reserve again.
+      // The ops' records are gone: room, perhaps, for the reserve again.
       void this.#reserve.refill();
     });
   }

@@ -30,6 +30,34 @@ export function ledgerTables({ ledger, pending }: SealedTables): LedgerTables {
       await pending.remove(op.id);
     }
   };
+  // A full quota refuses every transaction that puts anything and commits
+  // one that only deletes (docs/operating.md). The server accepted the op:
+  // remove it first — a removed op is never resent, so nothing is doubled —
+  // then record its key if there is room now. Without the entry another
+  // engine's recovery says `unknown` for it, never `committed`
+  // (recovered-result.ts).
+  const onQuota = async (err: unknown, items: ReadonlyArray<{ readonly op: PendingOp; readonly json: string }>): Promise<void> => {
+    if (toStorageError(err).reason !== 'quota') throw err;
+    for (const { op, json } of items) {
+      await pending.remove(op.id);
+      await ledger.write(op.idempotencyKey, json).catch(() => undefined);
+    }
+  };
+  const setAllAndRemove = ledger.forage.setAllAndRemove;
+  const commitAll =
+    typeof setAllAndRemove === 'function'
+      ? async (all: ReadonlyArray<{ readonly op: PendingOp; readonly entry: LedgerEntry }>): Promise<void> => {
+          const items = all.map(({ op, entry }) => ({ op, json: JSON.stringify(entry) }));
+          try {
+            // One transaction for every op: all completed, or all still pending.
+            const sealed = await Promise.all(items.map(({ op, json }) => ledger.seal(op.idempotencyKey, json)));
+            const entries = items.map(({ op }, i) => [op.idempotencyKey, sealed[i]] as const);
+            await setAllAndRemove.call(ledger.forage, entries, pending.forage, items.map(({ op }) => op.id));
+          } catch (err) {
+            await onQuota(err, items);
+          }
+        }
+      : undefined;
   return {
     completesAtomically: typeof setAndRemove === 'function',
     async commit(op: PendingOp, entry: LedgerEntry): Promise<void> {
@@ -37,17 +65,10 @@ export function ledgerTables({ ledger, pending }: SealedTables): LedgerTables {
       try {
         await writeBoth(op, json);
       } catch (err) {
-        if (toStorageError(err).reason !== 'quota') throw err;
-        // A full quota refuses every transaction that puts anything and
-        // commits one that only deletes (docs/operating.md). The server
-        // accepted the op: remove it first — a removed op is never resent,
-        // so nothing is doubled — then record its key if there is room now.
-        // Without the entry another engine's recovery says `unknown` for
-        // it, never `committed` (recovered-result.ts).
-        await pending.remove(op.id);
-        await ledger.write(op.idempotencyKey, json).catch(() => undefined);
+        await onQuota(err, [{ op, json }]);
       }
     },
+    ...(commitAll === undefined ? {} : { commitAll }),
     has: (key) => ledger.has(key),
     async page(afterKey, limit) {
       const page = await ledger.page(afterKey, limit);

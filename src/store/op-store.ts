@@ -66,6 +66,13 @@ export interface FailedOps {
   discard(id: string): Promise<void>;
 }
 
+/** An op the server accepted, and when (`OpStore.completeAll`). */
+export interface Completion {
+  readonly op: PendingOp;
+  /** When the server's 2xx arrived, epoch ms. */
+  readonly completedAt: number;
+}
+
 /**
  * The durable operation store. Every method resolves only after its writes
  * are durable and rejects with a `StorageError`, never a partial write.
@@ -97,6 +104,15 @@ export interface OpStore {
   rewrite(op: PendingOp): Promise<void>;
   /** Record the idempotency key in the ledger, then remove from pending (one transaction where the driver has `setAndRemove`). */
   complete(op: PendingOp, completedAt: number): Promise<void>;
+  /**
+   * `complete` for several ops in one transaction: every ledger entry
+   * written and every op removed, or none (a refusal for quota aside: then
+   * op after op, as `complete` does). Emits `completed` for each, in the
+   * order given. Absent where the driver cannot write them in one
+   * transaction (`setAllAndRemove`); the settle lane then completes op
+   * after op.
+   */
+  completeAll?(done: ReadonlyArray<Completion>): Promise<void>;
   /** Write to the dead-letter queue, then remove from pending. */
   fail(op: PendingOp, failure: FailureInfo): Promise<void>;
   /** Whether the ledger holds this key (the server already accepted it). */

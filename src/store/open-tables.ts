@@ -4,7 +4,10 @@ import type { RangeCapableForage } from '../drivers/range-driver';
 import { toStorageError } from '../drivers/storage-errors';
 import { addIndexedDbExtras } from '../drivers/indexeddb-extras';
 import { STORE_TABLES } from './op-store-options';
-import { SealedTable } from './sealed-table';
+import { SealedTable, type SealedTableOptions } from './sealed-table';
+
+/** Meta records whose opened text is remembered (the lock's and the fence's, a few of the app's). */
+const META_REMEMBERED = 16;
 
 /** The four tables of one store. */
 export interface SealedTables {
@@ -32,20 +35,21 @@ export async function openTables(
   cipher: RecordCipher,
 ): Promise<SealedTables> {
   const opened: RangeCapableForage[] = [];
-  const make = async (storeName: string): Promise<SealedTable> => {
+  const make = async (storeName: string, options?: SealedTableOptions): Promise<SealedTable> => {
     const f = localforage.createInstance({ ...extra, name, storeName, driver }) as RangeCapableForage;
     // Opened one after another: with IndexedDB each new store is a version
     // upgrade of the same database, which must not race another upgrade.
     await f.ready();
     opened.push(f);
     // On IndexedDB: group commit and one-transaction completion, as on SQLite.
-    return new SealedTable(storeName, addIndexedDbExtras(f), cipher);
+    return new SealedTable(storeName, addIndexedDbExtras(f), cipher, options);
   };
   try {
     const pending = await make(STORE_TABLES.pending);
     const failed = await make(STORE_TABLES.failed);
     const ledger = await make(STORE_TABLES.ledger);
-    const meta = await make(STORE_TABLES.meta);
+    // Read before every send (the lock's fence): its few records are read far more often than written.
+    const meta = await make(STORE_TABLES.meta, { rememberOpened: META_REMEMBERED });
     // Touch every table once so connections swapped by those upgrades are
     // re-established before the first real read. `key(0)` reads one key:
     // `length()` would count every row (a table scan on SQLite, tens of ms

@@ -9,6 +9,16 @@ import { parseJson, type RecordDecoder } from './stored-records';
 /** A stored entry as read: key and still-sealed value. */
 export type RawEntry = readonly [string, unknown];
 
+/** Options of a `SealedTable`. */
+export interface SealedTableOptions {
+  /**
+   * `read` remembers the opened text of this many records (the last it
+   * decrypted), each with the exact stored value it came from: a read that
+   * finds that same value again skips the decryption. Default 0.
+   */
+  readonly rememberOpened?: number;
+}
+
 /**
  * One table of the store: a localforage instance whose every value is
  * AES-GCM sealed with the table name and the record's key as AAD (a record
@@ -25,11 +35,20 @@ export class SealedTable {
   /** The underlying instance (driver extras such as `setItems`, `setAndRemove`). */
   readonly forage: RangeCapableForage;
   readonly #cipher: RecordCipher;
+  readonly #remember: number;
+  /**
+   * Key → the stored value last opened under it and its text. Decryption is
+   * a pure function of the stored value, the key and the table (the AAD),
+   * so an equal stored value opens to the same text; every write seals
+   * with a fresh IV, so a changed record never equals the remembered value.
+   */
+  readonly #opened = new Map<string, { readonly stored: string; readonly text: string }>();
 
-  constructor(name: string, forage: RangeCapableForage, cipher: RecordCipher) {
+  constructor(name: string, forage: RangeCapableForage, cipher: RecordCipher, options: SealedTableOptions = {}) {
     this.name = name;
     this.forage = forage;
     this.#cipher = cipher;
+    this.#remember = options.rememberOpened ?? 0;
   }
 
   /** The sealed form of `text` for the slot `key` of this table. */
@@ -56,9 +75,28 @@ export class SealedTable {
   async read<A>(key: string, decode: RecordDecoder<A>): Promise<A | undefined> {
     const value = await this.forage.getItem<unknown>(key);
     if (value === null) return undefined;
-    const r = await this.open(key, value, decode);
+    const r = pipe(
+      await this.#openRemembered(key, value),
+      E.chain(parseJson),
+      E.chain((u) => decode(u, key)),
+    );
     if (E.isLeft(r)) throw new StorageError('corrupt');
     return r.right;
+  }
+
+  /** `openText`, skipping the decryption when `value` is the one last opened under `key` (`rememberOpened`). */
+  async #openRemembered(key: string, value: unknown): Promise<E.Either<string, string>> {
+    const known = this.#opened.get(key);
+    if (known !== undefined && known.stored === value) return E.right(known.text);
+    const text = await this.openText(key, value);
+    if (E.isLeft(text)) return E.left(text.left.detail);
+    if (this.#remember > 0 && typeof value === 'string') {
+      this.#opened.delete(key);
+      this.#opened.set(key, { stored: value, text: text.right });
+      // Forget the least recently opened beyond the bound (a Map keeps insertion order).
+      if (this.#opened.size > this.#remember) this.#opened.delete(this.#opened.keys().next().value as string);
+    }
+    return E.right(text.right);
   }
 
   /** The stored (sealed) value under `key`, or null. */

@@ -51,6 +51,26 @@ async function completeOnce(name: string): Promise<unknown> {
   return out;
 }
 
+/** completeAll on real IndexedDB: one read-write transaction for several ops; aborted, it changes nothing. */
+async function completeAllOnce(name: string): Promise<unknown> {
+  const store = await createOpStore({ name });
+  const ops = [1, 2, 3, 4, 5, 6].map(makeOp);
+  for (const op of ops) await store.append(op);
+  const now = Date.now();
+  const done = await watchTransactions(() => store.completeAll!(ops.slice(0, 3).map((op) => ({ op, completedAt: now }))));
+  const aborted = await watchTransactions(() => store.completeAll!(ops.slice(3, 5).map((op) => ({ op, completedAt: now }))), true);
+  const inLedger = await Promise.all(ops.map((op) => store.isCompleted(op.idempotencyKey)));
+  const out = {
+    completeTxs: done.txs,
+    completed: done.result.status,
+    abortedCall: aborted.result.status === 'rejected' ? (aborted.result.reason as { code?: string }).code : 'fulfilled',
+    pending: (await store.peek(10)).map((o) => o.txToken),
+    inLedger,
+  };
+  await store.close();
+  return out;
+}
+
 let queued: { store: SealedOpStore; ops: readonly PendingOp[] } | undefined;
 
 /** Queue `n` ops (in one group commit). */
@@ -62,11 +82,19 @@ async function queueOps(name: string, n: number): Promise<Array<{ id: string; ke
   return ops.map((op) => ({ id: op.id, key: op.idempotencyKey }));
 }
 
-/** Start completing the queued ops one after another, and return at once (the test crashes the renderer meanwhile). */
-function startCompleting(): void {
+/**
+ * Start completing the queued ops one after another — `group` at a time
+ * with `completeAll` when above 1 — and return at once (the test crashes
+ * the renderer meanwhile).
+ */
+function startCompleting(group = 1): void {
   const { store, ops } = queued!;
   void (async () => {
-    for (const op of ops) await store.complete(op, Date.now());
+    for (let i = 0; i < ops.length; i += group) {
+      const some = ops.slice(i, i + group);
+      if (group === 1) await store.complete(some[0]!, Date.now());
+      else await store.completeAll!(some.map((op) => ({ op, completedAt: Date.now() })));
+    }
   })();
 }
 
@@ -104,7 +132,7 @@ async function whereAre(name: string, ops: ReadonlyArray<{ id: string; key: stri
 }
 
 /** A whole engine on IndexedDB draining `n` ops: how many committed, and how often it asked the ledger. */
-async function drain(name: string, n: number): Promise<{ committed: number; other: number; ledgerReads: number }> {
+async function drain(name: string, n: number): Promise<{ committed: number; other: number; ledgerReads: number; completeTxs: number }> {
   const store = await createOpStore({ name });
   let ledgerReads = 0;
   const isCompleted = store.isCompleted.bind(store);
@@ -128,13 +156,16 @@ async function drain(name: string, n: number): Promise<{ committed: number; othe
     });
   });
   for (let i = 0; i < n; i++) await engine.enqueue({ type: 'todo.create', payload: { id: `d-${i}`, title: `todo ${i}` } });
-  engine.start();
-  await all;
+  const watched = await watchTransactions(async () => {
+    engine.start();
+    await all;
+  });
   await engine.dispose();
   await store.close();
-  return { committed, other, ledgerReads };
+  const completeTxs = watched.txs.filter((t) => t.stores.join('+') === 'idempotency_ledger+pending_ops').length;
+  return { committed, other, ledgerReads, completeTxs };
 }
 
-const idbCompletionTest = { completeOnce, queueOps, startCompleting, whereAre, drain };
+const idbCompletionTest = { completeOnce, completeAllOnce, queueOps, startCompleting, whereAre, drain };
 (globalThis as unknown as { idbCompletionTest: typeof idbCompletionTest }).idbCompletionTest = idbCompletionTest;
 export type IdbCompletionApi = typeof idbCompletionTest;

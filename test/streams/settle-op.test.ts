@@ -5,6 +5,8 @@ import { createSettleLane } from '../../streams/settle-lane';
 import { commit, completeFromLedger, failOp, type SettleContext } from '../../streams/settle-op';
 import { MemoryStorePort, type MemoryStorePortOptions } from '../support/memory-store-port';
 import { pendingOp } from '../support/op-fixture';
+import type { PendingOp } from '../../src/op/pending-op';
+import { concat } from 'rxjs';
 
 type M = Parameters<Parameters<typeof marbles>[0]>[0];
 
@@ -47,6 +49,31 @@ describe('commit', () => {
       expect(outcomes).toEqual([]);
       expect(store.pendingOps()).toEqual([op]);
       expect(failures).toHaveLength(1);
+    }),
+  );
+});
+
+describe('commit where the store has completeAll', () => {
+  test(
+    'commits handed off together are written by one completeAll, then committed for each in order',
+    marbles((m) => {
+      const { ctx, store, outcomes } = setup(m);
+      const calls: string[][] = [];
+      // The memory port completes one at a time; `completeAll` writes them in a row, logged as one call.
+      Object.assign(store, {
+        completeAll: (done: ReadonlyArray<{ readonly op: PendingOp; readonly completedAt: number }>) => {
+          calls.push(done.map((d) => d.op.id));
+          return concat(...done.map((d) => store.complete(d.op, d.completedAt)));
+        },
+      });
+      const ops = [pendingOp(), pendingOp(), pendingOp()];
+      for (const op of ops) store.append(op).subscribe();
+      for (const op of ops) m.expect(commit(op, { id: op.id }, ctx)).toBeObservable('|');
+      m.flush();
+      expect(calls).toEqual([ops.map((op) => op.id)]);
+      // Each committed once its write landed, after the lane's merge window (20 ms by default).
+      expect(outcomes.map((o) => [o.at, o.outcome.type, (o.outcome as { op: PendingOp }).op.id])).toEqual(ops.map((op) => [20, 'committed', op.id]));
+      expect(store.pendingOps().filter((p) => ops.some((op) => op.id === p.id))).toEqual([]);
     }),
   );
 });

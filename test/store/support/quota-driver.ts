@@ -4,7 +4,7 @@ import { defineMemoryDriver } from '../../../src/drivers/memory-driver';
 /**
  * Controls the quota driver: `fill()` exhausts the quota as Chromium does
  * (measured, docs/operating.md): every write that puts anything
- * (setItem, setItems, setAndRemove) rejects with a `QuotaExceededError`
+ * (setItem, setItems, setAndRemove, setAllAndRemove) rejects with a `QuotaExceededError`
  * DOMException and changes nothing, while a removal succeeds and frees room
  * — unless `fill({ staysFull: true })`, where removals free too little.
  */
@@ -16,12 +16,12 @@ export interface QuotaPlan {
   readonly refused: number;
 }
 
-const PUTS = new Set(['setItem', 'setItems', 'setAndRemove']);
-const METHODS = ['getItem', 'setItem', 'removeItem', 'clear', 'length', 'key', 'keys', 'iterate', 'dropInstance', 'readRange', 'setItems', 'setAndRemove'];
+const PUTS = new Set(['setItem', 'setItems', 'setAndRemove', 'setAllAndRemove']);
+const METHODS = ['getItem', 'setItem', 'removeItem', 'clear', 'length', 'key', 'keys', 'iterate', 'dropInstance', 'readRange', 'setItems', 'setAndRemove', 'setAllAndRemove'];
 
 let defined: Promise<{ driver: string; plan: QuotaPlan }> | undefined;
 
-/** Define `quota:memory` (once): the memory driver, `setAndRemove` included, behind a `QuotaPlan`. */
+/** Define `quota:memory` (once): the memory driver, `setAndRemove` and `setAllAndRemove` included, behind a `QuotaPlan`. */
 export function defineQuotaDriver(): Promise<{ driver: string; plan: QuotaPlan }> {
   defined ??= (async () => {
     const base = (await localforage.getDriver(await defineMemoryDriver())) as unknown as Record<string, (...a: unknown[]) => unknown>;
