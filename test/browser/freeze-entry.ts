@@ -33,6 +33,11 @@ export interface FreezeResult {
   readonly hasData: boolean;
   readonly at: number;
 }
+/** A settlement or rescheduling write this engine made to the store (after its fence check passed), and when. */
+export interface StoreWrite {
+  readonly method: string;
+  readonly at: number;
+}
 /** An op the optimistic view showed as `sending`, and when. */
 export interface ShownSending {
   readonly id: string;
@@ -45,13 +50,44 @@ let fence = 0;
 const events: FreezeEvent[] = [];
 const results: FreezeResult[] = [];
 const sending: ShownSending[] = [];
+const writes: StoreWrite[] = [];
+const WRITES = new Set(['complete', 'fail', 'update', 'rewrite']);
+
+/** Store calls not settled yet: a page stopped while one is open keeps its IndexedDB transaction open. */
+const open = new Map<string, number>();
+
+/**
+ * `store`, each settlement write recorded as the fenced engine makes it
+ * (only a passing fence check reaches the store), and its calls in flight
+ * counted (`open`).
+ */
+function recordingWrites<T extends object>(store: T): T {
+  return new Proxy(store, {
+    get: (target, p) => {
+      const v: unknown = Reflect.get(target, p, target);
+      if (typeof v !== 'function') return v;
+      const f = v as (...a: unknown[]) => unknown;
+      const name = String(p);
+      return (...args: unknown[]) => {
+        if (WRITES.has(name)) writes.push({ method: name, at: Date.now() });
+        const r = f.apply(target, args);
+        if (r instanceof Promise) {
+          open.set(name, (open.get(name) ?? 0) + 1);
+          const done = () => open.set(name, (open.get(name) ?? 1) - 1);
+          r.then(done, done);
+        }
+        return r;
+      };
+    },
+  });
+}
 let pending: string[] = [];
 let state: string[] = [];
 const idOf = (txToken: string): string => txToken.replace(/^tx-/, '');
 
 const freeze = {
   async open(o: { readonly name: string; readonly tab: string; readonly token: string; readonly idlePollMs: number }): Promise<void> {
-    const store = await createOpStore({ name: o.name });
+    const store = recordingWrites(await createOpStore({ name: o.name }));
     const e = createSyncEngine({
       baseUrl: location.origin,
       routes,
@@ -88,7 +124,9 @@ const freeze = {
   async enqueue(ids: readonly string[]): Promise<void> {
     for (const id of ids) await engine!.enqueue({ type: 'todo.create', payload: { id, title: `todo ${id}` }, txToken: `tx-${id}` });
   },
-  snapshot: () => ({ events, results, sending, pending, state }),
+  snapshot: () => ({ events, results, sending, pending, state, writes }),
+  /** Store calls still open, by method. */
+  openCalls: (): Record<string, number> => Object.fromEntries([...open].filter(([, n]) => n > 0)),
   async close(): Promise<void> {
     dispose?.();
     await engine?.dispose();

@@ -96,6 +96,8 @@ export async function launchRawChromium(extraArgs: readonly string[] = []): Prom
   const profile = mkdtempSync(join(tmpdir(), 'sync-engine-raw-chromium-'));
   const proc: ChildProcess = spawn(CHROMIUM, [...CHROMIUM_ARGS, ...extraArgs, '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+    // Its own process group: close() ends the renderers with it.
+    detached: true,
   });
   const browser = new Pipe(proc.stdio[3] as Writable, proc.stdio[4] as Readable);
   const tabs: RawTab[] = [];
@@ -130,10 +132,11 @@ export async function launchRawChromium(extraArgs: readonly string[] = []): Prom
         if (proc.exitCode !== null) resolve();
         else {
           proc.once('exit', () => resolve());
-          proc.kill('SIGKILL');
+          process.kill(-proc.pid!, 'SIGKILL');
         }
       });
-      rmSync(profile, { recursive: true, force: true });
+      for (const fd of [3, 4]) (proc.stdio[fd] as Readable | Writable | null)?.destroy();
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
