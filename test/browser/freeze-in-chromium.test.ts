@@ -148,7 +148,6 @@ describeInChromium('a really frozen page (Chromium over DevTools, Web Locks)', (
         throw new Error(`${e.message}: A had ${JSON.stringify(openAtStop)} open; B has no result for ${missing.join(', ')}; B pending ${snapB.pending.join(', ')}; B events ${JSON.stringify(snapB.events.slice(-4))}`);
       });
       await stopper.resume(tabA);
-      const resumedAt = Date.now();
       const settled = async () => (await Promise.all([a.snapshot(), b.snapshot()])).every((s) => s.results.length >= ids.length && s.pending.length === 0);
       await waitUntil(settled, 20_000, 'both tabs to show every outcome').catch(async (e: Error) => {
         const snaps = await Promise.all([a.snapshot(), b.snapshot()]);
@@ -179,7 +178,7 @@ describeInChromium('a really frozen page (Chromium over DevTools, Web Locks)', (
       // eslint-disable-next-line no-console
       console.log(
         `freeze: store calls open in A when stopped: ${JSON.stringify(openAtStop)}; holder ${stopper.label} after ${appliedAtStop} of ${ids.length} ops applied; the other tab took over ${takenOverAt - stoppedAt} ms later; ` +
-          `the resumed tab: ${snapA.events.filter((e) => e.type === 'lockLost' && e.at >= resumedAt).length} lockLost, ` +
+          `the stopped tab: ${snapA.events.filter((e) => e.type === 'lockLost' && e.at >= takenOverAt).length} lockLost after the takeover, ` +
           `${snapA.results.filter((r) => !r.hasData).length} of its ${snapA.results.length} results recovered from the store (no data); ` +
           `${backend.counters().replays} idempotent replays`,
       );
