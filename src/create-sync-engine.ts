@@ -136,9 +136,13 @@ function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, n
 /** The store writes that settle or reschedule an op: only the lock holder makes them, after a fence check. */
 const FENCED_WRITES = ['complete', 'completeAll', 'fail', 'update', 'rewrite'] as const;
 
-/** The API client, each request (single or batch) after a fence check when the lock is fenced. */
+/**
+ * The API client, each batch request after a fence check when the lock is
+ * fenced. A single op's attempt is checked before it starts (`admit`), so a
+ * refused one is not reported as an attempt either.
+ */
 const fencedSends = (fenced: FencedLock | undefined, api: ApiClient): ApiClient =>
-  fenced === undefined ? api : guardMethods(api, ['send', 'sendBatch'], (send) => fenced.guardSend(send));
+  fenced === undefined ? api : guardMethods(api, ['sendBatch'], (send) => fenced.guardSend(send));
 
 /** Every dependency of the engine core, each option resolved against its documented default and checked. */
 function coreDeps(
@@ -202,6 +206,7 @@ function coreDeps(
       return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
     },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
+    admit: fenced === undefined ? undefined : () => fenced.check(),
     payloadLimits: options.payloadLimits,
   };
 }

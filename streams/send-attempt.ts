@@ -1,4 +1,4 @@
-import { Observable, catchError, concatMap, switchMap, throwError } from 'rxjs';
+import { Observable, Subscription, catchError, concatMap, switchMap, throwError } from 'rxjs';
 import type { ApiClient, ApiRequest, ApiResponse } from '../src/api/api-client';
 import { AuthError, SyncError } from '../src/errors/sync-error';
 import type { PendingOp } from '../src/op/pending-op';
@@ -22,6 +22,16 @@ export interface SendContext {
   /** With concurrency: the requests on the wire at once are bounded here (absent: one op at a time anyway). */
   readonly slots?: RequestSlots;
   readonly report: (outcome: ProcessOutcome) => void;
+  /**
+   * Asked right before each request would go out (after the rate limiter
+   * and a request slot), before `attemptStarted`: may this engine still
+   * send? The engine's fence — is its lock's token still the store's.
+   * `false`: the attempt never starts — nothing reported, nothing sent,
+   * `attempt` not counted — and never emits (the engine reports the lock
+   * lost, which closes the gate and unsubscribes it). An error: the
+   * attempt fails with it (reported, as any failure). Absent: always.
+   */
+  readonly admit?: () => Observable<boolean>;
 }
 
 /**
@@ -46,9 +56,10 @@ export class AuthRequiredSignal extends Error {
  * The request of one attempt of `op` with `token` (null: no
  * `Authorization`), and where it is sent from: the API (behind the
  * client-side rate limiter, when there is one, and a request slot with
- * concurrency). Throws what the router throws (a throwing `toWire`).
+ * concurrency — unless `limit` is false: the caller queued it there
+ * already). Throws what the router throws (a throwing `toWire`).
  */
-export function requestOf(op: PendingOp, token: string | null, ctx: SendContext): Observable<ApiResponse> {
+export function requestOf(op: PendingOp, token: string | null, ctx: SendContext, limit = true): Observable<ApiResponse> {
   const request = ctx.router.toRequest(op);
   const apiRequest: ApiRequest = {
     method: request.method,
@@ -59,7 +70,7 @@ export function requestOf(op: PendingOp, token: string | null, ctx: SendContext)
     traceId: op.traceId,
     headers: ctx.requestHeaders?.(op),
   };
-  return limited(ctx.api.send(apiRequest), ctx);
+  return limit ? limited(ctx.api.send(apiRequest), ctx) : ctx.api.send(apiRequest);
 }
 
 /**
@@ -82,6 +93,12 @@ export function limited<T>(send$: Observable<T>, ctx: Pick<SendContext, 'rateLim
  * codec), erroring with it as a `SyncError` (an untyped throw becomes a
  * budgeted `ServerError('unexpected')`). Unsubscribing aborts the request.
  *
+ * With `ctx.admit` (the engine's fence), the rate limiter and the request
+ * slot come first, then the check, and only an admitted attempt is
+ * reported and sent: a holder that lost its lock without knowing it
+ * reports no attempt that never went on the wire (no `attemptStarted`, no
+ * retry counted, no send span, no `inFlight`).
+ *
  * Why not `defer` + `map` + `tap` + `catchError`: it runs per op on the
  * drain's hot path, where one Observable instead of an operator chain keeps
  * the per-op CPU down (docs/performance.md, Drain). It behaves exactly like
@@ -96,6 +113,24 @@ export function limited<T>(send$: Observable<T>, ctx: Pick<SendContext, 'rateLim
  * sendAttempt({ op, attempt: 0 }, token, ctx).subscribe({ next: (res) => res.data });
  */
 export function sendAttempt(state: AttemptState, token: string | null, ctx: SendContext): Observable<ApiResponse> {
+  const admit = ctx.admit;
+  if (admit === undefined) return attempt$(state, token, ctx, true);
+  const admitted$ = new Observable<ApiResponse>((subscriber) => {
+    const subs = new Subscription();
+    subs.add(
+      admit().subscribe({
+        // Refused: nothing starts, nothing is reported; the lost lock closes the gate.
+        next: (ok) => void (ok && subs.add(attempt$(state, token, ctx, false).subscribe(subscriber))),
+        error: (raw: unknown) => subs.add(attempt$(state, token, ctx, false, { raw }).subscribe(subscriber)),
+      }),
+    );
+    return subs;
+  });
+  return limited(admitted$, ctx);
+}
+
+/** The attempt itself (`limit`: the request behind the limiter and a slot); `failed`: it fails at once with `raw`. */
+function attempt$(state: AttemptState, token: string | null, ctx: SendContext, limit: boolean, failed?: { readonly raw: unknown }): Observable<ApiResponse> {
   return new Observable<ApiResponse>((subscriber) => {
     const { now } = ctx;
     const attempt = (state.attempt += 1);
@@ -107,9 +142,13 @@ export function sendAttempt(state: AttemptState, token: string | null, ctx: Send
       ctx.report({ type: 'attemptFailed', at: now(), op, attempt, error: err.toInfo(), durationMs: now() - started });
       subscriber.error(err);
     };
+    if (failed !== undefined) {
+      fail(failed.raw);
+      return undefined;
+    }
     let source$: Observable<ApiResponse>;
     try {
-      source$ = requestOf(op, token, ctx);
+      source$ = requestOf(op, token, ctx, limit);
       ctx.report({ type: 'sending', opId: op.id });
     } catch (raw) {
       fail(raw);

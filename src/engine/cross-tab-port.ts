@@ -4,6 +4,7 @@ import type { OpId } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
 import type { OpResult } from './sync-engine';
 import type { WakePort } from './wake-port';
+import type { SendingMessage } from './cross-tab-sending';
 import { broadcastChannelCtor, openHintChannel, type HintChannelConstructor, type HintChannelLike } from './broadcast-hint-channel';
 
 /**
@@ -15,10 +16,13 @@ import { broadcastChannelCtor, openHintChannel, type HintChannelConstructor, typ
  * - `result`: a `results$` entry the poster emitted (the lock holder's
  *   outcomes; a cancel's);
  * - `cancel` / `cancelReply`: `cancel(opId)` forwarded to the lock holder
- *   and its answer (`error` absent: cancelled).
+ *   and its answer (`error` absent: cancelled);
+ * - `sending`: the holder's attempt of an op started or ended (said again
+ *   while it lasts), so every tab shows it in flight.
  */
 export type CrossTabMessage =
   | { readonly kind: 'change'; readonly change: StoreChange }
+  | SendingMessage
   | { readonly kind: 'result'; readonly result: OpResult }
   | { readonly kind: 'cancel'; readonly requestId: string; readonly opId: OpId }
   | { readonly kind: 'cancelReply'; readonly requestId: string; readonly error?: CancelRefusal };
@@ -64,7 +68,7 @@ export type MessageChannelConstructor = HintChannelConstructor;
 /** Marks the engine's messages: anything else on the channel is ignored. */
 const PROTOCOL = 'sync-engine/tabs/1';
 
-const KINDS = new Set<string>(['change', 'result', 'cancel', 'cancelReply']);
+const KINDS = new Set<string>(['change', 'result', 'cancel', 'cancelReply', 'sending']);
 
 /** The message inside `data`, or undefined when `data` is not one of ours. */
 function unwrap(data: unknown): CrossTabMessage | undefined {

@@ -4,6 +4,7 @@ import type { OpId, PendingOp } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
 import { departureEvidence, pendingById } from './cross-tab-audit';
 import type { CrossTabMessage, CrossTabPort } from './cross-tab-port';
+import { createCrossTabSending } from './cross-tab-sending';
 import { recoveredResult, type DepartureEvidence } from './recovered-result';
 import type { OpResult } from './sync-engine';
 
@@ -22,12 +23,18 @@ export interface CrossTabTruthDeps {
   readonly result: (result: OpResult) => void;
   /** An audit read the store: counts may have moved without a change seen here. */
   readonly audited: () => void;
+  /** The op the lock holder (another engine) is sending now; undefined: none (`status$.inFlight` where this one does not hold the lock). */
+  readonly peerSending: (opId: OpId | undefined) => void;
 }
 
 /** The engine's side of "every tab tells the truth". */
 export interface CrossTabTruth {
   /** A `results$` entry this engine emitted itself: posted to the others, never emitted again here. */
   ownResult(result: OpResult): void;
+  /** This engine's attempt of `opId` started (`true`) or ended: the others show it in flight meanwhile. */
+  ownAttempt(opId: OpId, started: boolean): void;
+  /** This engine's drain stopped: nothing it said it was sending is. */
+  ownDrainStopped(): void;
   /** Read the store and settle what it shows; the engine runs it every `auditEveryMs`. */
   audit(): Observable<never>;
   close(): void;
@@ -112,15 +119,19 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
   };
 
   const onMessage = (message: CrossTabMessage): void => {
-    if (message.kind === 'change') {
+    if (message.kind === 'sending') {
+      sending.heard(message);
+    } else if (message.kind === 'change') {
       const op = opOf(message.change);
       const { type } = message.change;
+      if (op !== undefined && departs(message.change)) sending.settled(op.id);
       if (op !== undefined && (type === 'completed' || type === 'failed') && recoveredChanges.has(op.id)) return;
       seen += 1;
       track(message.change);
       deps.change(message.change);
     } else if (message.kind === 'result') {
       const r = message.result;
+      sending.settled(r.opId);
       if (isFinal(r)) {
         if (resulted.has(r.opId)) return;
         remember(r.opId);
@@ -129,6 +140,8 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       deps.result(r);
     }
   };
+
+  const sending = createCrossTabSending((m) => port.post(m), deps.peerSending);
 
   const subs = new Subscription();
   subs.add(
@@ -148,6 +161,7 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       deps.change(evidence.kind === 'committed' ? { type: 'completed', op: entry.op } : { type: 'failed', record: evidence.record });
     }
     remember(entry.op.id);
+    sending.settled(entry.op.id);
     const result = recoveredResult(entry.op, evidence);
     if (result !== undefined) deps.result(result);
   };
@@ -215,7 +229,10 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
   if (deps.auditEveryMs > 0) {
     subs.add(
       interval(deps.auditEveryMs, deps.scheduler)
-        .pipe(exhaustMap(() => audit().pipe(catchError(() => EMPTY)))) // a failed read: the next audit reads again
+        .pipe(
+          tap(() => sending.tick()),
+          exhaustMap(() => audit().pipe(catchError(() => EMPTY))), // a failed read: the next audit reads again
+        )
         .subscribe(),
     );
   }
@@ -225,6 +242,8 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       if (isFinal(result)) remember(result.opId);
       port.post({ kind: 'result', result });
     },
+    ownAttempt: (opId, started) => sending.own(opId, started),
+    ownDrainStopped: () => sending.ownStopped(),
     audit,
     close() {
       subs.unsubscribe();

@@ -169,6 +169,9 @@ class Core implements EngineCore {
         if (!this.#disposed) this.#results.next(result);
       },
       audited: () => this.#refreshCounts(),
+      peerSending: (opId) => {
+        if (!this.#disposed) this.#dispatch({ type: 'peerSending', opId });
+      },
     });
     this.#subs.add(serveCancels(this.#cancelRelay(port)));
     return truth;
@@ -218,12 +221,15 @@ class Core implements EngineCore {
   }
 
   #drainStopped(): void {
+    this.#truth?.ownDrainStopped();
     this.#canceller.reset();
     this.#dispatch({ type: 'idle' });
   }
 
   /** Fan an outcome out (events, results, status); then the canceller sees the op settle. */
   #report(o: ProcessOutcome): void {
+    // The other tabs show this engine's attempt in flight meanwhile.
+    if (o.type === 'attemptStarted' || o.type === 'attemptSucceeded' || o.type === 'attemptFailed') this.#truth?.ownAttempt(o.op.id, o.type === 'attemptStarted');
     fanOutOutcome(o, this.#sinks);
     this.#canceller.observe(o);
   }

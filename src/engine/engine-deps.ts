@@ -57,5 +57,7 @@ export interface EngineDeps {
   readonly reconcile?: Reconcile;
   readonly requestHeaders?: (op: PendingOp) => Readonly<Record<string, string>> | undefined;
   readonly rateLimiter?: RateLimiter;
+  /** Checked before each attempt (`SendContext.admit`): the fence of the default lock; absent: every attempt is sent. */
+  readonly admit?: () => Observable<boolean>;
   readonly payloadLimits?: PayloadLimits;
 }

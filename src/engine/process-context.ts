@@ -34,6 +34,7 @@ export function processContextOf(
     reconcile: deps.reconcile,
     requestHeaders: deps.requestHeaders,
     rateLimiter: deps.rateLimiter,
+    admit: deps.admit,
     report,
   };
 }

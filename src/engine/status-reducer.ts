@@ -35,6 +35,12 @@ export interface StatusState {
   readonly inFlightCount: number;
   /** Keyed drain only: ops waiting before their next try (each blocks its key); 0 otherwise. */
   readonly blockedKeys: number;
+  /**
+   * The op another engine on the store (the lock holder, another tab) says
+   * it is sending (cross-tab `sending` messages); shown as `inFlight` while
+   * this engine does not hold the lock.
+   */
+  readonly peerInFlight?: OpId;
 }
 
 /** The tagged actions the status is folded from (`scan(reduceStatus)`). */
@@ -64,7 +70,9 @@ export type StatusAction =
   /** A failure that is not an op's (storage, bug): shown until the next success. */
   | { readonly type: 'error'; readonly error: ErrorInfo }
   /** Keyed drain: how many ops are on the wire and how many wait before their next try. */
-  | { readonly type: 'load'; readonly inFlight: number; readonly blocked: number };
+  | { readonly type: 'load'; readonly inFlight: number; readonly blocked: number }
+  /** The lock holder (another engine on the store) is sending this op; none: it is not sending any. */
+  | { readonly type: 'peerSending'; readonly opId?: OpId };
 
 /** The state before any input: stopped, online, nothing known. */
 export const INITIAL_STATUS_STATE: StatusState = Object.freeze({
@@ -104,6 +112,7 @@ interface Patch {
   readonly subject?: OpId | undefined;
   readonly inFlightCount?: number;
   readonly blockedKeys?: number;
+  readonly peerInFlight?: OpId | undefined;
 }
 
 // Every key of StatusState is written by `next`: adding one fails to compile here.
@@ -136,6 +145,7 @@ function next(s: StatusState, p: Patch): StatusState {
     subject: 'subject' in p ? p.subject : s.subject,
     inFlightCount: p.inFlightCount ?? s.inFlightCount,
     blockedKeys: p.blockedKeys ?? s.blockedKeys,
+    peerInFlight: 'peerInFlight' in p ? p.peerInFlight : s.peerInFlight,
   };
   // Nothing changed: the same object, so the engine wakes no observer.
   return sameGateInputs(n, s) &&
@@ -148,7 +158,8 @@ function next(s: StatusState, p: Patch): StatusState {
     n.lastError === s.lastError &&
     n.subject === s.subject &&
     n.inFlightCount === s.inFlightCount &&
-    n.blockedKeys === s.blockedKeys
+    n.blockedKeys === s.blockedKeys &&
+    n.peerInFlight === s.peerInFlight
     ? s
     : n;
 }
@@ -200,7 +211,8 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
     case 'online':
       return next(state, { online: action.online });
     case 'lock':
-      return next(state, { lockHeld: action.held });
+      // Holding the lock, this engine sends: another's word on what is sent is moot.
+      return action.held ? next(state, { lockHeld: true, peerInFlight: undefined }) : next(state, { lockHeld: false });
     case 'authRequired':
       return next(state, { authRequired: action.required });
     case 'account':
@@ -248,6 +260,8 @@ export function reduceStatus(state: StatusState, action: StatusAction): StatusSt
       return next(state, { lastError: action.error });
     case 'load':
       return next(state, { inFlightCount: nonNegative(action.inFlight), blockedKeys: nonNegative(action.blocked) });
+    case 'peerSending':
+      return next(state, { peerInFlight: action.opId });
   }
 }
 
@@ -318,7 +332,9 @@ export function toEngineStatus(s: StatusState): EngineStatus {
   };
   const waiting = waitingForAccount(s);
   if (waiting > 0) status.waitingForAccount = waiting;
-  if (s.inFlight !== undefined) status.inFlight = s.inFlight;
+  // Another engine's op in flight shows only where this one does not send.
+  const inFlight = s.inFlight ?? (s.lockHeld ? undefined : s.peerInFlight);
+  if (inFlight !== undefined) status.inFlight = inFlight;
   if (s.inFlightCount > 0) status.inFlightCount = s.inFlightCount;
   if (s.blockedKeys > 0) status.blockedKeys = s.blockedKeys;
   if (s.nextAttemptAt !== undefined) status.nextAttemptAt = s.nextAttemptAt;

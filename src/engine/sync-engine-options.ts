@@ -107,7 +107,8 @@ export interface SyncEngineOptions<R extends RouteTable = RouteTable> {
    * token kept in the store. An object of options tunes it: the storage
    * lock's timings (`STORAGE_LOCK_DEFAULTS`), `locks` (`null`: the storage
    * lock in browsers too; a fake `LockManager` in tests), `suspended$`
-   * (default `platformSuspended$()`). Or pass your own `ProcessorLock`: it
+   * (default `platformSuspended$()`), `stealAfterMs` (take the Web Lock from
+   * a holder frozen without a `freeze` event; default 3 000, 0: never). Or pass your own `ProcessorLock`: it
    * is used as is, unfenced.
    */
   readonly lock?: Omit<DefaultLockOptions, 'scheduler' | 'now'> | ProcessorLock;

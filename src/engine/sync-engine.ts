@@ -52,7 +52,12 @@ export interface EngineStatus {
   readonly waitingForAccount?: number;
   /** Why the gate is closed; empty while processing. */
   readonly blockedBy: readonly GateReason[];
-  /** The op being sent, if any (with `concurrency`: the last one sent). */
+  /**
+   * The op being sent, if any (with `concurrency`: the last one sent). In an
+   * engine that does not hold the lock: the op the holder (another tab) says
+   * it is sending, over the cross-tab channel; a word not renewed falls
+   * back to none within about three `idlePollMs`.
+   */
   readonly inFlight?: OpId;
   /**
    * With `concurrency` or `batch`: requests on the wire now (a batch counts

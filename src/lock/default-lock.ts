@@ -4,7 +4,7 @@ import type { MetaPort } from './meta-port';
 import { releaseWhileSuspended } from './release-while-suspended';
 import { createStorageLock } from './storage-lock';
 import type { StorageLockOptions } from './storage-lock-options';
-import { createWebLock } from './web-lock';
+import { createWebLock, type WebLockOptions } from './web-lock';
 import { platformLockManager, type LockManagerLike } from './web-lock-manager';
 
 /** Options of `createDefaultLock`: the storage lock's (used where Web Locks are not), and the platform's inputs. */
@@ -13,6 +13,10 @@ export interface DefaultLockOptions extends StorageLockOptions {
   readonly locks?: LockManagerLike | null;
   /** True while the page cannot run (`platformSuspended$()`): the lock is given up meanwhile. Default: never. */
   readonly suspended$?: Observable<boolean>;
+  /** The Web Lock's: steal from a holder that stopped answering for this long, ms (0: never). Default 3 000 (`WEB_LOCK_DEFAULTS`). */
+  readonly stealAfterMs?: number;
+  /** The Web Lock's probe channel (`WebLockOptions.livenessChannel`). Default: the platform's `BroadcastChannel` in browsers. */
+  readonly livenessChannel?: WebLockOptions['livenessChannel'];
 }
 
 /**
@@ -29,10 +33,10 @@ export interface DefaultLockOptions extends StorageLockOptions {
  * fenced.lock.hold().subscribe((s) => console.log(s.held));
  */
 export function createDefaultLock(meta: MetaPort, options: DefaultLockOptions = {}): FencedLock {
-  const { locks: given, suspended$, ...storageOptions } = options;
+  const { locks: given, suspended$, stealAfterMs, livenessChannel, ...storageOptions } = options;
   // Made now so its timings are checked now, not when the browser refuses Web Locks.
   const storage = createStorageLock(meta, storageOptions);
   const locks = given === undefined ? platformLockManager() : (given ?? undefined);
-  const base = locks === undefined ? storage : createWebLock(meta, { locks, key: options.key, scheduler: options.scheduler, fallback: () => storage });
+  const base = locks === undefined ? storage : createWebLock(meta, { locks, key: options.key, scheduler: options.scheduler, stealAfterMs, livenessChannel, fallback: () => storage });
   return fenceLock(suspended$ === undefined ? base : releaseWhileSuspended(base, suspended$), meta, options.key);
 }

@@ -9,7 +9,12 @@
  * createWebLock(meta, { locks });
  */
 export interface LockManagerLike {
-  request(name: string, options: { readonly mode: 'exclusive'; readonly signal?: AbortSignal }, callback: (lock: unknown) => Promise<unknown>): Promise<unknown>;
+  /** `steal`: take the lock from its holder at once (never with `signal`: browsers refuse the two together). */
+  request(
+    name: string,
+    options: { readonly mode: 'exclusive'; readonly signal?: AbortSignal; readonly steal?: boolean },
+    callback: (lock: unknown) => Promise<unknown>,
+  ): Promise<unknown>;
 }
 
 /**

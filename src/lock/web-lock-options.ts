@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import type { LivenessChannelConstructor } from './holder-liveness';
 import type { ProcessorLock } from './processor-lock';
 import type { LockManagerLike } from './web-lock-manager';
 
@@ -31,12 +32,24 @@ export interface WebLockOptions {
    * every `retryMs` and report the error.
    */
   readonly fallback?: () => ProcessorLock;
+  /**
+   * Take the lock over (`steal`) from a holder that has stopped answering
+   * for about this long, ms: its page was frozen without a `freeze` event
+   * (DevTools, a debugger pause) and would otherwise never release it. The
+   * waiting tabs probe the holder every third of it over a
+   * `BroadcastChannel`; the holder answers from a timer task. The stolen
+   * holder is fenced out by the new token. 0: never steal. Default 3 000.
+   */
+  readonly stealAfterMs?: number;
+  /** The `BroadcastChannel` the probes use. Default: the platform's in browsers; none (no probing, no stealing) elsewhere or with `null`. */
+  readonly livenessChannel?: LivenessChannelConstructor | null;
 }
 
 /** Defaults of `WebLockOptions`. */
 export const WEB_LOCK_DEFAULTS = Object.freeze({
   key: 'processorLock',
   retryMs: 1_000,
+  stealAfterMs: 3_000,
   /** The Web Lock under which a store's id is made, once, for every store of the origin. */
   idLockName: 'sync-engine:store-id',
 });

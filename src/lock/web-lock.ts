@@ -2,6 +2,7 @@ import { Observable, asyncScheduler, defer, firstValueFrom, of, timer, type Subs
 import { SyncError, ValidationError, type ErrorInfo } from '../errors/sync-error';
 import { createOpId } from '../op/ids';
 import { timerOptionMs } from '../policy/timer-option';
+import { UNANSWERED_PROBES, holderLiveness, platformLivenessChannel, type HolderLiveness } from './holder-liveness';
 import { isFenceRecord, readMetaRecord } from './lock-record';
 import type { MetaPort } from './meta-port';
 import type { LockState, ProcessorLock } from './processor-lock';
@@ -11,8 +12,8 @@ import { WEB_LOCK_DEFAULTS, type WebLockOptions } from './web-lock-options';
 export { WEB_LOCK_DEFAULTS } from './web-lock-options';
 export type { WebLockOptions } from './web-lock-options';
 
-/** What one request for the lock ended with: ask again now, after `retryMs`, or the platform refused Web Locks. */
-type Outcome = 'again' | 'retry' | 'refused';
+/** What one request for the lock ended with: ask again now, steal it now (its holder stopped answering), after `retryMs`, or the platform refused Web Locks. */
+type Outcome = 'again' | 'steal' | 'retry' | 'refused';
 
 interface Grant {
   readonly token: number;
@@ -29,6 +30,8 @@ interface Config {
   readonly scheduler: NonNullable<WebLockOptions['scheduler']>;
   readonly newId: () => string;
   readonly fallback: WebLockOptions['fallback'];
+  /** The holder's liveness for a lock name; undefined: never probe, never steal. */
+  readonly liveness: ((name: string) => HolderLiveness) | undefined;
 }
 
 const UNAVAILABLE: ErrorInfo = Object.freeze({ kind: 'storage', code: 'unavailable' });
@@ -71,6 +74,9 @@ const isStoreId = (u: unknown): u is string => typeof u === 'string' && u.length
 export function createWebLock(meta: MetaPort, options: WebLockOptions = {}): ProcessorLock {
   const key = options.key ?? WEB_LOCK_DEFAULTS.key;
   if (options.name !== undefined && options.name.length === 0) throw new ValidationError('invalidOptions', 'lock.name: expected a non-empty string');
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const stealAfterMs = timerOptionMs('lock.stealAfterMs', options.stealAfterMs ?? WEB_LOCK_DEFAULTS.stealAfterMs, { allowZero: true });
+  const Channel = options.livenessChannel === undefined ? platformLivenessChannel() : (options.livenessChannel ?? undefined);
   return new WebLock(meta, {
     locks: options.locks ?? platformLockManager(),
     name: options.name,
@@ -78,10 +84,14 @@ export function createWebLock(meta: MetaPort, options: WebLockOptions = {}): Pro
     fenceKey: `${key}.fence`,
     idKey: `${key}.id`,
     retryMs: timerOptionMs('lock.retryMs', options.retryMs ?? WEB_LOCK_DEFAULTS.retryMs),
-    scheduler: options.scheduler ?? asyncScheduler,
+    scheduler,
     // A UUIDv7 (random beyond its time stamp): unique per store, no id library of its own.
     newId: options.newId ?? createOpId,
     fallback: options.fallback,
+    liveness:
+      Channel === undefined || stealAfterMs === 0
+        ? undefined
+        : (name) => holderLiveness(name, Channel, Math.max(1, Math.round(stealAfterMs / UNANSWERED_PROBES)), scheduler),
   });
 }
 
@@ -108,18 +118,19 @@ class WebLock implements ProcessorLock {
       const emit = (s: LockState): void => {
         if (active) subscriber.next(s);
       };
-      const ask = (): void => {
+      const ask = (steal = false): void => {
         if (!active) return;
         if (this.#fallback === null && this.c.locks === undefined && this.c.fallback !== undefined) this.#fallback = this.c.fallback();
         if (this.#fallback !== null) {
           waiting = this.#fallback.hold().subscribe(subscriber);
           return;
         }
-        void this.#requestOnce(abort.signal, () => active, emit).then((outcome) => {
+        void this.#requestOnce(abort.signal, () => active, emit, steal).then((outcome) => {
           if (!active) return;
           if (outcome === 'refused' && this.c.fallback !== undefined) this.#fallback = this.c.fallback();
-          if (outcome === 'again' || this.#fallback !== null) ask();
-          else waiting = timer(this.c.retryMs, this.c.scheduler).subscribe(ask);
+          if (outcome === 'steal') ask(true);
+          else if (outcome === 'again' || this.#fallback !== null) ask();
+          else waiting = timer(this.c.retryMs, this.c.scheduler).subscribe(() => ask());
         });
       };
       ask();
@@ -143,8 +154,16 @@ class WebLock implements ProcessorLock {
     });
   }
 
-  /** One request: wait for the lock, bump the fence, hold it until released or stolen. */
-  async #requestOnce(signal: AbortSignal, active: () => boolean, emit: (s: LockState) => void): Promise<Outcome> {
+  /**
+   * One request: wait for the lock, bump the fence, hold it until released
+   * or stolen. While it waits, the holder is probed (`stealAfterMs`): one
+   * that stopped answering ends the wait with `'steal'`, and the next
+   * request takes the lock from it (`steal`: granted at once, the holder's
+   * request rejected) — its acquisition bumps the fence like any other, so
+   * the holder it was taken from can neither send nor commit when it runs
+   * again. While it holds, this lock answers the others' probes.
+   */
+  async #requestOnce(signal: AbortSignal, active: () => boolean, emit: (s: LockState) => void, steal: boolean): Promise<Outcome> {
     const locks = this.c.locks;
     if (locks === undefined) return this.#failed(new ValidationError('invalidOptions', 'lock: no Web Locks API'), emit);
     let name: string;
@@ -153,12 +172,28 @@ class WebLock implements ProcessorLock {
     } catch (err) {
       return this.#failed(err, emit);
     }
+    const liveness = this.c.liveness?.(name);
     // Set inside the callback (a holder object: flow analysis does not see callbacks).
-    const mine: { grant: Grant | null } = { grant: null };
+    const mine: { grant: Grant | null; silent: boolean; stopServing?: () => void } = { grant: null, silent: false };
+    // This request's own abort: the engine stopping asking, or the holder found unresponsive.
+    const waiting = new AbortController();
+    const stopWaiting = (): void => waiting.abort();
+    signal.addEventListener('abort', stopWaiting);
+    if (signal.aborted) waiting.abort();
+    const probe = steal
+      ? undefined
+      : liveness?.silence$.subscribe(() => {
+          mine.silent = true;
+          waiting.abort();
+        });
     let outcome: Outcome = 'again';
     try {
-      await locks.request(name, { mode: 'exclusive', signal }, async () => {
+      // Browsers refuse `signal` with `steal`; a steal is granted at once anyway.
+      const options = steal ? { mode: 'exclusive' as const, steal: true } : { mode: 'exclusive' as const, signal: waiting.signal };
+      await locks.request(name, options, async () => {
+        probe?.unsubscribe();
         if (!active()) return;
+        mine.stopServing = liveness?.serve();
         let token: number;
         try {
           token = await this.#bumpFence(emit);
@@ -171,7 +206,7 @@ class WebLock implements ProcessorLock {
         this.#failing = false;
         await new Promise<void>((resolve) => {
           mine.grant = this.#grant = { token, release: resolve };
-          emit({ held: true, fencingToken: token, takeover: false });
+          emit({ held: true, fencingToken: token, takeover: steal });
         });
       });
       return outcome;
@@ -179,11 +214,15 @@ class WebLock implements ProcessorLock {
       const held = mine.grant !== null && this.#grant === mine.grant;
       if (held) this.#grant = null;
       if (isAbortError(err)) {
-        // Aborted while waiting (we stopped asking), or stolen while held.
+        // Aborted while waiting (we stopped asking, or its holder stopped answering), or stolen while held.
         if (held) emit({ held: false, lost: true });
-        return 'again';
+        return mine.silent && mine.grant === null ? 'steal' : 'again';
       }
       return mine.grant === null ? this.#failed(err, emit) : 'again';
+    } finally {
+      probe?.unsubscribe();
+      mine.stopServing?.();
+      signal.removeEventListener('abort', stopWaiting);
     }
   }
 

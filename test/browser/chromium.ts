@@ -39,7 +39,7 @@ export async function servePage(
 }
 
 /** The flags this machine needs (headless, no sandbox, no background networking). */
-const CHROMIUM_ARGS: readonly string[] = [
+export const CHROMIUM_ARGS: readonly string[] = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

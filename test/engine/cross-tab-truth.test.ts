@@ -251,4 +251,48 @@ describe('every tab tells the truth (cross-tab port, virtual time)', () => {
     expect(b.h.sentIds()).toEqual(['head']);
     await closeAll(tabs);
   });
+  test("the holder's op in flight shows as `sending` in every tab's pending$ (said again while it lasts), and as queued once it ended", async () => {
+    const { scheduler, tabs } = openTabs(2);
+    const [a, b] = tabs as [Tab, Tab];
+    a.h.server.script(ok({ id: 's1' }, 3_500), ok({ id: 's2' }));
+    a.h.engine.start();
+    b.h.engine.start();
+    await runUntil(scheduler, 1_000);
+    await enqueue(b.h, 's1');
+    await enqueue(b.h, 's2');
+    await runUntil(scheduler, 1_100);
+    const statusOf = (t: Tab) => last(t.pending)?.map((p) => `${p.txToken}:${p.status}`);
+    expect(statusOf(a)).toEqual(['tx-s1:sending', 'tx-s2:queued']);
+    expect(statusOf(b)).toEqual(['tx-s1:sending', 'tx-s2:queued']);
+    expect(b.h.status.inFlight).toBe(a.h.status.inFlight);
+    // 3.5 s on the wire, past three audits: the holder keeps saying so, the other tab keeps showing it.
+    await runUntil(scheduler, 4_400);
+    expect(statusOf(b)).toEqual(['tx-s1:sending', 'tx-s2:queued']);
+    await runUntil(scheduler, 6_000);
+    for (const t of tabs) expect(last(t.pending)).toEqual([]);
+    expect(b.h.status.inFlight).toBeUndefined();
+    // Never `sending` in B for an op A was not sending.
+    expect(b.pending.flat().filter((p) => p.status === 'sending').every((p) => p.txToken === 'tx-s1' || p.txToken === 'tx-s2')).toBe(true);
+    await closeAll(tabs);
+  });
+
+  test("a lost message never leaves an op shown `sending`: without word from the holder it falls back to queued after a few audits", async () => {
+    const { scheduler, bus, tabs } = openTabs(2);
+    const [a, b] = tabs as [Tab, Tab];
+    a.h.server.script(hang());
+    a.h.engine.start();
+    b.h.engine.start();
+    await runUntil(scheduler, 1_000);
+    await enqueue(b.h, 'h1');
+    await runUntil(scheduler, 1_100);
+    expect(last(b.pending)?.map((p) => p.status)).toEqual(['sending']);
+    // From here B hears nothing from the holder (a channel lost, a holder frozen): neither its word again nor an "ended".
+    bus.deaf(1);
+    await runUntil(scheduler, 2_100);
+    expect(last(b.pending)?.map((p) => p.status)).toEqual(['sending']); // one quiet audit: not yet
+    await runUntil(scheduler, 4_100);
+    expect(last(b.pending)?.map((p) => p.status)).toEqual(['queued']);
+    expect(b.h.status.inFlight).toBeUndefined();
+    await closeAll(tabs);
+  });
 });

@@ -206,6 +206,24 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     expect(await stores[0]!.counts()).toEqual({ pending: 0, failed: 0 });
   });
 
+  test('a stale holder refused by the fence reports no attempt: no attemptStarted, nothing in flight, nothing sent', async () => {
+    const [a, b] = await aHoldsThenBStarts();
+    await runUntil(scheduler, 200);
+    // A's lock goes without A being told (its page frozen, the browser let the lock go); B takes over and bumps the fence.
+    a.page.close();
+    await runUntil(scheduler, 200);
+    expect(at(b, 'lockAcquired')).toEqual([200]);
+    const inFlight: Array<string | undefined> = [];
+    a.engine.status$.subscribe((s) => inFlight.push(s.inFlight));
+    // A still believes it holds the lock: its drain takes the op, and the fence check before the attempt refuses it.
+    await enqueue(a, 'y1');
+    await runUntil(scheduler, 1_000);
+    expect(at(a, 'lockLost')).toEqual([200]);
+    expect(a.events.filter((e) => e.type === 'attemptStarted' || e.type === 'attemptFailed' || e.type === 'backoff')).toEqual([]);
+    expect(inFlight.every((id) => id === undefined)).toBe(true);
+    expect(server.sent).toEqual([]);
+  });
+
   test('suspended (freeze, pagehide): the lock is given up at once and the other tab sends; resumed, the tab contends again', async () => {
     const [a, b] = await aHoldsThenBStarts();
     await enqueue(b, 'b1');

@@ -308,3 +308,82 @@ describe('sendWithAuth', () => {
     }),
   );
 });
+
+/**
+ * `admit` (the engine's fence) is asked before the attempt starts: a holder
+ * that lost its lock without knowing reports no attempt that never went on
+ * the wire — no `attemptStarted`, no `sending`, no attempt counted — and
+ * sends nothing; the refused attempt never emits (the engine's gate closes
+ * on the lost lock and unsubscribes it).
+ */
+describe('sendAttempt with admit (the fence)', () => {
+  test(
+    'refused: nothing reported, nothing sent, the attempt not counted, never emits',
+    marbles((m) => {
+      const answer$ = m.cold<ApiResponse>('--r|', ok);
+      const { ctx, state, outcomes, sent } = setup(m, [answer$], { admit: () => m.cold<boolean>('-(f|)', { f: false }) });
+      m.expect(sendAttempt(state, 'token-1', ctx)).toBeObservable('-------');
+      m.expect(answer$).toHaveSubscriptions([]);
+      m.flush();
+      expect(outcomes).toEqual([]);
+      expect(sent).toEqual([]);
+      expect(state.attempt).toBe(0);
+    }),
+  );
+
+  test(
+    'admitted: the attempt starts once the check passes, then as without it',
+    marbles((m) => {
+      const answer$ = m.cold<ApiResponse>('--r|', ok);
+      const { ctx, state, outcomes } = setup(m, [answer$], { admit: () => m.cold<boolean>('-(t|)', { t: true }) });
+      m.expect(sendAttempt(state, 'token-1', ctx)).toBeObservable('---a|', out);
+      m.expect(answer$).toHaveSubscriptions('-^--!');
+      m.flush();
+      expect(summary(outcomes)).toEqual([
+        { type: 'attemptStarted', at: 1, attempt: 1 },
+        sending,
+        { type: 'attemptSucceeded', at: 3, attempt: 1, durationMs: 2 },
+      ]);
+    }),
+  );
+
+  test(
+    'the check itself fails (the store read): the attempt fails with that error, reported as any failure, nothing sent',
+    marbles((m) => {
+      const answer$ = m.cold<ApiResponse>('--r|', ok);
+      const readFailed = new ServerError({ status: 503 });
+      const { ctx, state, outcomes, sent } = setup(m, [answer$], { admit: () => m.cold<boolean>('-#', undefined, readFailed) });
+      m.expect(sendAttempt(state, 'token-1', ctx)).toBeObservable('-#', undefined, readFailed);
+      m.flush();
+      expect(summary(outcomes)).toEqual([
+        { type: 'attemptStarted', at: 1, attempt: 1 },
+        { type: 'attemptFailed', at: 1, attempt: 1, durationMs: 0, error: readFailed.toInfo() },
+      ]);
+      expect(sent).toEqual([]);
+    }),
+  );
+
+  test(
+    'behind the rate limiter: checked once a token is granted, right before the request (the attempt starts then)',
+    marbles((m) => {
+      const answer$ = m.cold<ApiResponse>('--r|', ok);
+      const checks: number[] = [];
+      const { ctx, state, outcomes } = setup(m, [answer$], {
+        rateLimiter: { take: () => m.cold<void>('5ms (x|)'), available: () => 0 },
+        admit: () => {
+          checks.push(m.scheduler.now());
+          return m.cold<boolean>('(t|)', { t: true });
+        },
+      });
+      m.expect(sendAttempt(state, 'token-1', ctx)).toBeObservable('7ms a|', out);
+      m.expect(answer$).toHaveSubscriptions('5ms ^--!');
+      m.flush();
+      expect(checks).toEqual([5]);
+      expect(summary(outcomes)).toEqual([
+        { type: 'attemptStarted', at: 5, attempt: 1 },
+        sending,
+        { type: 'attemptSucceeded', at: 7, attempt: 1, durationMs: 2 },
+      ]);
+    }),
+  );
+});
