@@ -206,7 +206,7 @@ function coreDeps(
       return traced === undefined && own === undefined ? undefined : { ...traced, ...own };
     },
     rateLimiter: options.rateLimit === false ? undefined : createRateLimiter(options.rateLimit ?? {}, scheduler),
-    admit: fenced === undefined ? undefined : () => fenced.check(),
+    admit: fenced === undefined ? undefined : () => fenced.checkSend(),
     payloadLimits: options.payloadLimits,
   };
 }

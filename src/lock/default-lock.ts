@@ -1,10 +1,12 @@
-import type { Observable } from 'rxjs';
+import { asyncScheduler, type Observable } from 'rxjs';
 import { fenceLock, type FencedLock } from './fence';
+import { monotonicClock } from './monotonic-clock';
 import type { MetaPort } from './meta-port';
 import { releaseWhileSuspended } from './release-while-suspended';
 import { createStorageLock } from './storage-lock';
 import type { StorageLockOptions } from './storage-lock-options';
-import { createWebLock, type WebLockOptions } from './web-lock';
+import { createWebLock, WEB_LOCK_DEFAULTS, type WebLockOptions } from './web-lock';
+import { STORAGE_LOCK_DEFAULTS } from './storage-lock-options';
 import { platformLockManager, type LockManagerLike } from './web-lock-manager';
 
 /** Options of `createDefaultLock`: the storage lock's (used where Web Locks are not), and the platform's inputs. */
@@ -18,6 +20,13 @@ export interface DefaultLockOptions extends StorageLockOptions {
   /** The Web Lock's probe channel (`WebLockOptions.livenessChannel`). Default: the platform's `BroadcastChannel` in browsers. */
   readonly livenessChannel?: WebLockOptions['livenessChannel'];
 }
+
+/**
+ * How long a passed fence check also admits sends, ms (`FenceOptions.sendFreshMs`):
+ * at most this, and at most a tenth of the shortest time after which another
+ * engine may take the lock from a holder that stopped answering.
+ */
+export const FENCE_SEND_FRESH_MS = 20;
 
 /**
  * The engine's default processor lock: Web Locks wherever the browser has
@@ -38,5 +47,8 @@ export function createDefaultLock(meta: MetaPort, options: DefaultLockOptions = 
   const storage = createStorageLock(meta, storageOptions);
   const locks = given === undefined ? platformLockManager() : (given ?? undefined);
   const base = locks === undefined ? storage : createWebLock(meta, { locks, key: options.key, scheduler: options.scheduler, stealAfterMs, livenessChannel, fallback: () => storage });
-  return fenceLock(suspended$ === undefined ? base : releaseWhileSuspended(base, suspended$), meta, options.key);
+  const takeoverMs = [options.staleAfterMs ?? STORAGE_LOCK_DEFAULTS.staleAfterMs, stealAfterMs ?? WEB_LOCK_DEFAULTS.stealAfterMs].filter((ms) => ms > 0);
+  const sendFreshMs = Math.min(FENCE_SEND_FRESH_MS, ...takeoverMs.map((ms) => ms / 10));
+  const now = options.monotonicNow ?? monotonicClock(options.scheduler ?? asyncScheduler);
+  return fenceLock(suspended$ === undefined ? base : releaseWhileSuspended(base, suspended$), meta, { key: options.key, sendFreshMs, now });
 }

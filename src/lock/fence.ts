@@ -22,11 +22,33 @@ export interface FencedLock {
   /** `write$` after a passing check; a failing one errors with `ValidationError('lockNotHeld')` and writes nothing. */
   guardWrite<T>(write$: Observable<T>): Observable<T>;
   /**
-   * `send$` after a passing check; after a failing one it never emits: the
-   * loss of the lock closes the gate, which unsubscribes it (so the op's
-   * processing stops without spending an attempt).
+   * The check before a send: `check()`, except that a check passed less
+   * than `sendFreshMs` ago (`FenceOptions`) answers `true` at once, without
+   * a store read — unless the inner lock reported anything since (a loss,
+   * a release, another acquisition) or this engine released it.
+   */
+  checkSend(): Observable<boolean>;
+  /**
+   * `send$` after a passing `checkSend()`; after a failing one it never
+   * emits: the loss of the lock closes the gate, which unsubscribes it (so
+   * the op's processing stops without spending an attempt).
    */
   guardSend<T>(send$: Observable<T>): Observable<T>;
+}
+
+/** Options of `fenceLock`. */
+export interface FenceOptions {
+  /** The fence record's key prefix (the lock's key). Default `'processorLock'`. */
+  readonly key?: string;
+  /**
+   * How long a passed check also admits sends, ms; `0` (the default): every
+   * send reads the fence. Must stay well below the time after which another
+   * engine may take the lock from a holder that is still running
+   * (`stealAfterMs`, `staleAfterMs`): see `fenceLock`.
+   */
+  readonly sendFreshMs?: number;
+  /** A clock that never steps (`monotonicClock`), ms; needed with `sendFreshMs`. */
+  readonly now?: () => number;
 }
 
 const LOST: LockState = Object.freeze({ held: false, lost: true });
@@ -51,17 +73,33 @@ const LOST: LockState = Object.freeze({ held: false, lost: true });
  * committed by both holders under the same `Idempotency-Key`: the server
  * applies it once.
  *
+ * Sends (`checkSend`, `guardSend`) may reuse a check that passed less than
+ * `sendFreshMs` ago, so a fast drain does not read the store before every
+ * request (settlement writes always read). This widens the residual window
+ * for sends only, by at most `sendFreshMs`, and only for a holder that kept
+ * running: the ways a lock is taken from a holder either go through the
+ * holder (it released the lock — frozen, hidden, stopped — or its inner
+ * lock reported the loss: both forget the passed check at once) or take
+ * seconds of the holder not answering (`stealAfterMs`, `staleAfterMs`),
+ * and a page that was frozen or paused meanwhile comes back with its
+ * passed check older than `sendFreshMs` on a clock that kept running.
+ *
  * @example
- * const fenced = fenceLock(createWebLock(meta), meta);
+ * const fenced = fenceLock(createWebLock(meta), meta, { sendFreshMs: 20, now: monotonicClock(asyncScheduler) });
  * const api2 = guardMethods(api, ['send'], (o) => fenced.guardSend(o));
  */
-export function fenceLock(inner: ProcessorLock, meta: MetaPort, key = 'processorLock'): FencedLock {
-  return new Fence(inner, meta, `${key}.fence`);
+export function fenceLock(inner: ProcessorLock, meta: MetaPort, options: FenceOptions = {}): FencedLock {
+  const sendFreshMs = options.sendFreshMs ?? 0;
+  if (!(sendFreshMs >= 0 && Number.isFinite(sendFreshMs))) throw new RangeError('sendFreshMs: expected a finite number ≥ 0');
+  if (sendFreshMs > 0 && options.now === undefined) throw new RangeError('sendFreshMs: needs a clock (`now`)');
+  return new Fence(inner, meta, `${options.key ?? 'processorLock'}.fence`, sendFreshMs, options.now ?? (() => 0));
 }
 
 class Fence implements FencedLock {
   /** The token of this engine's last acquisition (null: none yet, or found stale). */
   #token: number | null = null;
+  /** When the last check that passed for `#token` ended (`now()`); null: none since the lock last changed. */
+  #passedAt: number | null = null;
   /** The read in flight, shared by the checks made meanwhile. */
   #reading: Observable<MetaRead<FenceRecord>> | null = null;
   readonly #lost = new Subject<LockState>();
@@ -72,6 +110,8 @@ class Fence implements FencedLock {
     private readonly inner: ProcessorLock,
     private readonly meta: MetaPort,
     private readonly fenceKey: string,
+    private readonly sendFreshMs: number,
+    private readonly now: () => number,
   ) {
     this.lock = {
       hold: () =>
@@ -82,11 +122,16 @@ class Fence implements FencedLock {
             startWith(false),
             switchMap((again) => concat(again ? inner.release().pipe(ignoreElements()) : EMPTY, inner.hold())),
             tap((s) => {
+              // Whatever the inner lock says, an earlier passed check no longer admits sends.
+              this.#passedAt = null;
               if (s.held) this.#token = s.fencingToken;
             }),
           ),
         ),
-      release: () => inner.release(),
+      release: () => {
+        this.#passedAt = null;
+        return inner.release();
+      },
     };
   }
 
@@ -101,9 +146,20 @@ class Fence implements FencedLock {
       return this.#reading.pipe(
         map((r) => r.kind === 'read' && r.value.fencingToken === token),
         tap((ok) => {
-          if (!ok && this.#token === token) this.#stale();
+          if (this.#token !== token) return;
+          if (ok) this.#passedAt = this.now();
+          else this.#stale();
         }),
       );
+    });
+  }
+
+  checkSend(): Observable<boolean> {
+    return defer(() => {
+      const at = this.#passedAt;
+      const age = at === null ? -1 : this.now() - at;
+      // A clock that went back is not trusted either.
+      return this.#token !== null && age >= 0 && age < this.sendFreshMs ? of(true) : this.check();
     });
   }
 
@@ -114,12 +170,13 @@ class Fence implements FencedLock {
   }
 
   guardSend<T>(send$: Observable<T>): Observable<T> {
-    return this.check().pipe(switchMap((ok) => (ok ? send$ : NEVER)));
+    return this.checkSend().pipe(switchMap((ok) => (ok ? send$ : NEVER)));
   }
 
   /** Someone acquired the lock after us: report it lost (the gate closes), give the inner lock up and contend again. */
   #stale(): void {
     this.#token = null;
+    this.#passedAt = null;
     this.#lost.next(LOST);
     this.#recontend.next();
   }

@@ -122,6 +122,82 @@ describe('fenceLock', () => {
   });
 });
 
+/** A fence over a counting meta port and a hand clock, holding token 5. */
+function freshFence(sendFreshMs: number) {
+  const store = new MemoryStorePort();
+  let reads = 0;
+  const meta = {
+    readMeta: <T>(key: string) => ((reads += 1), store.readMeta<T>(key)),
+    writeMeta: <T>(key: string, v: T) => store.writeMeta(key, v),
+  };
+  const clock = { t: 1_000 };
+  const hand = handLock();
+  const fenced = fenceLock(hand.lock, meta, { sendFreshMs, now: () => clock.t });
+  fenced.lock.hold().subscribe();
+  store.data.meta.set('processorLock.fence', { fencingToken: 5 });
+  hand.states.next({ held: true, fencingToken: 5, takeover: false });
+  return { store, hand, fenced, clock, reads: () => reads };
+}
+
+describe('fenceLock: sends admitted by a recent check (sendFreshMs)', () => {
+  test('a send within sendFreshMs of a passed check reads nothing; one at or past it reads, and sees a takeover', () => {
+    const f = freshFence(20);
+    expect(run(f.fenced.checkSend()).values).toEqual([true]);
+    expect(f.reads()).toBe(1);
+    f.clock.t += 19;
+    expect(run(f.fenced.guardSend(of('sent'))).values).toEqual(['sent']);
+    expect(f.reads()).toBe(1);
+    // Another engine acquired; the next send past the window reads the fence and is refused.
+    f.store.data.meta.set('processorLock.fence', { fencingToken: 6 });
+    f.clock.t += 1;
+    expect(run(f.fenced.guardSend(of('sent'))).values).toEqual([]);
+    expect(f.reads()).toBe(2);
+    // Refused once, refused after (no token until the lock is acquired again).
+    expect(run(f.fenced.checkSend()).values).toEqual([false]);
+  });
+
+  test('settlement writes and check() always read, and a passing one renews the window', () => {
+    const f = freshFence(20);
+    run(f.fenced.check());
+    run(f.fenced.check());
+    run(f.fenced.guardWrite(of('w')));
+    expect(f.reads()).toBe(3);
+    f.clock.t += 15;
+    run(f.fenced.guardWrite(of('w')));
+    f.clock.t += 15;
+    expect(run(f.fenced.checkSend()).values).toEqual([true]);
+    expect(f.reads()).toBe(4);
+  });
+
+  test.each([
+    ['the inner lock reports the loss', (f: ReturnType<typeof freshFence>) => f.hand.states.next({ held: false, lost: true })],
+    ['the inner lock reports another acquisition', (f: ReturnType<typeof freshFence>) => f.hand.states.next({ held: true, fencingToken: 5, takeover: false })],
+    ['this engine releases the lock (frozen, hidden, stopped)', (f: ReturnType<typeof freshFence>) => void f.fenced.lock.release().subscribe()],
+    ['the clock went back', (f: ReturnType<typeof freshFence>) => void (f.clock.t -= 5)],
+  ])('a passed check admits no send once %s: the next send reads', (_, event) => {
+    const f = freshFence(20);
+    run(f.fenced.checkSend());
+    event(f);
+    f.clock.t += 1;
+    run(f.fenced.checkSend());
+    expect(f.reads()).toBe(2);
+  });
+
+  test('without sendFreshMs (the default) every send reads', () => {
+    const f = freshFence(0);
+    run(f.fenced.checkSend());
+    run(f.fenced.guardSend(of('sent')));
+    expect(f.reads()).toBe(2);
+  });
+
+  test('refuses a window without a clock, or not a finite number ≥ 0', () => {
+    const store = new MemoryStorePort();
+    expect(() => fenceLock(handLock().lock, store, { sendFreshMs: 20 })).toThrow(RangeError);
+    expect(() => fenceLock(handLock().lock, store, { sendFreshMs: -1, now: () => 0 })).toThrow(RangeError);
+    expect(() => fenceLock(handLock().lock, store, { sendFreshMs: Infinity, now: () => 0 })).toThrow(RangeError);
+  });
+});
+
 describe('guardMethods', () => {
   test('guards the named methods only, on a class instance too (private fields, `this`)', () => {
     class Port {
