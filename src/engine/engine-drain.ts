@@ -33,6 +33,14 @@ export interface DrainParts {
 const HELD_PER_SLOT = 4;
 
 /**
+ * With batching, full batches' worth of ops held per request slot: one on
+ * the wire and, read ahead, enough of the keys not on the wire that a
+ * freed slot finds a full batch of free keys (ops of the keys in flight
+ * wait in the window too).
+ */
+const BATCHES_HELD_PER_SLOT = 2;
+
+/**
  * The FIFO drain for the signed-in `account`, processing each op with the
  * engine's ports; every outcome reported. Ops of another account are left
  * untouched (`skip`): each account's ops keep their order, and one
@@ -97,9 +105,10 @@ function keyedEngineDrain(
 ): Observable<never> {
   const { deps, canceller } = parts;
   const load = createDrainLoad(parts.dispatch);
+  const slots = createRequestSlots(concurrency);
   const ctx: ProcessContext = {
     ...single,
-    slots: createRequestSlots(concurrency),
+    slots,
     report: (o) => {
       load.observe(o);
       single.report(o);
@@ -123,11 +132,10 @@ function keyedEngineDrain(
     batch === undefined
       ? undefined
       : { maxOps: batch.maxOps, maxBytes: batch.maxBytes, sizeOf: sizeCache((op) => entryBytes(op, deps)), packable: (op) => op.nextAttemptAt === null };
-  // Enough held for every slot to have work (a full batch each, with batching).
-  const window = Math.max(deps.batchSize, batch === undefined ? concurrency * HELD_PER_SLOT : batch.maxOps * (concurrency + 1));
+  const window = Math.max(deps.batchSize, batch === undefined ? concurrency * HELD_PER_SLOT : batch.maxOps * (BATCHES_HELD_PER_SLOT * concurrency + 1));
   return defer(() => {
     load.reset();
-    return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack });
+    return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack, slots });
   });
 }
 
