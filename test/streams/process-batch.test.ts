@@ -89,6 +89,26 @@ describe('processBatch (engine, virtual time)', () => {
   );
 
   test(
+    'batch × concurrency: each key brings its run, so full batches over disjoint keys are on the wire together (one request slot each)',
+    marbles((m) => {
+      const { h, batch } = setup(m, { maxOps: 4, concurrency: 2 });
+      ['a', 'b', 'c', 'd'].forEach((id, i) => enqueue(h, 'create', id, i + 1));
+      ['a', 'b', 'c', 'd'].forEach((id, i) => enqueue(h, 'update', id, i + 5));
+      h.engine.start();
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      // FIFO-consecutive packing: [t1 t2 t3 t4] at 50, then [t5 t6 t7 t8] after it.
+      expect(batch.requests.map((r) => [r.at, r.titles])).toEqual([
+        [50, ['t1', 't2', 't5', 't6']],
+        [50, ['t3', 't4', 't7', 't8']],
+      ]);
+      expect(batch.order).toEqual(['t1', 't2', 't5', 't6', 't3', 't4', 't7', 't8']);
+      expect(outcomes(h)).toHaveLength(8);
+      expect(h.results.filter((r) => r.outcome !== 'committed')).toEqual([]);
+    }),
+  );
+
+  test(
     'a transient entry inside a committed batch retries alone; later entries (424) come back untouched and go out after it for its key, at once for the others',
     marbles((m) => {
       const { h, batch } = setup(m);
