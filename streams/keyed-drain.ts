@@ -35,11 +35,13 @@ export interface KeyedDrainOptions extends DrainCommonOptions {
   /** Batching: how ready ops are packed (absent: one op per unit). */
   readonly pack?: PackLimits;
   /**
-   * With `pack`: the request slots `process` sends through. A batch starts
-   * only while a slot is free — one that would wait for a slot is left
-   * held, where keys freed meanwhile can still fill it — and a slot freed
-   * dispatches again. An op sent alone (a stored wait) starts regardless:
-   * it waits without a slot. Absent: every ready unit starts at once.
+   * The request slots `process` sends through; a slot freed dispatches
+   * again. While every slot is busy a full window is not probed past (more
+   * ops in progress would only wait for a slot). With `pack`, a batch
+   * starts only while a slot is free — one that would wait for a slot is
+   * left held, where keys freed meanwhile can still fill it; an op sent
+   * alone (a stored wait) starts regardless: it waits without a slot.
+   * Absent: every ready unit starts at once, and a full window is probed.
    */
   readonly slots?: Pick<RequestSlots, 'free' | 'freed$'>;
 }
@@ -100,7 +102,7 @@ export function keyedDrain(options: KeyedDrainOptions): Observable<never> {
     const subs = new Subscription();
     subs.add(lane.failures$.subscribe((err) => subscriber.error(new LaneFailure(err))));
     subs.add(options.wake$.subscribe(() => d.wake()));
-    if (options.pack !== undefined && options.slots !== undefined) subs.add(options.slots.freed$.subscribe(() => d.slotFreed()));
+    if (options.slots !== undefined) subs.add(options.slots.freed$.subscribe(() => d.slotFreed()));
     subs.add(() => d.stop());
     d.pump();
     return subs;
@@ -162,9 +164,9 @@ class Dispatcher {
     this.pump();
   }
 
-  /** A request slot is free: a batch held back for one may start (once the events of this moment are in). */
+  /** A request slot is free: a batch held back for one may start, a full window be probed (once the events of this moment are in). */
   slotFreed(): void {
-    if (this.#paced) this.#pumpSoon();
+    this.#pumpSoon();
   }
 
   stop(): void {
@@ -207,8 +209,9 @@ class Dispatcher {
     if (this.#reading !== undefined) return;
     const room = this.o.window - this.#held.length - this.#activeIds.size;
     if (room <= 0) {
-      // Ready batches wait for a request slot, not for their keys: nothing to probe for.
-      if (this.#paced) return;
+      // Ready batches wait for a request slot, not for their keys, or every
+      // slot is busy: more ops in progress would only wait for one.
+      if (this.#paced || this.o.slots?.free === 0) return;
       // The window is full and every held op waits behind its key: look
       // one window further for other keys (once per change), or from the
       // head for a key that is free again.
