@@ -225,9 +225,10 @@ class Dispatcher {
       this.#read(room, true, false);
       return;
     }
-    // Read in pages, not one op per op finished: while ops wait in memory,
-    // wait for a quarter of the window to be free.
-    if (room * 4 < this.o.window && this.#held.length > 0) return;
+    // Read in pages, not one op per op finished: while ops wait in memory
+    // (held, or started and queued for a busy slot), wait for a quarter of
+    // the window to be free.
+    if (room * 4 < this.o.window && (this.#held.length > 0 || this.o.slots?.free === 0)) return;
     if (this.#exhausted && this.#wakePending) {
       this.#read(room, true, false);
     } else if (!this.#exhausted) {

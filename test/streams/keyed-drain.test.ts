@@ -299,13 +299,14 @@ describe('keyedDrain with batching and request slots (virtual time)', () => {
   }
 
   test(
-    'while every request slot is busy a full window is not probed past: each op is read once, at most a window in progress',
+    'while every request slot is busy a full window is not probed past: each op is read once, in pages, at most a window in progress',
     marbles((m) => {
       // 24 keys, one op each, 8 ms a request, 2 slots, window 6: the window fills with ops waiting for a slot.
       const ops = Array.from({ length: 24 }, (_, n) => op(`k${String.fromCharCode(97 + n)}`, n + 1));
       const h = harness(m.scheduler, ops, () => 8, { window: 6 });
       const slots = createRequestSlots(2);
       let read = 0;
+      let reads = 0;
       let active = 0;
       let most = 0;
       const peek = h.store.peek.bind(h.store);
@@ -314,7 +315,7 @@ describe('keyedDrain with batching and request slots (virtual time)', () => {
           most = Math.max(most, (active += 1));
           return concat(slots.run(h.options.process(unit)), defer(() => ((active -= 1), EMPTY)));
         });
-      const store = { peek: (n: number, after?: PendingOp['id']) => peek(n, after).pipe(map((page) => ((read += page.length), page))) };
+      const store = { peek: (n: number, after?: PendingOp['id']) => ((reads += 1), peek(n, after).pipe(map((page) => ((read += page.length), page)))) };
       const sub = keyedDrain({ ...h.options, store, slots, process }).subscribe();
       m.scheduler.schedule(() => sub.unsubscribe(), 10_000);
       m.flush();
@@ -322,6 +323,8 @@ describe('keyedDrain with batching and request slots (virtual time)', () => {
       // Probing past the window would start ops only to queue them for a slot, and read them again from the head.
       expect(read).toBe(24);
       expect(most).toBeLessThanOrEqual(6);
+      // In pages of at least a quarter of the window while ops wait for a slot, not one op per op finished.
+      expect(reads).toBeLessThanOrEqual(24 / 2);
     }),
   );
 
