@@ -242,8 +242,14 @@ class Dispatcher {
   #dispatch(): void {
     this.#paced = false;
     if (this.#held.length === 0) return;
-    let units = pickReady(this.#held, (k) => this.#activeKeys.has(k), this.o.keyOf, this.o.pack);
     const { pack, slots } = this.o;
+    if (pack !== undefined && slots !== undefined && slots.free === 0 && this.#held.every((op) => batchable(op, pack))) {
+      // Every slot is busy and every held op would travel in a batch: none
+      // can start, so packing them now would be work thrown away.
+      this.#paced = true;
+      return;
+    }
+    let units = pickReady(this.#held, (k) => this.#activeKeys.has(k), this.o.keyOf, pack);
     if (pack !== undefined && slots !== undefined) {
       let free = slots.free;
       units = units.filter((unit) => {

@@ -1,4 +1,4 @@
-import { EMPTY, concat, defer, filter, interval, merge, of, tap, type Observable } from 'rxjs';
+import { EMPTY, concat, defer, filter, interval, merge, of, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { BatchSender } from '../../streams/batch-port';
 import { drainQueue } from '../../streams/drain-queue';
 import { keyedDrain, type UnitEvent } from '../../streams/keyed-drain';
@@ -104,7 +104,7 @@ function keyedEngineDrain(
   parts: DrainParts,
 ): Observable<never> {
   const { deps, canceller } = parts;
-  const load = createDrainLoad(parts.dispatch);
+  const load = createDrainLoad(lastOfMoment(parts.dispatch, deps.scheduler));
   const slots = createRequestSlots(concurrency);
   const ctx: ProcessContext = {
     ...single,
@@ -137,6 +137,26 @@ function keyedEngineDrain(
     load.reset();
     return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack, slots });
   });
+}
+
+/**
+ * The drain's `load` actions of one moment folded into the last one, on
+ * `scheduler`: a batch of 100 reports 100 `sending`s and then 100 answers,
+ * and each would otherwise be a status update of its own (the counts are a
+ * state, not events: only the latest matters).
+ */
+function lastOfMoment(dispatch: (action: StatusAction) => void, scheduler: SchedulerLike): (action: StatusAction) => void {
+  let latest: StatusAction | undefined;
+  return (action) => {
+    const scheduled = latest !== undefined;
+    latest = action;
+    if (scheduled) return;
+    scheduler.schedule(() => {
+      const last = latest as StatusAction;
+      latest = undefined;
+      dispatch(last);
+    });
+  };
 }
 
 /** `size` once per op (the dispatcher asks again at every pick while an op is held). */
