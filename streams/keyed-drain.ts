@@ -13,7 +13,8 @@ import {
 } from 'rxjs';
 import { SyncError } from '../src/errors/sync-error';
 import type { OpId, PendingOp } from '../src/op/pending-op';
-import { pickReady, type PackLimits } from './pick-ready';
+import { batchable, pickReady, type PackLimits } from './pick-ready';
+import type { RequestSlots } from './request-slots';
 import type { DrainCommonOptions } from './drain-queue';
 
 /** Inputs of `keyedDrain`. */
@@ -33,6 +34,16 @@ export interface KeyedDrainOptions extends DrainCommonOptions {
   readonly process: (ops: readonly PendingOp[]) => Observable<UnitEvent>;
   /** Batching: how ready ops are packed (absent: one op per unit). */
   readonly pack?: PackLimits;
+  /**
+   * The request slots `process` sends through; a slot freed dispatches
+   * again. While every slot is busy a full window is not probed past (more
+   * ops in progress would only wait for a slot). With `pack`, a batch
+   * starts only while a slot is free — one that would wait for a slot is
+   * left held, where keys freed meanwhile can still fill it; an op sent
+   * alone (a stored wait) starts regardless: it waits without a slot.
+   * Absent: every ready unit starts at once, and a full window is probed.
+   */
+  readonly slots?: Pick<RequestSlots, 'free' | 'freed$'>;
 }
 
 /** A unit is done with `op`: it finished, or it is handed back untouched (`back`). */
@@ -91,6 +102,7 @@ export function keyedDrain(options: KeyedDrainOptions): Observable<never> {
     const subs = new Subscription();
     subs.add(lane.failures$.subscribe((err) => subscriber.error(new LaneFailure(err))));
     subs.add(options.wake$.subscribe(() => d.wake()));
+    if (options.slots !== undefined) subs.add(options.slots.freed$.subscribe(() => d.slotFreed()));
     subs.add(() => d.stop());
     d.pump();
     return subs;
@@ -136,6 +148,8 @@ class Dispatcher {
   #again = false;
   /** A probe read since the last op finished: another finds nothing new. */
   #probed = false;
+  /** The last dispatch left ready batches held for want of a free request slot. */
+  #paced = false;
   #soon: Subscription | undefined;
 
   constructor(
@@ -148,6 +162,11 @@ class Dispatcher {
   wake(): void {
     this.#wakePending = true;
     this.pump();
+  }
+
+  /** A request slot is free: a batch held back for one may start, a full window be probed (once the events of this moment are in). */
+  slotFreed(): void {
+    this.#pumpSoon();
   }
 
   stop(): void {
@@ -190,6 +209,9 @@ class Dispatcher {
     if (this.#reading !== undefined) return;
     const room = this.o.window - this.#held.length - this.#activeIds.size;
     if (room <= 0) {
+      // Ready batches wait for a request slot, not for their keys, or every
+      // slot is busy: more ops in progress would only wait for one.
+      if (this.#paced || this.o.slots?.free === 0) return;
       // The window is full and every held op waits behind its key: look
       // one window further for other keys (once per change), or from the
       // head for a key that is free again.
@@ -203,9 +225,10 @@ class Dispatcher {
       this.#read(room, true, false);
       return;
     }
-    // Read in pages, not one op per op finished: while ops wait in memory,
-    // wait for a quarter of the window to be free.
-    if (room * 4 < this.o.window && this.#held.length > 0) return;
+    // Read in pages, not one op per op finished: while ops wait in memory
+    // (held, or started and queued for a busy slot), wait for a quarter of
+    // the window to be free.
+    if (room * 4 < this.o.window && (this.#held.length > 0 || this.o.slots?.free === 0)) return;
     if (this.#exhausted && this.#wakePending) {
       this.#read(room, true, false);
     } else if (!this.#exhausted) {
@@ -215,10 +238,27 @@ class Dispatcher {
     }
   }
 
-  /** Start every ready unit. */
+  /** Start every ready unit (batches: as many as request slots are free). */
   #dispatch(): void {
+    this.#paced = false;
     if (this.#held.length === 0) return;
-    const units = pickReady(this.#held, (k) => this.#activeKeys.has(k), this.o.keyOf, this.o.pack);
+    const { pack, slots } = this.o;
+    if (pack !== undefined && slots !== undefined && slots.free === 0 && this.#held.every((op) => batchable(op, pack))) {
+      // Every slot is busy and every held op would travel in a batch: none
+      // can start, so packing them now would be work thrown away.
+      this.#paced = true;
+      return;
+    }
+    let units = pickReady(this.#held, (k) => this.#activeKeys.has(k), this.o.keyOf, pack);
+    if (pack !== undefined && slots !== undefined) {
+      let free = slots.free;
+      units = units.filter((unit) => {
+        if (unit.length === 1 && !batchable(unit[0] as PendingOp, pack)) return true;
+        free -= 1;
+        return free >= 0;
+      });
+      this.#paced = free < 0;
+    }
     if (units.length === 0) return;
     const started = new Set<OpId>();
     for (const unit of units) for (const op of unit) started.add(op.id);

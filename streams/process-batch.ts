@@ -17,7 +17,9 @@ import {
   toArray,
   type Observable,
 } from 'rxjs';
-import { AuthError, SyncError, type ConflictError } from '../src/errors/sync-error';
+import { BATCH_MISMATCH } from '../src/api/batch-answer';
+import { AuthError, MalformedResponseError, SyncError, type ConflictError } from '../src/errors/sync-error';
+import { BATCH_NOT_APPLIED_STATUS } from '../src/policy/classify-batch-entry';
 import type { PendingOp } from '../src/op/pending-op';
 import { classifyError } from '../src/policy/classify-error';
 import { restartWaitMs, retryDecision } from '../src/policy/retry-decision';
@@ -234,9 +236,10 @@ function settleEntries(
 ): Observable<UnitEvent> {
   // Each handler runs when subscribed, in entry order: a handed-off commit
   // and a dead-letter write reach the lane in FIFO order.
+  const answers = explainNotApplied(results, ops.length);
   return merge(
     ...ops.map((op, i) => defer(() => {
-      const result = results[i] ?? { kind: 'notApplied' };
+      const result = answers[i] as BatchEntryResult;
       const durationMs = ctx.now() - started;
       if (result.kind === 'notApplied') return of(handedBack(op));
       let error: SyncError;
@@ -255,6 +258,36 @@ function settleEntries(
       return concat(entryFailed(op, error, ctx), of(finished(op)));
     })),
   );
+}
+
+/**
+ * The results as settled: a `424 notApplied` counts only after an earlier
+ * entry of the same answer failed (what stops a batch, by the contract).
+ * One with no failure before it cannot be matched to the request: it is
+ * that entry's own ambiguous failure (`batchMismatch`), retried alone after
+ * a backoff wait with an attempt spent — so a server answering 424 to an
+ * entry forever ends in its attempt budget (`failed_ops`), not in an
+ * endless, unseen re-send of the same batch. Every op handed back stays
+ * bounded too: the failure before it takes its own op off the batch path.
+ *
+ * ```
+ * results   [ok, 424, 503, 424]
+ * settled   [ok, batchMismatch, 503, notApplied]
+ * ```
+ */
+function explainNotApplied(results: readonly BatchEntryResult[], count: number): BatchEntryResult[] {
+  let failedBefore = false;
+  const out: BatchEntryResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = results[i] ?? { kind: 'notApplied' };
+    if (result.kind === 'notApplied' && !failedBefore) {
+      out.push({ kind: 'error', error: new MalformedResponseError({ status: BATCH_NOT_APPLIED_STATUS, code: BATCH_MISMATCH }) });
+      continue;
+    }
+    if (result.kind === 'error') failedBefore = true;
+    out.push(result);
+  }
+  return out;
 }
 
 /** An entry's own failure: the retry policy decides, as for a single op. */

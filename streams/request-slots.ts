@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 
 /**
  * At most `limit` requests on the wire at once, granted in the order they
@@ -14,6 +14,10 @@ export interface RequestSlots {
   run<T>(request$: Observable<T>): Observable<T>;
   /** Requests holding a slot now. */
   readonly inUse: number;
+  /** Slots nobody holds or waits for: a request asking now is granted at once. */
+  readonly free: number;
+  /** Emits each time a slot becomes free (released with nobody waiting for it). */
+  readonly freed$: Observable<void>;
 }
 
 /**
@@ -25,6 +29,7 @@ export interface RequestSlots {
  * run(a$)   a-----|
  * run(b$)   b--|
  * run(c$)   ...c----|        (granted when b$ completed)
+ * freed$    ------f-f         (a$, then c$ completed with nobody waiting)
  * ```
  *
  * @example
@@ -34,15 +39,21 @@ export interface RequestSlots {
 export function createRequestSlots(limit: number): RequestSlots {
   let inUse = 0;
   const waiting: Array<() => void> = [];
+  const freed$ = new Subject<void>();
   const release = (): void => {
     const next = waiting.shift();
-    if (next === undefined) inUse -= 1;
-    else next();
+    if (next !== undefined) return next();
+    inUse -= 1;
+    freed$.next();
   };
   return {
     get inUse() {
       return inUse;
     },
+    get free() {
+      return Math.max(0, limit - inUse - waiting.length);
+    },
+    freed$: freed$.asObservable(),
     run<T>(request$: Observable<T>): Observable<T> {
       return new Observable<T>((subscriber) => {
         let held = false;

@@ -1,4 +1,4 @@
-import { EMPTY, concat, defer, filter, interval, merge, of, tap, type Observable } from 'rxjs';
+import { EMPTY, concat, defer, filter, interval, merge, of, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { BatchSender } from '../../streams/batch-port';
 import { drainQueue } from '../../streams/drain-queue';
 import { keyedDrain, type UnitEvent } from '../../streams/keyed-drain';
@@ -31,6 +31,14 @@ export interface DrainParts {
 
 /** Most ops the keyed dispatcher holds per request slot (its window is at least `batchSize`). */
 const HELD_PER_SLOT = 4;
+
+/**
+ * With batching, full batches' worth of ops held per request slot: one on
+ * the wire and, read ahead, enough of the keys not on the wire that a
+ * freed slot finds a full batch of free keys (ops of the keys in flight
+ * wait in the window too).
+ */
+const BATCHES_HELD_PER_SLOT = 2;
 
 /**
  * The FIFO drain for the signed-in `account`, processing each op with the
@@ -96,10 +104,11 @@ function keyedEngineDrain(
   parts: DrainParts,
 ): Observable<never> {
   const { deps, canceller } = parts;
-  const load = createDrainLoad(parts.dispatch);
+  const load = createDrainLoad(lastOfMoment(parts.dispatch, deps.scheduler));
+  const slots = createRequestSlots(concurrency);
   const ctx: ProcessContext = {
     ...single,
-    slots: createRequestSlots(concurrency),
+    slots,
     report: (o) => {
       load.observe(o);
       single.report(o);
@@ -123,12 +132,31 @@ function keyedEngineDrain(
     batch === undefined
       ? undefined
       : { maxOps: batch.maxOps, maxBytes: batch.maxBytes, sizeOf: sizeCache((op) => entryBytes(op, deps)), packable: (op) => op.nextAttemptAt === null };
-  // Enough held for every slot to have work (a full batch each, with batching).
-  const window = Math.max(deps.batchSize, batch === undefined ? concurrency * HELD_PER_SLOT : batch.maxOps * (concurrency + 1));
+  const window = Math.max(deps.batchSize, batch === undefined ? concurrency * HELD_PER_SLOT : batch.maxOps * (BATCHES_HELD_PER_SLOT * concurrency + 1));
   return defer(() => {
     load.reset();
-    return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack });
+    return keyedDrain({ ...common, window, keyOf: (op) => deps.router.orderKey(op), process, pack, slots });
   });
+}
+
+/**
+ * The drain's `load` actions of one moment folded into the last one, on
+ * `scheduler`: a batch of 100 reports 100 `sending`s and then 100 answers,
+ * and each would otherwise be a status update of its own (the counts are a
+ * state, not events: only the latest matters).
+ */
+function lastOfMoment(dispatch: (action: StatusAction) => void, scheduler: SchedulerLike): (action: StatusAction) => void {
+  let latest: StatusAction | undefined;
+  return (action) => {
+    const scheduled = latest !== undefined;
+    latest = action;
+    if (scheduled) return;
+    scheduler.schedule(() => {
+      const last = latest as StatusAction;
+      latest = undefined;
+      dispatch(last);
+    });
+  };
 }
 
 /** `size` once per op (the dispatcher asks again at every pick while an op is held). */

@@ -47,7 +47,10 @@ describe.each(ENGINE_MODES)('crash recovery (SIGKILL, same SQLite store), $mode'
 
   test(`${KILLS} kills (after commit, mid-request, after answer, random): exactly once, FIFO per entity, recovery measured (seed ${SEED})`, async () => {
     const random = mulberry32(SEED);
-    const items = buildWorkload({ ops: OPS, seed: SEED });
+    // Full batches of 20, 4 on the wire, drain 120 ops in a few round
+    // trips: sooner than four kill points land in it. A longer backlog keeps
+    // ops to kill in.
+    const items = buildWorkload({ ops: batch === undefined ? OPS : OPS * 5, seed: SEED });
     const base = workerConfig(fx.backend, fx.dir.path, { name: 'gen-0', concurrency, batch });
     // Every request takes a few ms, so the drain is long enough to be killed in.
     fx.backend.faults.rule(() => ({ kind: 'latency', ms: 4 }));

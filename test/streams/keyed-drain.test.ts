@@ -1,6 +1,8 @@
 import { marbles } from 'rxjs-marbles/jest';
-import { EMPTY, Observable, Subject, concat, defer, filter, map, throwError, timer, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, concat, defer, filter, ignoreElements, map, throwError, timer, type SchedulerLike } from 'rxjs';
 import { keyedDrain, type KeyedDrainOptions, type UnitEvent } from '../../streams/keyed-drain';
+import type { PackLimits } from '../../streams/pick-ready';
+import { createRequestSlots, type RequestSlots } from '../../streams/request-slots';
 import { createSettleLane } from '../../streams/settle-lane';
 import type { PendingOp } from '../../src/op/pending-op';
 import { MemoryStorePort } from '../support/memory-store-port';
@@ -260,6 +262,126 @@ describe('keyedDrain (virtual time)', () => {
         ['b2', 0, undefined],
         ['a1', 1000, 1010],
         ['b2', 1000, 1050],
+      ]);
+      expect(h.store.pendingOps()).toEqual([]);
+    }),
+  );
+});
+
+describe('keyedDrain with batching and request slots (virtual time)', () => {
+  /** Packing limits of these specs: 4 ops a batch; ops named in `alone` (a stored wait) are sent alone. */
+  const pack = (alone: readonly string[] = []): PackLimits => ({ maxOps: 4, maxBytes: 1_000_000, sizeOf: () => 10, packable: (o) => !alone.includes(name(o)) });
+
+  /**
+   * `process` as the engine's: a unit's request (10 ms) holds one of
+   * `slots`; an op of `waitsFirst` first waits that long without a slot
+   * (a stored wait), one of `failsFirst` sends once, then waits that long
+   * without a slot (backoff) and sends again.
+   */
+  function slotted(m: { scheduler: SchedulerLike }, slots: RequestSlots, h: ReturnType<typeof harness>, waitsFirst = new Map<string, number>(), failsFirst = new Map<string, number>()) {
+    const request$ = () => slots.run(timer(10, m.scheduler));
+    return (unit: readonly PendingOp[]): Observable<UnitEvent> =>
+      defer(() => {
+        const span: Span = { op: unit.map(name).join('+'), start: m.scheduler.now() };
+        h.spans.push(span);
+        const first = name(unit[0]!);
+        const wait = waitsFirst.get(first);
+        const backoff = failsFirst.get(first);
+        const before$ = wait === undefined ? EMPTY : timer(wait, m.scheduler);
+        const retry$ = backoff === undefined ? EMPTY : concat(request$(), timer(backoff, m.scheduler));
+        const done$ = defer(() => {
+          span.end = m.scheduler.now();
+          for (const o of unit) h.store.complete(o, m.scheduler.now()).subscribe();
+          return EMPTY;
+        });
+        return concat(before$, retry$, request$(), done$).pipe(ignoreElements());
+      });
+  }
+
+  test(
+    'while every request slot is busy a full window is not probed past: each op is read once, in pages, at most a window in progress',
+    marbles((m) => {
+      // 24 keys, one op each, 8 ms a request, 2 slots, window 6: the window fills with ops waiting for a slot.
+      const ops = Array.from({ length: 24 }, (_, n) => op(`k${String.fromCharCode(97 + n)}`, n + 1));
+      const h = harness(m.scheduler, ops, () => 8, { window: 6 });
+      const slots = createRequestSlots(2);
+      let read = 0;
+      let reads = 0;
+      let active = 0;
+      let most = 0;
+      const peek = h.store.peek.bind(h.store);
+      const process = (unit: readonly PendingOp[]): Observable<UnitEvent> =>
+        defer(() => {
+          most = Math.max(most, (active += 1));
+          return concat(slots.run(h.options.process(unit)), defer(() => ((active -= 1), EMPTY)));
+        });
+      const store = { peek: (n: number, after?: PendingOp['id']) => ((reads += 1), peek(n, after).pipe(map((page) => ((read += page.length), page)))) };
+      const sub = keyedDrain({ ...h.options, store, slots, process }).subscribe();
+      m.scheduler.schedule(() => sub.unsubscribe(), 10_000);
+      m.flush();
+      expect(h.store.pendingOps()).toEqual([]);
+      // Probing past the window would start ops only to queue them for a slot, and read them again from the head.
+      expect(read).toBe(24);
+      expect(most).toBeLessThanOrEqual(6);
+      // In pages of at least a quarter of the window while ops wait for a slot, not one op per op finished.
+      expect(reads).toBeLessThanOrEqual(24 / 2);
+    }),
+  );
+
+  test(
+    'full batches over disjoint keys go out together, one per free slot',
+    marbles((m) => {
+      const ops = [op('a', 1), op('b', 2), op('c', 3), op('d', 4), op('a', 5), op('b', 6), op('c', 7), op('d', 8)];
+      const h = harness(m.scheduler, ops, () => 10, { window: 16 });
+      const slots = createRequestSlots(2);
+      const sub = keyedDrain({ ...h.options, pack: pack(), slots, process: slotted(m, slots, h) }).subscribe();
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      // FIFO-consecutive packing would send [a1 b2 c3 d4] and then [a5 b6 c7 d8] after it.
+      expect(h.spans.map((s) => [s.op, s.start, s.end])).toEqual([
+        ['a1+b2+a5+b6', 0, 10],
+        ['c3+d4+c7+d8', 0, 10],
+      ]);
+      expect(h.store.pendingOps()).toEqual([]);
+    }),
+  );
+
+  test(
+    'a batch waits in the window while no slot is free, so keys freed or read meanwhile fill it',
+    marbles((m) => {
+      const ops = [op('a', 1), op('b', 2), op('a', 3), op('b', 4), op('c', 5)];
+      const h = harness(m.scheduler, ops, () => 10, { window: 12 });
+      const slots = createRequestSlots(1);
+      const sub = keyedDrain({ ...h.options, pack: pack(), slots, process: slotted(m, slots, h) }).subscribe();
+      m.scheduler.schedule(() => [op('c', 6), op('c', 7), op('d', 8)].forEach((o) => h.store.append(o).subscribe()), 5);
+      m.scheduler.schedule(() => sub.unsubscribe(), 1000);
+      m.flush();
+      // Started at once, [c5] would wait for the slot and c6, c7, d8 follow in two more requests.
+      expect(h.spans.map((s) => [s.op, s.start, s.end])).toEqual([
+        ['a1+b2+a3+b4', 0, 10],
+        ['c5+c6+c7+d8', 10, 20],
+      ]);
+      expect(h.store.pendingOps()).toEqual([]);
+    }),
+  );
+
+  test(
+    'a slot freed by an op going into backoff starts the held batch at once; an op sent alone (stored wait) starts without a slot and holds none while it waits',
+    marbles((m) => {
+      const ops = [op('a', 1), op('e', 2)];
+      const h = harness(m.scheduler, ops, () => 10);
+      const slots = createRequestSlots(1);
+      // a1 (a stored wait, alone) waits 500 ms first; e2 fails once and backs off 1000 ms.
+      const process = slotted(m, slots, h, new Map([['a1', 500]]), new Map([['e2', 1000]]));
+      const sub = keyedDrain({ ...h.options, pack: pack(['a1']), slots, process }).subscribe();
+      m.scheduler.schedule(() => [op('b', 3), op('c', 4)].forEach((o) => h.store.append(o).subscribe()), 5);
+      m.scheduler.schedule(() => sub.unsubscribe(), 5000);
+      m.flush();
+      expect(h.spans.map((s) => [s.op, s.start, s.end])).toEqual([
+        ['a1', 0, 510],
+        ['e2', 0, 1020],
+        // Held while e2's first request had the slot; started when e2 backed off without it (not after its backoff).
+        ['b3+c4', 10, 20],
       ]);
       expect(h.store.pendingOps()).toEqual([]);
     }),

@@ -25,8 +25,21 @@ describe('pickReady', () => {
   });
 
   test('a full batch closes; a key in it never goes into the next one (two requests of one key would overlap)', () => {
-    expect(names(pickReady(held, () => false, keyOf, pack({ maxOps: 2 })))).toEqual([['a1', 'b1'], ['c1']]);
-    expect(names(pickReady(held, () => false, keyOf, pack({ maxBytes: 25 })))).toEqual([['a1', 'b1'], ['c1']]);
+    expect(names(pickReady(held, () => false, keyOf, pack({ maxOps: 2 })))).toEqual([['a1', 'a2'], ['b1', 'b2'], ['c1']]);
+    expect(names(pickReady(held, () => false, keyOf, pack({ maxBytes: 25 })))).toEqual([['a1', 'a2'], ['b1', 'b2'], ['c1']]);
+    // A key cut off by a full batch waits with the rest of its run.
+    expect(names(pickReady(held, () => false, keyOf, pack({ maxOps: 3 })))).toEqual([['a1', 'b1', 'a2'], ['c1']]);
+  });
+
+  test('packed per key: each key brings its run, so batches are full over disjoint keys (FIFO-consecutive packing would send [a1 b1 c1 d1] and block the rest)', () => {
+    const rounds = ['a1', 'b1', 'c1', 'd1', 'a2', 'b2', 'c2', 'd2'].map((n) => op(n));
+    const units = pickReady(rounds, () => false, keyOf, pack({ maxOps: 4 }));
+    expect(names(units)).toEqual([
+      ['a1', 'b1', 'a2', 'b2'],
+      ['c1', 'd1', 'c2', 'd2'],
+    ]);
+    // A key cut off by a full batch is not in the next one: its rest waits.
+    expect(names(pickReady(rounds, () => false, keyOf, pack({ maxOps: 3 })))).toEqual([['a1', 'b1', 'a2'], ['c1', 'd1', 'c2']]);
   });
 
   test('an op that may not be packed (a stored wait) or is too large alone is a unit of its own, after its key\'s batched ops', () => {

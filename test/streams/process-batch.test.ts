@@ -4,7 +4,7 @@ import type { BatchEntryResult, BatchRequest, BatchSender } from '../../streams/
 import { MalformedResponseError, PermanentError, ServerError, type SyncError } from '../../src/errors/sync-error';
 import { EngineHarness, type HarnessOptions } from '../support/engine-harness';
 import { MemoryStoreData } from '../support/memory-store-port';
-import { ok } from '../support/scripted-transport';
+import { fail, ok } from '../support/scripted-transport';
 
 // processBatch through the engine (keyed drain with `batch`), against a
 // fake batch endpoint that applies entries in order under their
@@ -85,6 +85,26 @@ describe('processBatch (engine, virtual time)', () => {
       expect(outcomes(h)).toEqual(['tx1:committed', 'tx2:committed', 'tx3:committed']);
       expect(h.server.requests).toHaveLength(0);
       expect(h.store.pendingOps()).toEqual([]);
+    }),
+  );
+
+  test(
+    'batch × concurrency: each key brings its run, so full batches over disjoint keys are on the wire together (one request slot each)',
+    marbles((m) => {
+      const { h, batch } = setup(m, { maxOps: 4, concurrency: 2 });
+      ['a', 'b', 'c', 'd'].forEach((id, i) => enqueue(h, 'create', id, i + 1));
+      ['a', 'b', 'c', 'd'].forEach((id, i) => enqueue(h, 'update', id, i + 5));
+      h.engine.start();
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      // FIFO-consecutive packing: [t1 t2 t3 t4] at 50, then [t5 t6 t7 t8] after it.
+      expect(batch.requests.map((r) => [r.at, r.titles])).toEqual([
+        [50, ['t1', 't2', 't5', 't6']],
+        [50, ['t3', 't4', 't7', 't8']],
+      ]);
+      expect(batch.order).toEqual(['t1', 't2', 't5', 't6', 't3', 't4', 't7', 't8']);
+      expect(outcomes(h)).toHaveLength(8);
+      expect(h.results.filter((r) => r.outcome !== 'committed')).toEqual([]);
     }),
   );
 
@@ -222,6 +242,39 @@ describe('processBatch (engine, virtual time)', () => {
       expect(batch.order).toEqual(['t1', 't2', 't3']);
       expect(outcomes(next!)).toEqual(['tx1:committed', 'tx2:committed', 'tx3:committed']);
       expect(next!.store.pendingOps()).toEqual([]);
+    }),
+  );
+
+  test(
+    'a server answering 424 to entries forever, with no failed entry before them: each such entry is its own ambiguous failure (attempt spent, backoff shown), sent alone — no endless re-send of the batch',
+    marbles((m) => {
+      const { h, batch } = setup(m);
+      const refused = ['t2', 't4'];
+      // Every batch: t2 and t4 answered 424 (nothing failed before them), the rest applied.
+      const answer = (req: BatchRequest): BatchEntryResult[] =>
+        req.entries.map((e) => (refused.includes((e.body as { title: string }).title) ? { kind: 'notApplied' } : batch.apply({ ...req, entries: [e] })[0]!));
+      for (let i = 0; i < 1000; i++) batch.script.push(answer);
+      // Alone, the same server answers them 424 too: a 4xx, permanent.
+      h.server.fallback = fail(424, { code: 'failed_dependency' });
+      enqueue(h, 'create', 'a', 1);
+      enqueue(h, 'create', 'b', 2);
+      enqueue(h, 'create', 'c', 3);
+      enqueue(h, 'create', 'd', 4);
+      h.engine.start();
+      h.at(60_000, () => void h.engine.stop());
+      m.flush();
+      expect(batch.requests.map((r) => r.titles)).toEqual([['t1', 't2', 't3', 't4']]);
+      // Each waited out one backoff (its attempt spent, the reason shown), then went alone once.
+      const backoffs = h.events.filter((e) => e.type === 'backoff') as Array<{ op: { txToken: string; attempts: number; lastError: { kind: string; code?: string } } }>;
+      expect(backoffs.map((e) => [e.op.txToken, e.op.attempts, e.op.lastError.kind, e.op.lastError.code])).toEqual([
+        ['tx2', 1, 'malformedResponse', 'batchMismatch'],
+        ['tx4', 1, 'malformedResponse', 'batchMismatch'],
+      ]);
+      expect(h.statuses.some((st) => st.blockedKeys === 2 && st.lastError?.code === 'batchMismatch')).toBe(true);
+      expect(singles(h)).toEqual(['t2', 't4']);
+      expect(outcomes(h)).toEqual(['tx1:committed', 'tx3:committed', 'tx2:failed', 'tx4:failed']);
+      expect(h.store.data.failed.size).toBe(2);
+      expect(h.store.pendingOps()).toEqual([]);
     }),
   );
 });

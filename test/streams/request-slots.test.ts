@@ -36,4 +36,22 @@ describe('createRequestSlots', () => {
       m.expect(c).toHaveSubscriptions('---^-!');
     }),
   );
+
+  test(
+    'free counts slots nobody holds or waits for; freed$ emits when a slot is released with nobody waiting',
+    marbles((m) => {
+      const slots = createRequestSlots(2);
+      const freeAt: number[] = [];
+      const frees: number[] = [];
+      slots.freed$.subscribe(() => freeAt.push(m.scheduler.now()));
+      m.expect(slots.run(m.cold('-----a|'))).toBeObservable('-----a|');
+      m.expect(slots.run(m.cold('--b|'))).toBeObservable('--b|');
+      m.expect(slots.run(m.cold('---c--|'))).toBeObservable('------c--|');
+      for (const t of [1, 4, 7, 10]) m.scheduler.schedule(() => frees.push(slots.free), t);
+      m.flush();
+      // a and b hold both slots, c waits; b's slot goes to c (no freed$); a, then c free theirs.
+      expect(frees).toEqual([0, 0, 1, 2]);
+      expect(freeAt).toEqual([6, 9]);
+    }),
+  );
 });
