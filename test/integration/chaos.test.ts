@@ -79,7 +79,15 @@ describe.each(ENGINE_MODES)('chaos: seeded random faults, $mode', ({ concurrency
       requestTimeoutMs: 250,
       backoff: { baseMs: 10, capMs: 200 },
       lock: { heartbeatMs: 200, staleAfterMs: 1000 },
-      extra: { concurrency, batch },
+      // A budget of 20 (not 5): with batches, one garbled answer
+      // (`nonJson`/`malformed` on the batch request) applies 20 ops and
+      // charges each an attempt; four more charged failures of such an op
+      // end it `exhausted` although applied — an outcome the docs call
+      // unknown (idempotency_policy.md, `exhausted`), seen once in six runs
+      // of seed 16838 in batch mode under load. The budget makes that
+      // improbable, so the check below stays strict: only a malformed 200
+      // alone may leave an op applied yet failed.
+      extra: { concurrency, batch, backoff: { baseMs: 10, capMs: 200, maxAttempts: 20 } },
     });
     const results: OpResult[] = [];
     const sub = engine.results$.subscribe((r) => results.push(r));

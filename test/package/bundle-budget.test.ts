@@ -3,13 +3,16 @@
  * `createOpStore` + `defineRoutes`, one route with an io-ts codec), bundled
  * from the packed tarball as a web app would (esbuild, minified, platform
  * browser, ES module output). The issue's budget is 45 KB gzip; the app
- * was ~56.7 KB after the ES module build, and ~66 KB once Web Locks,
- * cross-tab truth, the keyed drain, batching and the quota reserve landed
- * (all in the default path); localforage alone is ~9.9 KB gzip (see
- * docs/performance.md, "What each dependency costs", for what is left to
- * cut). So two checks:
- * - a ceiling of 68 KB (today's size plus ~3 %): the bundle must not grow
- *   (a CommonJS import, a ponyfill, an eager heavy dependency);
+ * was ~56.7 KB after the ES module build, ~66 KB once Web Locks,
+ * cross-tab truth, the keyed drain, batching and the quota reserve landed,
+ * and 68.6 KB (70,280 B) once the steal from an unresponsive Web Lock
+ * holder, `sending` shown in every tab, merged IndexedDB commits, per-key
+ * batch packing and the fresh send check landed (all in the default path);
+ * localforage alone is ~9.9 KB gzip (see docs/performance.md, "What each
+ * dependency costs", and "What 45 KB would take"). So two checks:
+ * - a ceiling of 71 KB (today's size plus ~3.5 %): the bundle must not grow
+ *   unnoticed (a CommonJS import, a ponyfill, an eager heavy dependency);
+ *   raising it is a decision recorded here with what grew;
  * - the 45 KB goal, written as `test.failing` while it is not met: it
  *   turns red the day the app fits, to be made a plain `test` then (and
  *   the ceiling dropped).
@@ -24,8 +27,11 @@ jest.setTimeout(300_000);
 
 /** The issue's budget (45 KB gzip), not met yet. */
 const BUDGET_GZIP_BYTES = 45 * 1024;
-/** No growth: 67,302 B gzip measured on main with issue 14 and 15 merged (packed tarball, 2026-11-30), plus ~3 %. */
-const CEILING_GZIP_BYTES = 68 * 1024;
+/**
+ * No growth: 70,280 B gzip measured on main after round 2 session 3's merges
+ * (packed tarball, 2026-11-30), plus ~3.5 %. Was 68 KB (67,302 B + 3 %).
+ */
+const CEILING_GZIP_BYTES = 71 * 1024;
 
 describe('the minimal app bundled from the packed package', () => {
   let installed: InstalledPackage | undefined;
