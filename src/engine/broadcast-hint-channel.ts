@@ -1,15 +1,11 @@
 import { Observable, Subject, share } from 'rxjs';
+import type { BroadcastChannelConstructor, BroadcastChannelLike } from '../wake/broadcast-channel-like';
 
 /** The part of the WHATWG `BroadcastChannel` a hint channel uses. */
-export interface HintChannelLike {
-  postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  close(): void;
-}
+export type HintChannelLike = BroadcastChannelLike;
 
 /** A `BroadcastChannel` constructor (the platform's, or a test double). */
-export type HintChannelConstructor = new (name: string) => HintChannelLike;
+export type HintChannelConstructor = BroadcastChannelConstructor;
 
 /** A lazily opened `BroadcastChannel`: what the wake port and the cross-tab port share. */
 export interface HintChannel<T> {

@@ -1,15 +1,11 @@
 import { Observable, interval, type SchedulerLike } from 'rxjs';
+import type { BroadcastChannelConstructor, BroadcastChannelLike } from '../wake/broadcast-channel-like';
 
 /** The part of the WHATWG `BroadcastChannel` the liveness probe uses. */
-export interface LivenessChannelLike {
-  postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
-  close(): void;
-}
+export type LivenessChannelLike = BroadcastChannelLike;
 
 /** A `BroadcastChannel` constructor (the platform's, or a test double). */
-export type LivenessChannelConstructor = new (name: string) => LivenessChannelLike;
+export type LivenessChannelConstructor = BroadcastChannelConstructor;
 
 /** Probes in a row left unanswered before the holder counts as unresponsive. */
 export const UNANSWERED_PROBES = 3;
