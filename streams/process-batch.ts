@@ -12,6 +12,7 @@ import {
   mergeMap,
   of,
   switchMap,
+  take,
   tap,
   throwError,
   toArray,
@@ -118,17 +119,31 @@ function sendBatchUntilSettled(initial: readonly PendingOp[], ctx: BatchContext)
   let restarts = 0;
   let attempt = 0;
 
+  // The fence (`ctx.admit`) first, as for a single op: a holder that lost
+  // its lock reports no attempt (refused: nothing starts; the lost lock
+  // closes the gate). A failed check is the attempt's own failure.
+  const admitted$ = (): Observable<true | { readonly raw: unknown }> =>
+    ctx.admit === undefined
+      ? of(true as const)
+      : ctx.admit().pipe(
+          take(1),
+          switchMap((ok) => (ok ? of(true as const) : NEVER)),
+          catchError((raw: unknown) => of({ raw })),
+        );
   const attempt$ = (): Observable<UnitEvent> =>
-    defer(() => {
-      attempt += 1;
-      const started = ctx.now();
-      for (const op of current) ctx.report({ type: 'attemptStarted', at: started, op, attempt });
-      return sendWithAuth(current, entries, ctx).pipe(
-        tap({ subscribe: () => current.forEach((op) => ctx.report({ type: 'sending', opId: op.id })) }),
-        switchMap((results) => settleEntries(current, results, ctx, started, attempt)),
-        catchError((err: unknown) => onWholeFailure(err, started)),
-      );
-    });
+    admitted$().pipe(
+      switchMap((admitted) => {
+        attempt += 1;
+        const started = ctx.now();
+        for (const op of current) ctx.report({ type: 'attemptStarted', at: started, op, attempt });
+        if (admitted !== true) return onWholeFailure(admitted.raw, started);
+        return sendWithAuth(current, entries, ctx).pipe(
+          tap({ subscribe: () => current.forEach((op) => ctx.report({ type: 'sending', opId: op.id })) }),
+          switchMap((results) => settleEntries(current, results, ctx, started, attempt)),
+          catchError((err: unknown) => onWholeFailure(err, started)),
+        );
+      }),
+    );
 
   const onWholeFailure = (raw: unknown, started: number): Observable<UnitEvent> => {
     if (raw instanceof AuthRequiredSignal) return awaitCredentials(ctx);

@@ -278,3 +278,45 @@ describe('processBatch (engine, virtual time)', () => {
     }),
   );
 });
+
+describe('processBatch with admit (the fence)', () => {
+  test(
+    'refused: no batch request, no attempt reported, the ops stay queued for the new holder',
+    marbles((m) => {
+      const batch = new FakeBatchServer(m.scheduler);
+      const h = new EngineHarness(m.scheduler, {
+        batch: { path: '/batch', maxOps: 10, maxBytes: 262_144 },
+        batchApi: batch,
+        admit: () => m.cold<boolean>('-(f|)', { f: false }),
+      });
+      enqueue(h, 'create', 'a', 1);
+      enqueue(h, 'create', 'b', 2);
+      h.engine.start();
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      expect(batch.requests).toEqual([]);
+      expect(h.eventTypes('attemptStarted', 'sending', 'attemptFailed')).toEqual([]);
+      expect(h.store.pendingOps().map((op) => op.attempts)).toEqual([0, 0]);
+    }),
+  );
+
+  test(
+    'admitted: the batch is reported and sent once the check passes',
+    marbles((m) => {
+      const batch = new FakeBatchServer(m.scheduler);
+      const h = new EngineHarness(m.scheduler, {
+        batch: { path: '/batch', maxOps: 10, maxBytes: 262_144 },
+        batchApi: batch,
+        admit: () => m.cold<boolean>('-(t|)', { t: true }),
+      });
+      enqueue(h, 'create', 'a', 1);
+      enqueue(h, 'create', 'b', 2);
+      h.engine.start();
+      h.at(5_000, () => void h.engine.stop());
+      m.flush();
+      expect(batch.requests.map((r) => r.titles)).toEqual([['t1', 't2']]);
+      expect(h.eventTypes('attemptStarted')).toEqual(['attemptStarted', 'attemptStarted']);
+      expect(outcomes(h)).toEqual(['tx1:committed', 'tx2:committed']);
+    }),
+  );
+});

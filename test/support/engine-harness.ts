@@ -137,6 +137,8 @@ export interface HarnessOptions {
   readonly batchApi?: BatchSender;
   /** Replaces the synchronous `FakeAuth` (e.g. a real token manager's port); `h.auth` is then unused. */
   readonly auth?: AuthPort;
+  /** The check before each attempt (the engine's fence); default none. */
+  readonly admit?: EngineDeps['admit'];
 }
 
 /** An engine core on in-memory doubles, everything on `scheduler` (virtual time). */
@@ -185,6 +187,7 @@ export class EngineHarness {
       router: keyed ? keyedTestRoutes : testRoutes,
       concurrency: options.concurrency,
       batch: options.batch,
+      admit: options.admit,
       lock: this.lock,
       online$: this.online$,
       constraints$: this.constraints$,
