@@ -295,7 +295,7 @@ describe('processBatch with admit (the fence)', () => {
       h.at(5_000, () => void h.engine.stop());
       m.flush();
       expect(batch.requests).toEqual([]);
-      expect(h.eventTypes('attemptStarted', 'sending', 'attemptFailed')).toEqual([]);
+      expect(h.eventTypes('attemptStarted', 'attemptFailed')).toEqual([]);
       expect(h.store.pendingOps().map((op) => op.attempts)).toEqual([0, 0]);
     }),
   );
