@@ -89,13 +89,13 @@ export interface SettleLaneOptions {
   /**
    * How long a `Mergeable` handed-off write waits for like ones to join it,
    * ms (0: never waits; it still merges with those already queued).
-   * Default 20 (`SETTLE_LANE_DEFAULTS`).
+   * Default 100 (`SETTLE_LANE_DEFAULTS`).
    */
   readonly mergeWindowMs?: number;
 }
 
 /** The defaults of `SettleLaneOptions`. */
-export const SETTLE_LANE_DEFAULTS: Readonly<Required<SettleLaneOptions>> = Object.freeze({ mergeWindowMs: 20 });
+export const SETTLE_LANE_DEFAULTS: Readonly<Required<SettleLaneOptions>> = Object.freeze({ mergeWindowMs: 100 });
 
 interface Entry {
   readonly write$: Observable<unknown>;
@@ -152,9 +152,19 @@ class Lane implements SettleLane {
 
   handOff<T>(write$: Observable<unknown>, then: () => void, merge?: Mergeable<T>): void {
     const queuedAt = this.#scheduler.now();
-    this.#queue.push({ write$, then, handedOff: true, listener: null, merge: merge as Mergeable<unknown> | undefined, queuedAt });
+    const entry: Entry = { write$, then, handedOff: true, listener: null, merge: merge as Mergeable<unknown> | undefined, queuedAt };
+    this.#queue.push(entry);
     if (this.#running || this.#pumping) return;
+    // A pump is already due and this write joins the group it will start:
+    // nothing to reschedule (one timer per group, not one per commit).
+    if (this.#wake !== null && this.#joinsHead(entry) && this.#queue.length < MAX_MERGED) return;
     this.#schedulePump(0);
+  }
+
+  /** Whether `entry` (queued last) is written in the same group as the head. */
+  #joinsHead(entry: Entry): boolean {
+    const head = this.#queue[0] as Entry;
+    return head.handedOff && head.merge !== undefined && entry.merge?.writeAll === head.merge.writeAll;
   }
 
   runAndWait(write$: Observable<unknown>, then: () => void): Observable<never> {

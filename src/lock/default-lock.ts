@@ -26,7 +26,7 @@ export interface DefaultLockOptions extends StorageLockOptions {
  * at most this, and at most a tenth of the shortest time after which another
  * engine may take the lock from a holder that stopped answering.
  */
-export const FENCE_SEND_FRESH_MS = 20;
+export const FENCE_SEND_FRESH_MS = 100;
 
 /**
  * The engine's default processor lock: Web Locks wherever the browser has

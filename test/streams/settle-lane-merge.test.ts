@@ -40,6 +40,25 @@ describe('settle lane: merging handed-off writes', () => {
   );
 
   test(
+    'a group waiting to merge costs two scheduled pumps, however many join it (none per joining write)',
+    marbles((m) => {
+      let scheduled = 0;
+      const counting = { now: () => m.scheduler.now(), schedule: (...a: Parameters<typeof m.scheduler.schedule>) => ((scheduled += 1), m.scheduler.schedule(...a)) };
+      const lane = createSettleLane(counting, { mergeWindowMs: 10 });
+      const log: string[] = [];
+      const w = fakeWriter(m, log);
+      m.scheduler.schedule(() => {
+        for (const item of ['a', 'b', 'c', 'd', 'e']) lane.handOff(w.one(item), () => log.push(`${item}:then`), w.merge(item));
+      }, 1);
+      m.scheduler.schedule(() => lane.handOff(w.one('f'), () => log.push('f:then'), w.merge('f')), 5);
+      m.flush();
+      expect(log).toEqual(['all(a,b,c,d,e,f)@11', 'a:then', 'b:then', 'c:then', 'd:then', 'e:then', 'f:then']);
+      // The first handOff's pump, then the one at the end of the window.
+      expect(scheduled).toBe(2);
+    }),
+  );
+
+  test(
     'a lone mergeable write waits the window, then goes by its own write$',
     marbles((m) => {
       const lane = createSettleLane(m.scheduler, { mergeWindowMs: 10 });

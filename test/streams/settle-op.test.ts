@@ -1,7 +1,7 @@
 import { marbles } from 'rxjs-marbles/jest';
 import { ConflictError, PermanentError, StorageError } from '../../src/errors/sync-error';
 import type { ProcessOutcome } from '../../streams/outcome';
-import { createSettleLane } from '../../streams/settle-lane';
+import { SETTLE_LANE_DEFAULTS, createSettleLane } from '../../streams/settle-lane';
 import { commit, completeFromLedger, failOp, type SettleContext } from '../../streams/settle-op';
 import { MemoryStorePort, type MemoryStorePortOptions } from '../support/memory-store-port';
 import { pendingOp } from '../support/op-fixture';
@@ -71,8 +71,9 @@ describe('commit where the store has completeAll', () => {
       for (const op of ops) m.expect(commit(op, { id: op.id }, ctx)).toBeObservable('|');
       m.flush();
       expect(calls).toEqual([ops.map((op) => op.id)]);
-      // Each committed once its write landed, after the lane's merge window (20 ms by default).
-      expect(outcomes.map((o) => [o.at, o.outcome.type, (o.outcome as { op: PendingOp }).op.id])).toEqual(ops.map((op) => [20, 'committed', op.id]));
+      // Each committed once its write landed, after the lane's merge window (its default).
+      const at = SETTLE_LANE_DEFAULTS.mergeWindowMs;
+      expect(outcomes.map((o) => [o.at, o.outcome.type, (o.outcome as { op: PendingOp }).op.id])).toEqual(ops.map((op) => [at, 'committed', op.id]));
       expect(store.pendingOps().filter((p) => ops.some((op) => op.id === p.id))).toEqual([]);
     }),
   );
