@@ -9,8 +9,11 @@ export type HintChannelConstructor = BroadcastChannelConstructor;
 
 /** A lazily opened `BroadcastChannel`: what the wake port and the cross-tab port share. */
 export interface HintChannel<T> {
-  /** Post `data` to the other channels of that name. Never throws: a hint that cannot be posted is dropped. */
-  post(data: unknown): void;
+  /**
+   * Post `data` to the other channels of that name. Never throws: a hint
+   * that cannot be posted is dropped (false: it was).
+   */
+  post(data: unknown): boolean;
   /** The decoded messages of the other channels. Hot; completes on `close()`. */
   readonly messages$: Observable<T>;
   /** Remove the listener and close the channel. Idempotent. */
@@ -63,9 +66,12 @@ export function openHintChannel<T>(
   return {
     post: (data) => {
       try {
-        open()?.postMessage(data);
+        const ch = open();
+        ch?.postMessage(data);
+        return ch !== undefined;
       } catch {
         // A hint: not cloneable, or closed by the platform — the store read recovers it.
+        return false;
       }
     },
     messages$: new Observable<T>((subscriber) => {

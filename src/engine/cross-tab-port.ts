@@ -1,4 +1,4 @@
-import { NEVER, filter, type Observable } from 'rxjs';
+import { NEVER, filter, mergeAll, type Observable } from 'rxjs';
 import type { ErrorInfo } from '../errors/sync-error';
 import type { OpId } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
@@ -70,21 +70,32 @@ const PROTOCOL = 'sync-engine/tabs/1';
 
 const KINDS = new Set<string>(['change', 'result', 'cancel', 'cancelReply', 'sending']);
 
-/** The message inside `data`, or undefined when `data` is not one of ours. */
-function unwrap(data: unknown): CrossTabMessage | undefined {
+const isMessage = (body: unknown): body is CrossTabMessage =>
+  typeof body === 'object' && body !== null && KINDS.has((body as { kind?: unknown }).kind as string);
+
+/**
+ * The messages inside `data` — one (`body`) or several posted together
+ * (`bodies`) — or undefined when `data` is not ours.
+ */
+function unwrap(data: unknown): readonly CrossTabMessage[] | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const { protocol, body } = data as { protocol?: unknown; body?: unknown };
-  if (protocol !== PROTOCOL || typeof body !== 'object' || body === null) return undefined;
-  return KINDS.has((body as { kind?: unknown }).kind as string) ? (body as CrossTabMessage) : undefined;
+  const { protocol, body, bodies } = data as { protocol?: unknown; body?: unknown; bodies?: unknown };
+  if (protocol !== PROTOCOL) return undefined;
+  if (Array.isArray(bodies)) return bodies.filter(isMessage);
+  return isMessage(body) ? [body] : undefined;
 }
 
 /**
  * A `CrossTabPort` over a `BroadcastChannel` named `name` — one name per
  * store; `createSyncEngine` uses `sync-engine:tabs:<store name>` by default
- * in browsers. Opened on first use, closed by `close()`. A message that
- * cannot be cloned (response data with functions) is dropped: the store
- * read that recovers lost messages covers it. Returns `undefined` where
- * there is no `BroadcastChannel` (pass `BroadcastChannelCtor` to supply one).
+ * in browsers. Opened on first use, closed by `close()`. The messages
+ * posted in one task go out together, as one channel message, at the end
+ * of it (a microtask; `close()` sends what is left first): a drain
+ * settling a group of commits tells the other tabs in one message, not
+ * two per op. A message that cannot be cloned (response data with
+ * functions) is dropped, alone: the store read that recovers lost messages
+ * covers it. Returns `undefined` where there is no `BroadcastChannel`
+ * (pass `BroadcastChannelCtor` to supply one).
  *
  * @example
  * const crossTab = broadcastChannelCrossTab('sync-engine:tabs:my-app');
@@ -93,11 +104,24 @@ export function broadcastChannelCrossTab(name: string, BroadcastChannelCtor?: Me
   const Ctor = broadcastChannelCtor(BroadcastChannelCtor);
   if (Ctor === undefined) return undefined;
   const channel = openHintChannel(name, Ctor, unwrap);
+  let outbox: CrossTabMessage[] = [];
+  const flush = (): void => {
+    const bodies = outbox;
+    outbox = [];
+    if (bodies.length > 1 && channel.post({ protocol: PROTOCOL, bodies })) return;
+    // One alone, or a batch that could not be cloned: each on its own, so only the bad one is lost.
+    for (const body of bodies) channel.post({ protocol: PROTOCOL, body });
+  };
   return {
     live: true,
-    post: (body) => channel.post({ protocol: PROTOCOL, body }),
-    messages$: channel.messages$,
-    close: channel.close,
+    post: (body) => {
+      if (outbox.push(body) === 1) queueMicrotask(flush);
+    },
+    messages$: channel.messages$.pipe(mergeAll()),
+    close: () => {
+      flush();
+      channel.close();
+    },
   };
 }
 

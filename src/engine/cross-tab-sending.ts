@@ -11,10 +11,22 @@ export interface SendingMessage {
   readonly sending: boolean;
 }
 
+/**
+ * An edge of one of the holder's attempts: it `started`, it `failed` (the op
+ * waits or leaves as failed), or the server `answered` 2xx (its commit
+ * follows, and the `committed` result ends it in every tab).
+ */
+export type AttemptEdge = 'started' | 'failed' | 'answered';
+
 /** Both sides of "every tab shows what the holder is sending". */
 export interface CrossTabSending {
-  /** This engine's attempt of `opId` started (`true`) or ended: told to the others. */
-  own(opId: OpId, started: boolean): void;
+  /**
+   * This engine's attempt of `opId` reached `edge`: a start or a failure is
+   * told to the others; an answer is not — the op's result, posted once
+   * its commit lands, or the next attempt's start ends it there (so a
+   * draining holder posts one message per op, not two).
+   */
+  own(opId: OpId, edge: AttemptEdge): void;
   /** This engine's drain stopped (gate closed, lock lost): what it said it was sending, it is not. */
   ownStopped(): void;
   /** Another engine's `sending` message. */
@@ -32,23 +44,24 @@ export interface CrossTabSending {
 
 /**
  * The holder's attempts, shown in every tab: the holder posts `sending`
- * when an attempt starts and when it ends, and again on every audit tick
+ * when an attempt starts and when it fails, and again on every audit tick
  * while it lasts; the others show the op as in flight (`show(opId)`, the
  * engine's `status$.inFlight`, hence `pending$`'s `sending`) until it
- * ends, its result or departure arrives, or nothing was heard of it for
+ * fails, its result or departure arrives, another op is said to be in
+ * flight, or nothing was heard of it for
  * more than `SENDING_QUIET_TICKS` ticks — a lost message never leaves an op
  * shown `sending` for good. Without audits (`idlePollMs: 0`) only a later
  * message clears it.
  *
  * ```
- * holder   s------t------t----e        s: started, t: said again, e: ended
+ * holder   s------t------t----e        s: started, t: said again, e: failed
  * other    S-------------------C       S: show(op), C: show(undefined)
  * lost e   S-------------------x--x--x-C   (x: quiet ticks)
  * ```
  *
  * @example
  * const sending = createCrossTabSending((m) => port.post(m), (opId) => dispatch({ type: 'peerSending', opId }));
- * sending.own(op.id, true);
+ * sending.own(op.id, 'started');
  */
 export function createCrossTabSending(post: (message: SendingMessage) => void, show: (opId: OpId | undefined) => void): CrossTabSending {
   let mine: OpId | undefined;
@@ -59,10 +72,10 @@ export function createCrossTabSending(post: (message: SendingMessage) => void, s
     show(undefined);
   };
   return {
-    own(opId, started) {
-      if (started) mine = opId;
+    own(opId, edge) {
+      if (edge === 'started') mine = opId;
       else if (mine === opId) mine = undefined;
-      post({ kind: 'sending', opId, sending: started });
+      if (edge !== 'answered') post({ kind: 'sending', opId, sending: edge === 'started' });
     },
     ownStopped() {
       if (mine === undefined) return;

@@ -4,7 +4,7 @@ import type { OpId, PendingOp } from '../op/pending-op';
 import type { StoreChange } from '../store/op-store';
 import { departureEvidence, pendingById } from './cross-tab-audit';
 import type { CrossTabMessage, CrossTabPort } from './cross-tab-port';
-import { createCrossTabSending } from './cross-tab-sending';
+import { createCrossTabSending, type AttemptEdge } from './cross-tab-sending';
 import { recoveredResult, type DepartureEvidence } from './recovered-result';
 import type { OpResult } from './sync-engine';
 
@@ -31,8 +31,8 @@ export interface CrossTabTruthDeps {
 export interface CrossTabTruth {
   /** A `results$` entry this engine emitted itself: posted to the others, never emitted again here. */
   ownResult(result: OpResult): void;
-  /** This engine's attempt of `opId` started (`true`) or ended: the others show it in flight meanwhile. */
-  ownAttempt(opId: OpId, started: boolean): void;
+  /** This engine's attempt of `opId` reached `edge`: the others show it in flight meanwhile (`CrossTabSending.own`). */
+  ownAttempt(opId: OpId, edge: AttemptEdge): void;
   /** This engine's drain stopped: nothing it said it was sending is. */
   ownDrainStopped(): void;
   /** Read the store and settle what it shows; the engine runs it every `auditEveryMs`. */
@@ -242,7 +242,7 @@ export function createCrossTabTruth(deps: CrossTabTruthDeps): CrossTabTruth {
       if (isFinal(result)) remember(result.opId);
       port.post({ kind: 'result', result });
     },
-    ownAttempt: (opId, started) => sending.own(opId, started),
+    ownAttempt: (opId, edge) => sending.own(opId, edge),
     ownDrainStopped: () => sending.ownStopped(),
     audit,
     close() {

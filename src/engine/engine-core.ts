@@ -229,7 +229,9 @@ class Core implements EngineCore {
   /** Fan an outcome out (events, results, status); then the canceller sees the op settle. */
   #report(o: ProcessOutcome): void {
     // The other tabs show this engine's attempt in flight meanwhile.
-    if (o.type === 'attemptStarted' || o.type === 'attemptSucceeded' || o.type === 'attemptFailed') this.#truth?.ownAttempt(o.op.id, o.type === 'attemptStarted');
+    if (o.type === 'attemptStarted') this.#truth?.ownAttempt(o.op.id, 'started');
+    else if (o.type === 'attemptSucceeded') this.#truth?.ownAttempt(o.op.id, 'answered');
+    else if (o.type === 'attemptFailed') this.#truth?.ownAttempt(o.op.id, 'failed');
     fanOutOutcome(o, this.#sinks);
     this.#canceller.observe(o);
   }

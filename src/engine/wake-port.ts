@@ -51,5 +51,5 @@ export function broadcastChannelWake(name: string, BroadcastChannelCtor?: Broadc
   // Every message on the channel is a wake: its content is never read, so a
   // channel whose listeners get no event (what `BroadcastChannelLike` allows) is enough.
   const channel = openHintChannel(name, Ctor as unknown as HintChannelConstructor, () => WAKE);
-  return { post: () => channel.post(WAKE), wake$: channel.messages$, close: channel.close };
+  return { post: () => void channel.post(WAKE), wake$: channel.messages$, close: channel.close };
 }

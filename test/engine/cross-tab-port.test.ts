@@ -23,15 +23,16 @@ const op = { id: 'op-1', txToken: 'tx-1', type: 'todo.create', payload: { id: 'a
 const appended: CrossTabMessage = { kind: 'change', change: { type: 'appended', op } };
 
 describe('broadcastChannelCrossTab', () => {
-  test('opens one channel lazily, wraps what it posts, delivers only its own protocol, survives an uncloneable message, closes once', () => {
+  test('opens one channel lazily, wraps what it posts, delivers only its own protocol, survives an uncloneable message, closes once', async () => {
     const { Ctor, made } = fakeBroadcastChannels();
     const port = broadcastChannelCrossTab('sync-engine:tabs:app', Ctor)!;
     expect(port.live).toBe(true);
     expect(made).toEqual([]);
     const got: CrossTabMessage[] = [];
     const sub = port.messages$.subscribe((m) => got.push(m));
-    port.post(appended);
     expect(made).toHaveLength(1);
+    port.post(appended);
+    await Promise.resolve(); // posted at the end of the task
     expect(made[0]!.name).toBe('sync-engine:tabs:app');
     expect(made[0]!.posted).toEqual([{ protocol: 'sync-engine/tabs/1', body: appended }]);
     // A wake port's `1`, another library's message, an unknown kind: ignored.
@@ -40,12 +41,56 @@ describe('broadcastChannelCrossTab', () => {
     expect(got).toEqual([appended]);
     made[0]!.throwOnPost = true;
     expect(() => port.post(appended)).not.toThrow();
+    await Promise.resolve();
     port.close();
     port.close();
     expect(made[0]!.closed).toBe(true);
     expect(sub.closed).toBe(true);
     port.post(appended); // after close: no new channel
     expect(made).toHaveLength(1);
+  });
+
+  test('the messages of one task go out as one channel message, in order; a batch that cannot be cloned goes one by one, losing only the bad one', async () => {
+    const { Ctor, made } = fakeBroadcastChannels();
+    const port = broadcastChannelCrossTab('sync-engine:tabs:batch', Ctor)!;
+    const completed: CrossTabMessage = { kind: 'change', change: { type: 'completed', op } };
+    const result: CrossTabMessage = { kind: 'result', result: { opId: op.id, txToken: 'tx-1', type: 'todo.create', outcome: 'committed' } };
+    port.post(appended);
+    port.post(completed);
+    port.post(result);
+    expect(made).toEqual([]); // nothing until the task ends
+    await Promise.resolve();
+    expect(made[0]!.posted).toEqual([{ protocol: 'sync-engine/tabs/1', bodies: [appended, completed, result] }]);
+    // The receiving side: each message, in order (and a lone `body` as before).
+    const got: CrossTabMessage[] = [];
+    port.messages$.subscribe((m) => got.push(m));
+    made[0]!.fire({ protocol: 'sync-engine/tabs/1', bodies: [appended, { kind: 'nope' }, completed, result] });
+    made[0]!.fire({ protocol: 'sync-engine/tabs/1', body: appended });
+    expect(got).toEqual([appended, completed, result, appended]);
+    // A batch the channel refuses (one value cannot be cloned): every message goes alone.
+    const bad = { kind: 'result', result: { opId: 'op-2', data: () => 1 } } as unknown as CrossTabMessage;
+    const carries = (m: unknown, x: unknown): boolean => {
+      const { body, bodies } = m as { body?: unknown; bodies?: unknown[] };
+      return body === x || (bodies?.includes(x) ?? false);
+    };
+    made[0]!.refuse = (m) => carries(m, bad);
+    made[0]!.posted.length = 0;
+    port.post(completed);
+    port.post(bad);
+    port.post(result);
+    await Promise.resolve();
+    expect(made[0]!.posted).toEqual([
+      { protocol: 'sync-engine/tabs/1', body: completed },
+      { protocol: 'sync-engine/tabs/1', body: result },
+    ]);
+    // close() sends what is left of the task first.
+    port.post(appended);
+    port.close();
+    expect(made[0]!.posted).toEqual([
+      { protocol: 'sync-engine/tabs/1', body: completed },
+      { protocol: 'sync-engine/tabs/1', body: result },
+      { protocol: 'sync-engine/tabs/1', body: appended },
+    ]);
   });
 
   test('undefined where the platform has no BroadcastChannel', () => {

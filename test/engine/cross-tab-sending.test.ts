@@ -12,12 +12,12 @@ function pair() {
 }
 
 describe('createCrossTabSending', () => {
-  test('the holder says when an attempt starts and ends, and says it again on every tick while it lasts', () => {
+  test('the holder says when an attempt starts and fails, and says it again on every tick while it lasts', () => {
     const { posted, holder } = pair();
-    holder.own(op(1), true);
+    holder.own(op(1), 'started');
     holder.tick();
     holder.tick();
-    holder.own(op(1), false);
+    holder.own(op(1), 'failed');
     holder.tick();
     expect(posted).toEqual([
       { kind: 'sending', opId: op(1), sending: true },
@@ -27,10 +27,27 @@ describe('createCrossTabSending', () => {
     ]);
   });
 
+  test('an answered attempt is not said to have ended (its result ends it in every tab); nor said again on ticks', () => {
+    const { posted, shown, holder, other } = pair();
+    holder.own(op(1), 'started');
+    holder.own(op(1), 'answered');
+    holder.tick();
+    holder.own(op(2), 'started');
+    holder.own(op(2), 'answered');
+    expect(posted).toEqual([
+      { kind: 'sending', opId: op(1), sending: true },
+      { kind: 'sending', opId: op(2), sending: true },
+    ]);
+    // The other tab: op 1 until op 2's start, op 2 until its result.
+    for (const m of posted) other.heard(m);
+    other.settled(op(2));
+    expect(shown).toEqual([op(1), op(2), undefined]);
+  });
+
   test('a drain that stops says its attempt ended (once); with nothing in flight it says nothing', () => {
     const { posted, holder } = pair();
     holder.ownStopped();
-    holder.own(op(1), true);
+    holder.own(op(1), 'started');
     holder.ownStopped();
     holder.ownStopped();
     expect(posted.map((m) => m.sending)).toEqual([true, false]);

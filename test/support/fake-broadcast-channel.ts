@@ -9,6 +9,8 @@ export interface FakeChannelRecord {
   closed: boolean;
   /** Make `postMessage` throw, as for a value that cannot be cloned. */
   throwOnPost: boolean;
+  /** Make `postMessage` throw for the messages this says cannot be cloned. */
+  refuse?: (message: unknown) => boolean;
   /** Deliver a message event carrying `data` to the channel's listeners. */
   fire(data?: unknown): void;
 }
@@ -33,7 +35,7 @@ export function fakeBroadcastChannels(): { Ctor: HintChannelConstructor; made: F
       made.push(this.#rec);
     }
     postMessage(message: unknown): void {
-      if (this.#rec.closed || this.#rec.throwOnPost) throw new Error('DataCloneError');
+      if (this.#rec.closed || this.#rec.throwOnPost || this.#rec.refuse?.(message) === true) throw new Error('DataCloneError');
       this.#rec.posted.push(message);
     }
     addEventListener(_type: 'message', listener: (e: { data: unknown }) => void): void {
