@@ -133,8 +133,13 @@ function tokenManagerFor(options: SyncEngineOptions, scheduler: SchedulerLike, n
   });
 }
 
-/** The store writes that settle or reschedule an op: only the lock holder makes them, after a fence check. */
-const FENCED_WRITES = ['complete', 'completeAll', 'fail', 'update', 'rewrite'] as const;
+/**
+ * The store writes that settle or reschedule an op: only the lock holder
+ * makes them, after a fence check — a commit may reuse a recent one (as a
+ * send does, `guardCommit`), the others read it every time.
+ */
+const FENCED_COMMITS = ['complete', 'completeAll'] as const;
+const FENCED_WRITES = ['fail', 'update', 'rewrite'] as const;
 
 /**
  * The API client, each batch request after a fence check when the lock is
@@ -159,8 +164,9 @@ function coreDeps(
     ? undefined
     : createDefaultLock(port, { suspended$: platformSuspended$(), ...options.lock, scheduler, now });
   // `completeAll` is fenced only where the store has it.
+  const commits = FENCED_COMMITS.filter((name) => port[name] !== undefined);
   const writes = FENCED_WRITES.filter((name) => port[name] !== undefined);
-  const store = fenced === undefined ? port : guardMethods(port, writes, (w) => fenced.guardWrite(w));
+  const store = fenced === undefined ? port : guardMethods(guardMethods(port, commits, (c) => fenced.guardCommit(c)), writes, (w) => fenced.guardWrite(w));
   const ownHeaders = options.requestHeaders;
   return {
     store,

@@ -34,6 +34,13 @@ export interface FencedLock {
    * the op's processing stops without spending an attempt).
    */
   guardSend<T>(send$: Observable<T>): Observable<T>;
+  /**
+   * A commit — the ledger entry and removal of ops the server answered 2xx
+   * (`complete`, `completeAll`) — after a passing `checkSend()`: it may
+   * reuse a recent check as a send does. A failing one errors with
+   * `ValidationError('lockNotHeld')` and writes nothing.
+   */
+  guardCommit<T>(commit$: Observable<T>): Observable<T>;
 }
 
 /** Options of `fenceLock`. */
@@ -52,6 +59,8 @@ export interface FenceOptions {
 }
 
 const LOST: LockState = Object.freeze({ held: false, lost: true });
+
+const notHeld = (): Observable<never> => throwError(() => new ValidationError('lockNotHeld', 'the processor lock was taken over'));
 
 /**
  * Fence a processor lock that keeps its fencing token in the store's
@@ -73,11 +82,14 @@ const LOST: LockState = Object.freeze({ held: false, lost: true });
  * committed by both holders under the same `Idempotency-Key`: the server
  * applies it once.
  *
- * Sends (`checkSend`, `guardSend`) may reuse a check that passed less than
- * `sendFreshMs` ago, so a fast drain does not read the store before every
- * request (settlement writes always read). This widens the residual window
- * for sends only, by at most `sendFreshMs`, and only for a holder that kept
- * running: the ways a lock is taken from a holder either go through the
+ * Sends (`checkSend`, `guardSend`) and commits (`guardCommit`: the ledger
+ * entry and removal of ops the server answered 2xx) may reuse a check that
+ * passed less than `sendFreshMs` ago, so a fast drain does not read the
+ * store before every request and every merged commit; the other settlement
+ * writes (dead-letter moves, rescheduling: `guardWrite`) always read. This
+ * widens the residual window for sends and commits only, by at most
+ * `sendFreshMs`, and only for a holder that kept running (a stale commit
+ * records what the server applied, under keys the new holder uses too): the ways a lock is taken from a holder either go through the
  * holder (it released the lock — frozen, hidden, stopped — or its inner
  * lock reported the loss: both forget the passed check at once) or take
  * seconds of the holder not answering (`stealAfterMs`, `staleAfterMs`),
@@ -164,9 +176,11 @@ class Fence implements FencedLock {
   }
 
   guardWrite<T>(write$: Observable<T>): Observable<T> {
-    return this.check().pipe(
-      switchMap((ok) => (ok ? write$ : throwError(() => new ValidationError('lockNotHeld', 'the processor lock was taken over')))),
-    );
+    return this.check().pipe(switchMap((ok) => (ok ? write$ : notHeld())));
+  }
+
+  guardCommit<T>(commit$: Observable<T>): Observable<T> {
+    return this.checkSend().pipe(switchMap((ok) => (ok ? commit$ : notHeld())));
   }
 
   guardSend<T>(send$: Observable<T>): Observable<T> {

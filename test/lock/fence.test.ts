@@ -156,7 +156,7 @@ describe('fenceLock: sends admitted by a recent check (sendFreshMs)', () => {
     expect(run(f.fenced.checkSend()).values).toEqual([false]);
   });
 
-  test('settlement writes and check() always read, and a passing one renews the window', () => {
+  test('dead-letter and rescheduling writes (guardWrite) and check() always read, and a passing one renews the window', () => {
     const f = freshFence(20);
     run(f.fenced.check());
     run(f.fenced.check());
@@ -180,6 +180,22 @@ describe('fenceLock: sends admitted by a recent check (sendFreshMs)', () => {
     event(f);
     f.clock.t += 1;
     run(f.fenced.checkSend());
+    expect(f.reads()).toBe(2);
+  });
+
+  test('a commit reuses a recent passed check as a send does; past the window it reads, and a takeover refuses it with lockNotHeld, writing nothing', () => {
+    const f = freshFence(20);
+    run(f.fenced.check());
+    f.clock.t += 19;
+    let written = 0;
+    const commit$ = defer(() => of((written += 1)));
+    expect(run(f.fenced.guardCommit(commit$)).values).toEqual([1]);
+    expect(f.reads()).toBe(1);
+    f.store.data.meta.set('processorLock.fence', { fencingToken: 6 });
+    f.clock.t += 1;
+    const refused = run(f.fenced.guardCommit(commit$));
+    expect(refused.error).toMatchObject({ name: 'ValidationError', reason: 'lockNotHeld' });
+    expect(written).toBe(1);
     expect(f.reads()).toBe(2);
   });
 
