@@ -166,7 +166,9 @@ function coreDeps(
   // `completeAll` is fenced only where the store has it.
   const commits = FENCED_COMMITS.filter((name) => port[name] !== undefined);
   const writes = FENCED_WRITES.filter((name) => port[name] !== undefined);
-  const store = fenced === undefined ? port : guardMethods(guardMethods(port, commits, (c) => fenced.guardCommit(c)), writes, (w) => fenced.guardWrite(w));
+  const isCommit = (name: string): boolean => (commits as readonly string[]).includes(name);
+  const store =
+    fenced === undefined ? port : guardMethods(port, [...commits, ...writes], (w, name) => (isCommit(name) ? fenced.guardCommit(w) : fenced.guardWrite(w)));
   const ownHeaders = options.requestHeaders;
   return {
     store,

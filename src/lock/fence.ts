@@ -198,23 +198,34 @@ class Fence implements FencedLock {
 
 /**
  * `target` with each method named in `names` (each returning an
- * Observable) passed through `guard`; every other member as is.
+ * Observable) passed through `guard` (told which method it guards); every
+ * other member as is. A method reads as the same function every time
+ * (callers may compare them: the settle lane merges the writes that share
+ * a `writeAll`).
  *
  * @example
- * const store = guardMethods(port, ['complete', 'fail'], (o) => fenced.guardWrite(o));
+ * const store = guardMethods(port, ['complete', 'fail'], (o, name) => (name === 'complete' ? fenced.guardCommit(o) : fenced.guardWrite(o)));
  */
-export function guardMethods<T extends object, K extends keyof T>(target: T, names: readonly K[], guard: <R>(call$: Observable<R>) => Observable<R>): T {
+export function guardMethods<T extends object, K extends keyof T>(
+  target: T,
+  names: readonly K[],
+  guard: <R>(call$: Observable<R>, name: K) => Observable<R>,
+): T {
   const guarded = new Map<PropertyKey, unknown>();
   for (const name of names) {
     const method = target[name] as unknown as (...args: unknown[]) => Observable<unknown>;
-    guarded.set(name, (...args: unknown[]) => guard(defer(() => method.apply(target, args))));
+    guarded.set(name, (...args: unknown[]) => guard(defer(() => method.apply(target, args)), name));
   }
+  const bound = new Map<PropertyKey, { readonly of: unknown; readonly fn: unknown }>();
   // A proxy, not a copy: getters and a class's private fields keep working.
   return new Proxy(target, {
     get: (t, p) => {
       if (guarded.has(p)) return guarded.get(p);
       const v: unknown = Reflect.get(t, p, t);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      if (typeof v !== 'function') return v;
+      let b = bound.get(p);
+      if (b?.of !== v) bound.set(p, (b = { of: v, fn: (v as (...a: unknown[]) => unknown).bind(t) }));
+      return b.fn;
     },
   });
 }

@@ -227,13 +227,16 @@ describe('guardMethods', () => {
       readonly tag = 'port';
     }
     const calls: string[] = [];
-    const guarded = guardMethods(new Port(), ['double'], (o) => {
-      calls.push('guard');
+    const guarded = guardMethods(new Port(), ['double'], (o, name) => {
+      calls.push(`guard ${String(name)}`);
       return o;
     });
     expect(run(guarded.double(2)).values).toEqual([4]);
     expect(run(guarded.triple(2)).values).toEqual([6]);
     expect(guarded.tag).toBe('port');
-    expect(calls).toEqual(['guard']);
+    expect(calls).toEqual(['guard double']);
+    // Each method reads as the same function every time, guarded or not (callers compare them).
+    expect(guarded.double).toBe(guarded.double);
+    expect(guarded.triple).toBe(guarded.triple);
   });
 });

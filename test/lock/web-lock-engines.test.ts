@@ -96,9 +96,10 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     await Promise.allSettled(stores.splice(0).map((s) => s.close()));
   });
 
-  async function openTab(label: string): Promise<Tab> {
+  async function openTab(label: string, spy?: (store: OpStore) => void): Promise<Tab> {
     const store = await createOpStore({ name, driver: await defineMemoryDriver(), encryptionKey: key, aesGcm: nodeAesGcm });
     stores.push(store);
+    spy?.(store);
     const page = origin.page();
     const suspended$ = new BehaviorSubject(false);
     let dead = false;
@@ -127,6 +128,25 @@ describe('engines in tabs with the Web Locks lock (createSyncEngine, fake LockMa
     engine.results$.subscribe((r) => tab.results.push(r));
     return tab;
   }
+
+  test('a draining holder writes its commits merged, several ops per completeAll, through the fenced store', async () => {
+    const sizes: number[] = [];
+    const a = await openTab('A', (store) => {
+      const completeAll = store.completeAll!.bind(store);
+      store.completeAll = (done) => {
+        sizes.push(done.length);
+        return completeAll(done);
+      };
+    });
+    for (let i = 0; i < 12; i++) await a.engine.enqueue({ type: 'todo.create', payload: { id: `m${i}`, title: 'm' }, txToken: `tx-m${i}` });
+    a.engine.start();
+    await runUntil(scheduler, 1_000);
+    expect(a.results.map((r) => r.outcome)).toEqual(Array(12).fill('committed'));
+    expect(server.sent.map((s) => s.id)).toEqual(Array.from({ length: 12 }, (_, i) => `m${i}`));
+    // Merged: one guarded `completeAll` is the same function for every commit.
+    expect(sizes.reduce((x, y) => x + y, 0)).toBe(12);
+    expect(sizes.length).toBeLessThan(12);
+  });
 
   /** Tabs A and B: A starts (and takes the lock) at 0, B starts at 100 and waits. */
   async function aHoldsThenBStarts(): Promise<[Tab, Tab]> {
