@@ -33,6 +33,7 @@ import { percentile } from '../src/testing';
 import { chromiumAvailable, launchChromiumOnDisk, servePage, type PageServer } from '../test/browser/chromium-page-server';
 import type { BenchOption } from './bench-module';
 import { median, spread } from './bench-stats';
+import { childCpuMs } from './child-cpu';
 import type { DrainBenchPage } from './browser-drain-page';
 
 const OPS = Number(process.env.BENCH_BROWSER_OPS ?? 600);
@@ -90,6 +91,18 @@ const range = (xs: readonly number[], digits = 2) => spread(xs, digits);
 let storeSeq = 0;
 const freshName = () => `bench-${Date.now()}-${++storeSeq}`;
 
+/** Chromium's CPU per op (all its processes, ms) of each 0 ms run, by side; empty off Linux. */
+const cpuPerOp = { raw: [] as number[], engine: [] as number[] };
+
+/** `run()`, adding Chromium's CPU per op over it (`ops` requests) to `into`. */
+async function withCpu<T>(into: number[] | undefined, ops: number, run: () => Promise<T>): Promise<T> {
+  const before = childCpuMs();
+  const out = await run();
+  const after = childCpuMs();
+  if (into && before !== undefined && after !== undefined) into.push((after - before) / ops);
+  return out;
+}
+
 /** One engine drain of `lead + n` ops on a fresh store: ops/s. */
 /** IndexedDB transactions per op of each IndexedDB drain at 0 ms, by scope and mode. */
 const txPerOp: Array<Record<string, number>> = [];
@@ -97,7 +110,7 @@ const txPerOp: Array<Record<string, number>> = [];
 async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false, unfenced = false): Promise<number> {
   await call(page, 'open', freshName(), memory, unfenced);
   await call(page, 'fill', lead + n);
-  const rate = await call(page, 'drain', lead, n);
+  const rate = await withCpu(split && cpuPerOp.engine, lead + n, () => call(page, 'drain', lead, n));
   if (split) {
     split.push(await call(page, 'requestSplit', lead));
     const counts = await call(page, 'transactionCounts');
@@ -110,7 +123,7 @@ async function engineDrain(page: Page, lead: number, n: number, split?: Split[],
 type Split = { requestMs: number; gapMs: number };
 
 async function rawLoop(page: Page, lead: number, n: number, split?: Split[]): Promise<number> {
-  const rate = await call(page, 'rawLoop', lead, n);
+  const rate = await withCpu(split && cpuPerOp.raw, lead + n, () => call(page, 'rawLoop', lead, n));
   split?.push(await call(page, 'requestSplit', lead));
   return rate;
 }
@@ -258,6 +271,13 @@ export async function run(): Promise<void> {
       'per request at 0 ms, raw / engine',
       `request ${ms(drain0.rawSplit, 'requestMs')} / ${ms(drain0.engineSplit, 'requestMs')} ms; response → next request ${ms(drain0.rawSplit, 'gapMs')} / ${ms(drain0.engineSplit, 'gapMs')} ms (medians)`,
     ]);
+    if (cpuPerOp.raw.length > 0 && cpuPerOp.engine.length === cpuPerOp.raw.length) {
+      const cpuRatios = cpuPerOp.engine.map((e, i) => e / (cpuPerOp.raw[i] as number));
+      rows.push([
+        'Chromium CPU per op at 0 ms, raw / engine',
+        `${median(cpuPerOp.raw).toFixed(2)} / ${median(cpuPerOp.engine).toFixed(2)} ms (engine ${x(median(cpuRatios))} raw [rounds ${range(cpuRatios)}]; all of Chromium's processes, less moved by the box's load than the rates)`,
+      ]);
+    }
     const perOp = txPerOp.slice(-ROUNDS);
     const scopes = [...new Set(perOp.flatMap((r) => Object.keys(r)))].sort((a, b) => (perOp[0]?.[b] ?? 0) - (perOp[0]?.[a] ?? 0));
     rows.push(['IndexedDB transactions per op (drain)', scopes.map((k) => `${k} ${median(perOp.map((r) => r[k] ?? 0)).toFixed(3)}`).join('; ')]);
