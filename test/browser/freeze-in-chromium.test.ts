@@ -15,8 +15,12 @@ interface Seen {
   readonly at: number;
 }
 
-/** How long the page server holds each of tab A's requests before passing it on, ms. */
-const A_LATENCY_MS = 150;
+/**
+ * How long the page server holds each of tab A's requests before passing it
+ * on, ms: long enough for A's previous commits (merged over up to 100 ms)
+ * to be written before the test stops it, mid-request.
+ */
+const A_LATENCY_MS = 400;
 
 /** How the holder is stopped, and started again, over its DevTools connection. */
 interface Stopper {
@@ -128,12 +132,18 @@ describeInChromium('a really frozen page (Chromium over DevTools, Web Locks)', (
       // store until it runs again (docs/operating.md): no takeover could send meanwhile.
       const sentByA = seen.filter((r) => r.tab === 'A').length;
       await waitUntil(() => seen.filter((r) => r.tab === 'A').length > sentByA, 10_000, 'tab A to send the next op');
-      await sleep(A_LATENCY_MS / 3);
+      // Its commits merge for up to 100 ms (the settle lane's window): wait until every op the server
+      // applied is committed in A, so A is stopped with no commit of its own still to write.
+      const applied = createdIds(backend).length;
+      await waitUntil(async () => (await a.snapshot()).results.length >= applied, 10_000, "tab A to write its previous ops' commits");
       const openAtStop = await a.openCalls();
       const stoppedAt = Date.now();
       await stopper.stop(tabA);
       const appliedAtStop = createdIds(backend).length;
-      await waitUntil(async () => (await b.snapshot()).events.some((e) => e.type === 'lockAcquired'), 20_000, 'tab B to take over');
+      await waitUntil(async () => (await b.snapshot()).events.some((e) => e.type === 'lockAcquired'), 20_000, 'tab B to take over').catch(async (e: Error) => {
+        const snapB = await b.snapshot();
+        throw new Error(`${e.message}: A had ${JSON.stringify(openAtStop)} open when stopped; B events ${JSON.stringify(snapB.events.slice(-8))}`);
+      });
       const takenOverAt = (await b.snapshot()).events.find((e) => e.type === 'lockAcquired')!.at;
       await waitUntil(() => new Set(createdIds(backend)).size === ids.length, 20_000, 'every op to be applied').catch(async (e: Error) => {
         const snapB = await b.snapshot();
