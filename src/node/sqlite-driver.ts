@@ -60,8 +60,8 @@ interface SqliteDbInfo {
   readonly conn: Connection;
   readonly stmts: Statements;
   readonly setMany: (entries: ReadonlyArray<readonly [string, unknown]>) => void;
-  /** Remove from another table, then set here: one transaction. */
-  readonly removeThenSet: (remove: Database.Statement<[string]>, otherKey: string, key: string, value: unknown) => void;
+  /** Remove keys from another table, then set entries here: one transaction. */
+  readonly removeThenSet: (remove: Database.Statement<[string]>, otherKeys: readonly string[], entries: ReadonlyArray<readonly [string, unknown]>) => void;
   closed: boolean;
 }
 
@@ -161,6 +161,19 @@ const run = <T>(self: Self, fn: (i: SqliteDbInfo) => T): Promise<T> => {
   return i.conn.calls.run(() => fn(info(self)));
 };
 
+/**
+ * Every entry set in this table and every key of `otherKeys` removed from
+ * `other`'s, in one transaction: all of it (one commit, one fsync) or
+ * none. Two tables of one file share the connection, hence the transaction.
+ */
+function setAllAndRemove(this: Self, entries: ReadonlyArray<readonly [string, unknown]>, other: RangeCapableForage, otherKeys: readonly string[]): Promise<void> {
+  return run(this, (mine) => {
+    const theirs = info(other as Self);
+    if (theirs.conn !== mine.conn) throw new Error('setAndRemove: the other instance is not in the same database');
+    mine.removeThenSet(theirs.stmts.remove, otherKeys, entries);
+  });
+}
+
 const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
   _driver: SQLITE_DRIVER,
   _support: true,
@@ -190,10 +203,12 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
       const setMany = conn.db.transaction((entries: ReadonlyArray<readonly [string, unknown]>) => {
         for (const [k, v] of entries) stmts.set.run(String(k), encode(v));
       });
-      const removeThenSet = conn.db.transaction((remove: Database.Statement<[string]>, otherKey: string, key: string, value: unknown) => {
-        remove.run(otherKey);
-        stmts.set.run(key, encode(value));
-      });
+      const removeThenSet = conn.db.transaction(
+        (remove: Database.Statement<[string]>, otherKeys: readonly string[], entries: ReadonlyArray<readonly [string, unknown]>) => {
+          for (const k of otherKeys) remove.run(String(k));
+          for (const [k, v] of entries) stmts.set.run(String(k), encode(v));
+        },
+      );
       this._dbInfo = { path, conn, stmts, setMany, removeThenSet, closed: false };
     };
     // Behind the calls of an open connection to the same file, if any.
@@ -248,13 +263,9 @@ const sqliteDriver: LocalForageDriver & RangeDriverExtras = {
     });
   },
   setAndRemove(this: Self, key: string, value: unknown, other: RangeCapableForage, otherKey: string) {
-    return run(this, (mine) => {
-      const theirs = info(other as Self);
-      // Two tables of one file share the connection, hence the transaction.
-      if (theirs.conn !== mine.conn) throw new Error('setAndRemove: the other instance is not in the same database');
-      mine.removeThenSet(theirs.stmts.remove, String(otherKey), String(key), value);
-    });
+    return setAllAndRemove.call(this, [[key, value]], other, [otherKey]);
   },
+  setAllAndRemove,
   readRange(this: Self, afterKey: string | null, limit: number) {
     return run(this, (i) => {
       const s = i.stmts;

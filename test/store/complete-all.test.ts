@@ -2,7 +2,7 @@ import { generateStoreKey } from '../../src/crypto/record-cipher';
 import { createOpStore, type SealedOpStore } from '../../src/store/create-op-store';
 import { resetMemoryDriver } from '../../src/drivers/memory-driver';
 import { makeOps } from './support/ops';
-import { indexedDbHarness, memoryHarness, rawEntries } from './support/harness';
+import { indexedDbHarness, memoryHarness, rawEntries, sqliteHarness } from './support/harness';
 import { defineQuotaDriver } from './support/quota-driver';
 
 /** Read-write transactions opened on (fake-)IndexedDB while `fn` runs, by scope. */
@@ -27,7 +27,10 @@ async function readWriteTransactions(fn: () => Promise<void>): Promise<string[]>
  * merges the commits that queue up), on the drivers that have
  * `setAllAndRemove`. All or none is the driver's (test/drivers/set-all-and-remove.test.ts).
  */
-describe.each([memoryHarness, indexedDbHarness])('completeAll on the $label', (h) => {
+const sqlite = sqliteHarness();
+afterAll(() => sqlite.cleanup?.());
+
+describe.each([memoryHarness, indexedDbHarness, sqlite])('completeAll on the $label', (h) => {
   let driver: string;
   let key: CryptoKey;
   const open: SealedOpStore[] = [];
@@ -41,7 +44,7 @@ describe.each([memoryHarness, indexedDbHarness])('completeAll on the $label', (h
 
   it('records every key and removes every op; completed emitted for each, in order', async () => {
     const name = h.freshName();
-    const store = await createOpStore({ name, driver, encryptionKey: key });
+    const store = await createOpStore({ name, driver, encryptionKey: key, ...h.storeOptions });
     open.push(store);
     const [a, b, c, d] = makeOps(4);
     for (const op of [a!, b!, c!, d!]) await store.append(op);
