@@ -260,6 +260,11 @@ export function optimisticReducer<S>(fns: OptimisticFns<S>): OptimisticReducer<S
     },
     equals: fns.equals,
   };
+  const readOp = (read: RebaseRead<S>, op: PendingOp): RebaseRead<S> => {
+    if (read.skip.has(op.id) || !sentUnder(op, read.account)) return read;
+    read.layers.push(metaOf(op));
+    return { ...read, view: f.apply(read.view, op.type, op.payload) };
+  };
   return {
     reduce(state, action) {
       const step = reduceAction(f, state, action);
@@ -269,11 +274,18 @@ export function optimisticReducer<S>(fns: OptimisticFns<S>): OptimisticReducer<S
       const { rebase: _later, ...rest } = step;
       return rest;
     },
-    startRead: (state) => ({ view: state.confirmed, layers: [], skip: new Set(state.departed), account: state.account, epoch: state.epoch }),
-    readOp(read, op) {
-      if (read.skip.has(op.id) || !sentUnder(op, read.account)) return read;
-      read.layers.push(metaOf(op));
-      return { ...read, view: f.apply(read.view, op.type, op.payload) };
+    startRead(state) {
+      const skip = new Set(state.departed);
+      const read: RebaseRead<S> = { view: state.confirmed, layers: [], skip, account: state.account, epoch: state.epoch };
+      // Ops the store completed whose committed result (the server's data)
+      // is not folded yet: gone from the queue — a merged commit removes
+      // several at once — but still shown, before it, until their result.
+      const completed = Object.values(state.completedOps).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      const withCompleted = completed.reduce(readOp, read);
+      // Never folded twice, should the read still meet one.
+      for (const op of completed) skip.add(op.id);
+      return withCompleted;
     },
+    readOp,
   };
 }
