@@ -92,7 +92,7 @@ let storeSeq = 0;
 const freshName = () => `bench-${Date.now()}-${++storeSeq}`;
 
 /** Chromium's CPU per op (all its processes, ms) of each 0 ms run, by side; empty off Linux. */
-const cpuPerOp = { raw: [] as number[], engine: [] as number[] };
+const cpuPerOp = { raw: [] as number[], engine: [] as number[], memory: [] as number[], unfenced: [] as number[] };
 
 /** `run()`, adding Chromium's CPU per op over it (`ops` requests) to `into`. */
 async function withCpu<T>(into: number[] | undefined, ops: number, run: () => Promise<T>): Promise<T> {
@@ -107,10 +107,10 @@ async function withCpu<T>(into: number[] | undefined, ops: number, run: () => Pr
 /** IndexedDB transactions per op of each IndexedDB drain at 0 ms, by scope and mode. */
 const txPerOp: Array<Record<string, number>> = [];
 
-async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false, unfenced = false): Promise<number> {
+async function engineDrain(page: Page, lead: number, n: number, split?: Split[], memory = false, unfenced = false, cpu?: number[]): Promise<number> {
   await call(page, 'open', freshName(), memory, unfenced);
   await call(page, 'fill', lead + n);
-  const rate = await withCpu(split && cpuPerOp.engine, lead + n, () => call(page, 'drain', lead, n));
+  const rate = await withCpu(cpu ?? (split && cpuPerOp.engine), lead + n, () => call(page, 'drain', lead, n));
   if (split) {
     split.push(await call(page, 'requestSplit', lead));
     const counts = await call(page, 'transactionCounts');
@@ -210,9 +210,9 @@ export async function run(): Promise<void> {
       drain0.raw.push(await rawLoop(page, LEAD, OPS, drain0.rawSplit));
       drain0.engine.push(await engineDrain(page, LEAD, OPS, drain0.engineSplit));
       // The same engine on the memory driver: the pipeline without IndexedDB.
-      drain0.memory.push(await engineDrain(page, LEAD, OPS, undefined, true));
+      drain0.memory.push(await engineDrain(page, LEAD, OPS, undefined, true, false, cpuPerOp.memory));
       // The same engine on IndexedDB with an app lock (no fence): what the fence's per-op reads cost.
-      drain0.unfenced.push(await engineDrain(page, LEAD, OPS, undefined, false, true));
+      drain0.unfenced.push(await engineDrain(page, LEAD, OPS, undefined, false, true, cpuPerOp.unfenced));
     }
     server.latencyMs = 50;
     const drain50 = { raw: [] as number[], engine: [] as number[] };
@@ -277,6 +277,14 @@ export async function run(): Promise<void> {
         'Chromium CPU per op at 0 ms, raw / engine',
         `${median(cpuPerOp.raw).toFixed(2)} / ${median(cpuPerOp.engine).toFixed(2)} ms (engine ${x(median(cpuRatios))} raw [rounds ${range(cpuRatios)}]; all of Chromium's processes, less moved by the box's load than the rates)`,
       ]);
+      const others = (['memory', 'unfenced'] as const).filter((k) => cpuPerOp[k].length === cpuPerOp.raw.length);
+      if (others.length > 0) {
+        const label = { memory: 'memory driver', unfenced: 'no fence' };
+        rows.push([
+          'the same, memory driver / no fence',
+          others.map((k) => `${label[k]} ${median(cpuPerOp[k]).toFixed(2)} ms (${x(median(cpuPerOp[k].map((e, i) => e / (cpuPerOp.raw[i] as number))))} raw)`).join('; '),
+        ]);
+      }
     }
     const perOp = txPerOp.slice(-ROUNDS);
     const scopes = [...new Set(perOp.flatMap((r) => Object.keys(r)))].sort((a, b) => (perOp[0]?.[b] ?? 0) - (perOp[0]?.[a] ?? 0));
