@@ -164,11 +164,10 @@ function coreDeps(
     ? undefined
     : createDefaultLock(port, { suspended$: platformSuspended$(), ...options.lock, scheduler, now });
   // `completeAll` is fenced only where the store has it.
-  const commits = FENCED_COMMITS.filter((name) => port[name] !== undefined);
-  const writes = FENCED_WRITES.filter((name) => port[name] !== undefined);
-  const isCommit = (name: string): boolean => (commits as readonly string[]).includes(name);
+  const fencedNames = [...FENCED_COMMITS, ...FENCED_WRITES].filter((name) => port[name] !== undefined);
+  const isCommit = (name: string): boolean => (FENCED_COMMITS as readonly string[]).includes(name);
   const store =
-    fenced === undefined ? port : guardMethods(port, [...commits, ...writes], (w, name) => (isCommit(name) ? fenced.guardCommit(w) : fenced.guardWrite(w)));
+    fenced === undefined ? port : guardMethods(port, fencedNames, (w, name) => (isCommit(name) ? fenced.guardCommit(w) : fenced.guardWrite(w)));
   const ownHeaders = options.requestHeaders;
   return {
     store,

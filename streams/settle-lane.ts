@@ -108,6 +108,9 @@ interface Entry {
   listener: Subscriber<never> | null;
 }
 
+/** What writes `entry` together with the like ones: a handed-off write's `Mergeable`; undefined: it goes alone. */
+const writeAllOf = (entry: Entry): Mergeable<unknown>['writeAll'] | undefined => (entry.handedOff ? entry.merge?.writeAll : undefined);
+
 /**
  * A new, idle lane whose handed-off writes start on `scheduler`. The engine
  * makes one and gives it to the drain (which waits for it before reading
@@ -157,14 +160,9 @@ class Lane implements SettleLane {
     if (this.#running || this.#pumping) return;
     // A pump is already due and this write joins the group it will start:
     // nothing to reschedule (one timer per group, not one per commit).
-    if (this.#wake !== null && this.#joinsHead(entry) && this.#queue.length < MAX_MERGED) return;
+    const writeAll = writeAllOf(this.#queue[0] as Entry);
+    if (this.#wake !== null && writeAll !== undefined && writeAllOf(entry) === writeAll && this.#queue.length < MAX_MERGED) return;
     this.#schedulePump(0);
-  }
-
-  /** Whether `entry` (queued last) is written in the same group as the head. */
-  #joinsHead(entry: Entry): boolean {
-    const head = this.#queue[0] as Entry;
-    return head.handedOff && head.merge !== undefined && entry.merge?.writeAll === head.merge.writeAll;
   }
 
   runAndWait(write$: Observable<unknown>, then: () => void): Observable<never> {
@@ -219,22 +217,22 @@ class Lane implements SettleLane {
   /** How long the head must still wait for like writes to join it, ms (0: start it now). */
   #mergeWait(): number {
     const head = this.#queue[0] as Entry;
-    const writeAll = head.handedOff ? head.merge?.writeAll : undefined;
+    const writeAll = writeAllOf(head);
     if (writeAll === undefined || this.#mergeWindowMs === 0 || this.#waiters.size > 0) return 0;
     // Full, or something that does not merge with it is waiting behind it: no use waiting.
-    if (this.#queue.length >= MAX_MERGED || this.#queue.some((e) => !e.handedOff || e.merge?.writeAll !== writeAll)) return 0;
+    if (this.#queue.length >= MAX_MERGED || this.#queue.some((e) => writeAllOf(e) !== writeAll)) return 0;
     return Math.max(0, head.queuedAt + this.#mergeWindowMs - this.#scheduler.now());
   }
 
   /** The head entry, with the mergeable ones queued right behind it that share its `writeAll`. */
   #takeNext(): readonly Entry[] {
     const head = this.#queue.shift() as Entry;
-    const writeAll = head.handedOff ? head.merge?.writeAll : undefined;
+    const writeAll = writeAllOf(head);
     if (writeAll === undefined) return [head];
     let n = 0;
     while (n + 1 < MAX_MERGED && n < this.#queue.length) {
       const next = this.#queue[n] as Entry;
-      if (!next.handedOff || next.merge?.writeAll !== writeAll) break;
+      if (writeAllOf(next) !== writeAll) break;
       n += 1;
     }
     return [head, ...this.#queue.splice(0, n)];

@@ -89,7 +89,8 @@ const notHeld = (): Observable<never> => throwError(() => new ValidationError('l
  * writes (dead-letter moves, rescheduling: `guardWrite`) always read. This
  * widens the residual window for sends and commits only, by at most
  * `sendFreshMs`, and only for a holder that kept running (a stale commit
- * records what the server applied, under keys the new holder uses too): the ways a lock is taken from a holder either go through the
+ * records what the server applied, under keys the new holder uses too):
+ * the ways a lock is taken from a holder either go through the
  * holder (it released the lock — frozen, hidden, stopped — or its inner
  * lock reported the loss: both forget the passed check at once) or take
  * seconds of the holder not answering (`stealAfterMs`, `staleAfterMs`),
